@@ -1,0 +1,1 @@
+"""HTTP in and out: the aiohttp application, its routes, request schemas and auth."""

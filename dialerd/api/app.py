@@ -1,0 +1,72 @@
+"""The aiohttp application: middlewares (errors, auth) and the routes of every API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from dialerd.api.auth import client_for_token
+from dialerd.api.errors import ApiError, CalltaskError, error_response, json_response
+from dialerd.config import Settings
+
+log = structlog.get_logger(__name__)
+
+POOL = web.AppKey("pool", asyncpg.Pool)
+SETTINGS = web.AppKey("settings", Settings)
+CLIENT_ID = web.RequestKey("client_id", int)  # the client the bearer token belongs to
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_PUBLIC = frozenset({"/health"})
+_REASONS = {
+    400: "Bad request",
+    401: "Unauthorized: missing or invalid API token",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request body too large",
+}
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves in the envelope of its API; no stack trace ever reaches a client."""
+    try:
+        return await handler(request)
+    except (ApiError, CalltaskError) as exc:
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(request.path, exc.status, _REASONS.get(exc.status, exc.reason))
+    except Exception:
+        log.exception("request_failed", method=request.method, path=request.path)
+        return error_response(request.path, 500, "Internal server error")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path in _PUBLIC:
+        return await handler(request)
+    client_id = await client_for_token(request.app[POOL], request.headers.get("Authorization"))
+    if client_id is None:
+        return error_response(request.path, 401, _REASONS[401])
+    request[CLIENT_ID] = client_id
+    return await handler(request)
+
+
+async def health(_: web.Request) -> web.Response:
+    return json_response({"status": 200})
+
+
+def init_app(settings: Settings, pool: asyncpg.Pool) -> web.Application:
+    app = web.Application(
+        middlewares=[errors_middleware, auth_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[POOL] = pool
+    app[SETTINGS] = settings
+    app.router.add_get("/health", health)
+    return app

@@ -1,0 +1,48 @@
+"""Settings, read once from ``DIALERD_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIALERD_", extra="ignore")
+
+    database_url: str | None = None
+    """asyncpg DSN. Required by every command that touches the store."""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Largest accepted request body; larger ones get 413 in the API's own error format."""
+
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "info"
+
+    ami_host: str | None = None
+    """Without an AMI host, ``dialerd serve`` runs the HTTP API only."""
+    ami_port: int = 5038
+    ami_username: str = "dialerd"
+    ami_secret: str = ""
+
+    instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    """Names this process in claims and leases, so that two processes never dial one contact."""
+
+    max_calls_in_flight: int = Field(default=200, ge=1)
+    """Global cap on calls placed and not yet ended, over all campaigns."""
+    max_originate_rate: float = Field(default=100.0, gt=0)
+    """Global cap on Originate actions per second."""
+    claim_lease_seconds: int = Field(default=120, ge=10)
+    tick_seconds: float = Field(default=0.2, gt=0)
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise SystemExit(
+                "DIALERD_DATABASE_URL is not set (e.g. postgresql://user@127.0.0.1:5432/dialerd)"
+            )
+        return self.database_url

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what dialerd needs on a fresh Debian machine, idempotently:
+# the PostgreSQL server binaries (for a private cluster) and a virtualenv with the package.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Reinstall the package only when its declared dependencies changed.
+stamp=.venv/.dialerd-deps
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python dependencies into .venv" >&2
+  python3 -m venv .venv
+  # pip's warnings about this machine's unused local index entries are noise.
+  .venv/bin/pip install -q --upgrade pip 2>&1 | { grep -v '^WARNING: Location' || true; } >&2
+  .venv/bin/pip install -q -e '.[dev]' 2>&1 | { grep -v -e '^WARNING: Location' || true; } >&2
+  echo "$want" >"$stamp"
+fi
