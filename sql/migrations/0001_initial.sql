@@ -66,7 +66,8 @@ CREATE TABLE contacts (
     system_lookup_code    text,
     data                  jsonb NOT NULL DEFAULT '{}',
     properties            jsonb NOT NULL DEFAULT '{}',   -- info field id -> value
-    -- Phone numbers in dialing order (E.164), with per-number state at the same index.
+    -- Phone numbers in dialing order (E.164), with per-number state at the same index. Index i is
+    -- the contacts API's PhoneNumber<i+1>; an empty slot is NULL (PhoneNumber3 alone is allowed).
     phone_numbers         text[] NOT NULL,
     number_tries          integer[] NOT NULL,
     number_last_cause     integer[] NOT NULL,
@@ -90,6 +91,7 @@ CREATE TABLE contacts (
     created_at            timestamptz NOT NULL DEFAULT now(),
     updated_at            timestamptz NOT NULL DEFAULT now(),
     CHECK (cardinality(phone_numbers) BETWEEN 1 AND 6),
+    CHECK (num_nonnulls(VARIADIC phone_numbers) >= 1),
     CHECK (cardinality(number_tries) = cardinality(phone_numbers)
        AND cardinality(number_last_cause) = cardinality(phone_numbers)
        AND cardinality(number_end_reason) = cardinality(phone_numbers)
