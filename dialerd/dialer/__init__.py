@@ -1,0 +1,1 @@
+"""The dialer: scheduling, pacing, call state and outcome classification."""
