@@ -14,3 +14,16 @@ INSERT INTO calling_systems (code) VALUES ($1) ON CONFLICT (code) DO NOTHING
 -- Defines (or renames) an info field that call task properties may set (emprId).
 INSERT INTO info_fields (id, name) VALUES ($1, $2)
 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name
+
+-- name: insert_demo_campaign
+-- The demo campaign of the README's run command (id 123 = the calltask spec's callCode).
+WITH ins AS (
+    INSERT INTO campaigns (id, name, queue, dial_string, caller_id, window_start, window_end,
+                           window_days, min_call_interval_h)
+    VALUES (123, 'Demo', 'demo', 'PJSIP/{number}@farend', '"dialerd" <4700000000>',
+            '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 0)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+)
+SELECT setval(pg_get_serial_sequence('campaigns', 'id'),
+              greatest((SELECT max(id) FROM campaigns), (SELECT max(id) FROM ins), 123))

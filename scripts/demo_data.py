@@ -1,0 +1,39 @@
+"""Demo data for the README's run command: the spec example's calling system (MY_SYSTEM), info
+field 216, campaign 123 ("Demo", callCode 123), and an API token kept in .demo-token.
+
+Idempotent: a second run changes nothing and reuses the token while it is still valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from dialerd.api.auth import create_token, hash_token
+from dialerd.config import Settings
+from dialerd.store.pool import connect
+from dialerd.store.sqlfiles import q
+
+TOKEN_FILE = Path(__file__).resolve().parents[1] / ".demo-token"
+
+
+async def main() -> None:
+    settings = Settings()
+    conn = await connect(settings.require_database_url())
+    try:
+        await conn.execute(q("insert_calling_system"), "MY_SYSTEM")
+        await conn.execute(q("upsert_info_field"), 216, "City")
+        await conn.execute(q("insert_demo_campaign"))
+        token = TOKEN_FILE.read_text().strip() if TOKEN_FILE.exists() else ""
+        if not token or await conn.fetchval(q("client_for_token"), hash_token(token)) is None:
+            token = await create_token(conn, 1)
+            TOKEN_FILE.write_text(token + "\n")
+    finally:
+        await conn.close()
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    print(f"demo: campaign 123 'Demo', systemCode MY_SYSTEM, info field 216; token in {TOKEN_FILE}")
+    print(f'demo: curl -H "Authorization: Bearer $(cat .demo-token)" {base}/dialler/contacts')
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
