@@ -1,0 +1,19 @@
+# dialerd as a container: the HTTP API and the dialer. Postgres and Asterisk run elsewhere;
+# point DIALERD_DATABASE_URL and DIALERD_AMI_* at them.
+FROM python:3.11-slim-bookworm
+
+RUN useradd --system --home /app dialerd
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY dialerd ./dialerd
+COPY sql ./sql
+RUN pip install --no-cache-dir .
+
+ENV DIALERD_SQL_DIR=/app/sql \
+    DIALERD_HTTP_HOST=0.0.0.0 \
+    DIALERD_HTTP_PORT=8080 \
+    DIALERD_LOG_FORMAT=json
+USER dialerd
+EXPOSE 8080
+# Migrations are idempotent, so every start applies what is missing before serving.
+CMD ["sh", "-c", "dialerd migrate && exec dialerd serve"]
