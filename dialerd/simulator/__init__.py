@@ -1,0 +1,1 @@
+"""``dialerd simulate``: the engine's pacers in a discrete-event simulation of a campaign day."""
