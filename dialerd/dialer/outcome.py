@@ -1,0 +1,308 @@
+"""Outcome of one call attempt, from the AMI events of its channel. Pure: no I/O, no clock.
+
+The engine originates the callee leg with ``ChannelId: dialerd-<attempt_id>`` into the
+``dialerd-outbound`` context (docs/engine-interfaces.md). What each event tells:
+
+- ``OriginateResponse``: ``Success`` = the callee answered; ``Failure`` = it never did. With
+  PJSIP the ``Reason`` is 0 for busy, congestion and unknown numbers alike (LAB.md), so a
+  failure is classified by the channel's ``Hangup`` cause, then ``DialEnd``'s status, and only
+  then by ``Reason``. Measured (Asterisk 22, PJSIP to sipp):
+
+  =========================  =========  ==========  ====================
+  far end                    Reason     DialStatus  Hangup cause
+  =========================  =========  ==========  ====================
+  answers                    Success 4  ANSWER      (16 at the end)
+  486 Busy                   0          BUSY        17 user busy
+  503                        0          CONGESTION  34 congestion
+  404                        0          NOANSWER    1 unallocated number
+  rings past the timeout     3          (RINGING)   19 no answer
+  =========================  =========  ==========  ====================
+
+  Other SIP responses map to causes in res_pjsip: 408→18, 480/483→19, 401/403/407/603→21,
+  500→38, 502→27, 484→28, 488/606→58, other 5xx→34, other 4xx→127.
+- ``DialState`` RINGING / ``Newstate`` Ringing: the callee is alerted.
+- ``UserEvent(DialerdResult)`` from the dialplan: ``MACHINE`` (AMD) or ``ABANDONED`` (no
+  agent within DIALERD_AGENT_TIMEOUT: message played, hung up by us).
+- ``QueueCallerAbandon``: the callee hung up while waiting for an agent.
+- ``AgentConnect``: an agent took the call (``Interface`` names the agent); after that the call
+  counts as connected whoever hangs up. ``AgentComplete`` says who hung up (``Reason``).
+- ``HangupRequest`` on the callee channel: the callee's side asked to hang up (a BYE); our
+  own hang-ups (dialplan ``Hangup()``, queue teardown) do not raise it.
+- ``Hangup`` of the callee channel: the attempt is over.
+
+CONNRES (contacts API): 1 an agent took it; 2 no answer; 3 busy; 4 aborted by the system
+(machine, or abandoned: no agent in time); 5 other network cause; 6 answered, the callee hung
+up before an agent took it; 7 error (nothing usable is known); 0 not dialled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialerd.domain import Connres
+
+CHANNEL_ID_PREFIX = "dialerd-"
+
+CAUSE_UNALLOCATED = 1
+CAUSE_NORMAL_CLEARING = 16
+CAUSE_USER_BUSY = 17
+CAUSE_NO_USER_RESPONSE = 18
+CAUSE_NO_ANSWER = 19
+CAUSE_INVALID_NUMBER_FORMAT = 28
+
+INVALID_NUMBER_CAUSES = frozenset({CAUSE_UNALLOCATED, CAUSE_INVALID_NUMBER_FORMAT})
+"""The network says the number does not exist: it is marked invalid and skipped."""
+
+_CAUSE_CONNRES = {
+    CAUSE_USER_BUSY: Connres.BUSY,
+    CAUSE_NO_USER_RESPONSE: Connres.NO_ANSWER,
+    CAUSE_NO_ANSWER: Connres.NO_ANSWER,
+}
+_DIALSTATUS_CONNRES = {
+    "BUSY": Connres.BUSY,
+    "CONGESTION": Connres.NETWORK,
+    "CHANUNAVAIL": Connres.NETWORK,
+    "NOANSWER": Connres.NO_ANSWER,
+    "CANCEL": Connres.NO_ANSWER,
+}
+# OriginateResponse Reason (AST_CONTROL_*): 1 hung up, 3 ringing timeout, 5 busy, 8 congestion.
+_REASON_CONNRES = {1: Connres.NO_ANSWER, 3: Connres.NO_ANSWER, 5: Connres.BUSY, 8: Connres.NETWORK}
+_REASON_CAUSE = {3: CAUSE_NO_ANSWER, 5: CAUSE_USER_BUSY, 8: 34}
+
+# Causes that are not a failure reason by themselves (a hang-up before answer can be 16).
+_UNINFORMATIVE_CAUSES = frozenset({0, CAUSE_NORMAL_CLEARING})
+
+
+def channel_id(attempt_id: int) -> str:
+    return f"{CHANNEL_ID_PREFIX}{attempt_id}"
+
+
+def _id_from_channel_id(value: str | None) -> int | None:
+    """``dialerd-17`` and ``dialerd-17-2`` (the other half of a Local channel) → 17."""
+    if not value or not value.startswith(CHANNEL_ID_PREFIX):
+        return None
+    head = value[len(CHANNEL_ID_PREFIX) :].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def attempt_id_of(name: str, fields: Mapping[str, str]) -> int | None:
+    """The attempt an event belongs to, or None. Agent channels' events (which carry our
+    channel only as Linkedid) never match, so an agent's hang-up never ends an attempt."""
+    for key in ("Uniqueid", "DestUniqueid"):
+        found = _id_from_channel_id(fields.get(key))
+        if found is not None:
+            return found
+    for key in ("ChanVariable(DIALERD_ATTEMPT_ID)", "DestChanVariable(DIALERD_ATTEMPT_ID)"):
+        value = fields.get(key, "")
+        if value.isdigit():
+            return int(value)
+    if name == "UserEvent":
+        value = fields.get("AttemptId", "")
+        if value.isdigit():
+            return int(value)
+    return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the history row of an attempt records (and CallStats is fed with)."""
+
+    connres: Connres
+    cause: int | None
+    dt_alert: datetime | None
+    dt_connect: datetime | None  # the callee answered
+    dt_agent_connect: datetime | None
+    dt_end: datetime | None
+    caller_hangup: bool | None  # the called party hung up first (None: unknown)
+    agent: str | None
+    abandoned: bool
+    machine: bool
+    detail: str | None
+
+    @property
+    def answered(self) -> bool:
+        return self.dt_connect is not None
+
+    @property
+    def live_answer(self) -> bool:
+        """A person answered (what pacing calls a live answer)."""
+        return self.answered and not self.machine
+
+
+class AttemptEvents:
+    """Accumulates the events of one attempt; :meth:`outcome` classifies them."""
+
+    def __init__(self, attempt_id: int, *, started: datetime) -> None:
+        self.attempt_id = attempt_id
+        self.channel_uniqueid = channel_id(attempt_id)
+        self.started = started
+        self.channel: str | None = None
+        self.originate_result: str | None = None  # "Success" / "Failure"
+        self.originate_reason: int | None = None
+        self.dial_status: str | None = None
+        self.cause: int | None = None
+        self.dt_alert: datetime | None = None
+        self.dt_connect: datetime | None = None
+        self.dt_queue_join: datetime | None = None
+        self.dt_agent_connect: datetime | None = None
+        self.dt_end: datetime | None = None
+        self.agent: str | None = None
+        self.agent_complete_reason: str | None = None
+        self.user_result: str | None = None  # MACHINE / ABANDONED
+        self.user_detail: str | None = None
+        self.caller_abandoned = False
+        self.callee_hangup_request = False
+
+    @property
+    def ended(self) -> bool:
+        """The callee channel is gone: nothing more will happen to this attempt."""
+        return self.dt_end is not None
+
+    @property
+    def answered(self) -> bool:
+        return self.dt_connect is not None
+
+    @property
+    def waiting_for_agent(self) -> bool:
+        return self.answered and self.dt_agent_connect is None and not self.ended
+
+    def _own_channel(self, fields: Mapping[str, str]) -> bool:
+        return fields.get("Uniqueid") == self.channel_uniqueid
+
+    def feed(self, name: str, fields: Mapping[str, str], at: datetime) -> None:
+        handler = getattr(self, f"_on_{name}", None)
+        if handler is not None:
+            handler(fields, at)
+
+    def _on_OriginateResponse(self, fields: Mapping[str, str], at: datetime) -> None:
+        self.originate_result = fields.get("Response")
+        self.originate_reason = _int(fields.get("Reason"))
+        if self.originate_result == "Success" and self.dt_connect is None:
+            self.dt_connect = at
+        if fields.get("Channel") and self.channel is None:
+            self.channel = fields["Channel"]
+
+    def _on_Newchannel(self, fields: Mapping[str, str], at: datetime) -> None:
+        if self._own_channel(fields):
+            self.channel = fields.get("Channel", self.channel)
+
+    def _on_Newstate(self, fields: Mapping[str, str], at: datetime) -> None:
+        if not self._own_channel(fields):
+            return
+        state = fields.get("ChannelStateDesc")
+        if state == "Ringing" and self.dt_alert is None:
+            self.dt_alert = at
+        elif state == "Up" and self.dt_connect is None:
+            self.dt_connect = at
+
+    def _on_DialState(self, fields: Mapping[str, str], at: datetime) -> None:
+        if fields.get("DialStatus") in ("RINGING", "PROGRESS") and self.dt_alert is None:
+            self.dt_alert = at
+
+    def _on_DialEnd(self, fields: Mapping[str, str], at: datetime) -> None:
+        self.dial_status = fields.get("DialStatus")
+        if self.dial_status == "ANSWER" and self.dt_connect is None:
+            self.dt_connect = at
+
+    def _on_QueueCallerJoin(self, fields: Mapping[str, str], at: datetime) -> None:
+        self.dt_queue_join = self.dt_queue_join or at
+
+    def _on_AgentConnect(self, fields: Mapping[str, str], at: datetime) -> None:
+        self.dt_agent_connect = self.dt_agent_connect or at
+        self.agent = fields.get("Interface") or fields.get("MemberName") or self.agent
+
+    def _on_AgentComplete(self, fields: Mapping[str, str], at: datetime) -> None:
+        self.agent_complete_reason = fields.get("Reason")
+
+    def _on_QueueCallerAbandon(self, fields: Mapping[str, str], at: datetime) -> None:
+        self.caller_abandoned = True
+
+    def _on_UserEvent(self, fields: Mapping[str, str], at: datetime) -> None:
+        if fields.get("UserEvent") == "DialerdResult" and self.user_result is None:
+            self.user_result = fields.get("Result")
+            self.user_detail = fields.get("Detail") or None
+
+    def _on_HangupRequest(self, fields: Mapping[str, str], at: datetime) -> None:
+        if self._own_channel(fields):
+            self.callee_hangup_request = True
+
+    def _on_Hangup(self, fields: Mapping[str, str], at: datetime) -> None:
+        if not self._own_channel(fields):
+            return
+        self.cause = _int(fields.get("Cause"))
+        self.dt_end = at
+
+    def outcome(self, *, ended_at: datetime, unknown: Connres = Connres.ERROR) -> Outcome:
+        """The classification of what was seen. ``unknown`` is the CONNRES when nothing tells
+        how the call went (e.g. its channel vanished while AMI was down)."""
+        connres, detail = self._classify(unknown)
+        machine = self.user_result == "MACHINE"
+        abandoned = not machine and connres in (Connres.ABORTED, Connres.CALLEE_HANGUP)
+        abandoned = abandoned and self.answered
+        return Outcome(
+            connres=connres,
+            cause=self._cause(),
+            dt_alert=self.dt_alert,
+            dt_connect=self.dt_connect,
+            dt_agent_connect=self.dt_agent_connect,
+            dt_end=self.dt_end or ended_at,
+            caller_hangup=self._caller_hangup(connres),
+            agent=self.agent,
+            abandoned=abandoned,
+            machine=machine,
+            detail=detail,
+        )
+
+    def _classify(self, unknown: Connres) -> tuple[Connres, str | None]:
+        if self.dt_agent_connect is not None:
+            return Connres.CONNECTED, None
+        if self.user_result == "MACHINE":
+            return Connres.ABORTED, f"MACHINE {self.user_detail or ''}".strip()
+        if self.user_result == "ABANDONED":
+            return Connres.ABORTED, f"ABANDONED {self.user_detail or ''}".strip()
+        if self.answered:
+            if self.caller_abandoned:
+                return Connres.CALLEE_HANGUP, "CALLER_ABANDON"
+            if self.ended:
+                return Connres.CALLEE_HANGUP, None
+            return unknown, "ANSWERED, END UNKNOWN"
+        if self.cause is not None and self.cause not in _UNINFORMATIVE_CAUSES:
+            return _CAUSE_CONNRES.get(self.cause, Connres.NETWORK), None
+        if self.dial_status in _DIALSTATUS_CONNRES:
+            return _DIALSTATUS_CONNRES[self.dial_status], None
+        if self.originate_reason in _REASON_CONNRES:
+            return _REASON_CONNRES[self.originate_reason], None
+        if self.cause == CAUSE_NORMAL_CLEARING or self.dt_alert is not None:
+            return Connres.NO_ANSWER, None
+        return unknown, "OUTCOME UNKNOWN"
+
+    def _cause(self) -> int | None:
+        if self.cause not in (None, 0):
+            return self.cause
+        if not self.answered and self.originate_reason in _REASON_CAUSE:
+            return _REASON_CAUSE[self.originate_reason]
+        return self.cause
+
+    def _caller_hangup(self, connres: Connres) -> bool | None:
+        if connres == Connres.CONNECTED:
+            if self.agent_complete_reason is not None:
+                return self.agent_complete_reason == "caller"
+            return self.callee_hangup_request if self.ended else None
+        if connres == Connres.CALLEE_HANGUP:
+            return True
+        if self.answered:  # machine or abandoned: the dialplan hung up
+            return self.callee_hangup_request
+        if connres in (Connres.BUSY, Connres.NETWORK):
+            return True  # the far end refused the call
+        if connres == Connres.NO_ANSWER:
+            return False  # we gave up ringing
+        return None
