@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from dialerd import logs
+from dialerd.api import campaigns
 from dialerd.api.auth import create_token
 from dialerd.config import Settings
 from dialerd.store.migrate import migrate
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Areas that bring their own subcommands: each is a function(subparsers) -> None.
-REGISTRARS: list[Callable[[Any], None]] = []
+REGISTRARS: list[Callable[[Any], None]] = [campaigns.register]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,4 +69,7 @@ def init_app(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     app[POOL] = pool
     app[SETTINGS] = settings
     app.router.add_get("/health", health)
+    from dialerd.api import campaigns  # the route modules import the keys defined here
+
+    app.add_routes(campaigns.routes)
     return app

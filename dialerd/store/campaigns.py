@@ -1,0 +1,81 @@
+"""Campaigns in the store: rows in, rows out, through the named queries of campaigns.sql."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+
+from dialerd.store.sqlfiles import q
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Conn: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    """A connection of its own or one lent by the pool."""
+
+COLUMNS = (
+    "name",
+    "queue",
+    "dial_string",
+    "caller_id",
+    "dial_mode",
+    "dial_ratio",
+    "max_lines_per_agent",
+    "abandon_limit",
+    "aggressiveness",
+    "max_calls_in_flight",
+    "max_originate_rate",
+    "ring_timeout_s",
+    "agent_timeout_s",
+    "amd_enabled",
+    "machine_action",
+    "window_start",
+    "window_end",
+    "window_days",
+    "timezone",
+    "default_region",
+    "max_attempts",
+    "min_call_interval_h",
+    "retry_minutes",
+    "active",
+)
+"""The settable columns, in the parameter order of campaign_insert and campaign_update."""
+
+
+def _params(values: Mapping[str, Any]) -> list[Any]:
+    return [values[column] for column in COLUMNS]
+
+
+async def insert(
+    conn: Conn, client_id: int, campaign_id: int | None, values: Mapping[str, Any]
+) -> asyncpg.Record:
+    """Creates a campaign; raises asyncpg.UniqueViolationError for a taken name or id."""
+    async with conn.transaction():
+        row = await conn.fetchrow(q("campaign_insert"), campaign_id, client_id, *_params(values))
+        if campaign_id is not None:
+            await conn.execute(q("campaign_sync_id_sequence"))
+    assert row is not None  # INSERT … RETURNING
+    return row
+
+
+async def update(
+    conn: Conn, client_id: int, campaign_id: int, values: Mapping[str, Any]
+) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        q("campaign_update"), campaign_id, client_id, *_params(values)
+    )
+    return row
+
+
+async def get(
+    conn: Conn, client_id: int, campaign_id: int, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    query = q("campaign_by_id_for_update" if for_update else "campaign_by_id")
+    row: asyncpg.Record | None = await conn.fetchrow(query, campaign_id, client_id)
+    return row
+
+
+async def of_client(conn: Conn, client_id: int) -> list[asyncpg.Record]:
+    return list(await conn.fetch(q("campaigns_of_client"), client_id))

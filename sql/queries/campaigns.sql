@@ -1,0 +1,42 @@
+-- name: campaign_insert
+-- Creates a campaign of a client; the id is the given one ($1, e.g. a CRM's existing callCode)
+-- or the next of the identity. Settings in the order of dialerd.store.campaigns.COLUMNS.
+INSERT INTO campaigns (
+    id, client_id, name, queue, dial_string, caller_id, dial_mode, dial_ratio,
+    max_lines_per_agent, abandon_limit, aggressiveness, max_calls_in_flight, max_originate_rate,
+    ring_timeout_s, agent_timeout_s, amd_enabled, machine_action, window_start, window_end,
+    window_days, timezone, default_region, max_attempts, min_call_interval_h, retry_minutes, active)
+VALUES (
+    COALESCE($1::integer, nextval(pg_get_serial_sequence('campaigns', 'id'))), $2,
+    $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+    $23, $24, $25, $26)
+RETURNING *
+
+-- name: campaign_sync_id_sequence
+-- After a campaign was created with an explicit id: the identity continues above every id used.
+SELECT setval(pg_get_serial_sequence('campaigns', 'id'), GREATEST(max(id), 1)) FROM campaigns
+
+-- name: campaign_update
+-- Replaces every setting of a client's campaign ($1 id, $2 client); nothing if not the client's.
+UPDATE campaigns SET
+    name = $3, queue = $4, dial_string = $5, caller_id = $6, dial_mode = $7, dial_ratio = $8,
+    max_lines_per_agent = $9, abandon_limit = $10, aggressiveness = $11,
+    max_calls_in_flight = $12, max_originate_rate = $13, ring_timeout_s = $14,
+    agent_timeout_s = $15, amd_enabled = $16, machine_action = $17, window_start = $18,
+    window_end = $19, window_days = $20, timezone = $21, default_region = $22,
+    max_attempts = $23, min_call_interval_h = $24, retry_minutes = $25, active = $26,
+    updated_at = now()
+WHERE id = $1 AND client_id = $2
+RETURNING *
+
+-- name: campaign_by_id
+-- One campaign of a client.
+SELECT * FROM campaigns WHERE id = $1 AND client_id = $2
+
+-- name: campaign_by_id_for_update
+-- One campaign of a client, locked until the end of the transaction (read-modify-write).
+SELECT * FROM campaigns WHERE id = $1 AND client_id = $2 FOR UPDATE
+
+-- name: campaigns_of_client
+-- Every campaign of a client, by name.
+SELECT * FROM campaigns WHERE client_id = $1 ORDER BY name, id
