@@ -1,0 +1,59 @@
+"""The scheduler: which contacts of a campaign to dial now.
+
+The claim itself is one SQL statement (``claim_contacts``: due contacts, ``FOR UPDATE SKIP
+LOCKED``, a lease), so two dialerd processes on one database never get the same contact and a
+crashed process's claims come back after the lease. The call window needs each number's time
+zone, so it is checked here, after the claim: a contact outside its window is released with
+``dt_next_try`` at the window's next opening and is not looked at again before then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialerd.dialer.rules import CallWindow, number_zones, pick_slot
+from dialerd.store.dialer import DialCampaign, DialerStore
+
+
+@dataclass(frozen=True)
+class DueCall:
+    contact_id: int
+    number: str
+    slot: int  # 0-based
+
+
+def call_window(campaign: DialCampaign) -> CallWindow:
+    return CallWindow(
+        campaign.window_start,
+        campaign.window_end,
+        frozenset(campaign.window_days),
+        campaign.timezone,
+    )
+
+
+class Scheduler:
+    def __init__(self, store: DialerStore) -> None:
+        self.store = store
+
+    async def due_calls(self, campaign: DialCampaign, limit: int, now: datetime) -> list[DueCall]:
+        """Claims up to ``limit`` contacts and returns the calls to place now (possibly fewer:
+        contacts outside their call window are released)."""
+        if limit <= 0:
+            return []
+        window = call_window(campaign)
+        calls: list[DueCall] = []
+        later: list[tuple[int, datetime]] = []
+        for contact in await self.store.claim(campaign.id, limit):
+            slot = pick_slot(contact.phone_numbers, contact.number_invalid, contact.next_number)
+            if slot is None:  # the claim only returns contacts with a valid number
+                continue
+            number = contact.phone_numbers[slot]
+            assert number is not None
+            zones = number_zones(number, campaign.timezone)
+            if window.is_open(now, zones):
+                calls.append(DueCall(contact.id, number, slot))
+            else:
+                later.append((contact.id, window.next_opening(now, zones)))
+        await self.store.release(later)
+        return calls

@@ -1,0 +1,132 @@
+-- name: dialer_campaigns
+-- Active campaigns that can dial: they have a queue and a dial string.
+SELECT id, queue, dial_string, caller_id, dial_mode, dial_ratio, max_lines_per_agent,
+       abandon_limit, aggressiveness, max_calls_in_flight, max_originate_rate, ring_timeout_s,
+       agent_timeout_s, amd_enabled, machine_action, window_start, window_end, window_days,
+       timezone, retry_minutes
+FROM campaigns
+WHERE active AND queue IS NOT NULL AND dial_string IS NOT NULL
+ORDER BY id
+
+-- name: claim_contacts
+-- Claims up to $4 due contacts of campaign $1 for instance $2 with a lease of $3 seconds.
+-- Due: open, not locked, dt_next_try passed, attempts left, a valid number left, no attempt in
+-- progress, not leased by another instance. Walks the partial index contacts_due.
+UPDATE contacts c
+SET claimed_by = $2, lease_until = now() + make_interval(secs => $3)
+WHERE c.id IN (
+    SELECT d.id FROM contacts d
+    WHERE d.campaign_id = $1 AND d.state = 'open' AND NOT d.locked
+      AND (d.dt_next_try IS NULL OR d.dt_next_try <= now())
+      AND d.attempts < d.max_attempts
+      AND d.open_attempt_id IS NULL
+      AND (d.claimed_by IS NULL OR d.lease_until < now())
+      AND EXISTS (SELECT 1 FROM unnest(d.phone_numbers, d.number_invalid) AS u(n, invalid)
+                  WHERE n IS NOT NULL AND NOT invalid)
+    ORDER BY d.dt_next_try NULLS FIRST, d.id
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED)
+RETURNING c.id, c.phone_numbers, c.number_invalid, c.next_number
+
+-- name: release_contacts
+-- Gives back claimed contacts that were not dialled ($1 ids), due again at $2 (per id).
+UPDATE contacts c
+SET claimed_by = NULL, lease_until = NULL, dt_next_try = r.due, updated_at = now()
+FROM unnest($1::bigint[], $2::timestamptz[]) AS r(id, due)
+WHERE c.id = r.id AND c.claimed_by = $3 AND c.open_attempt_id IS NULL
+
+-- name: start_attempts
+-- Writes the history rows of new attempts (pending) and marks their contacts as having an
+-- attempt in progress, in one statement, before any Originate is sent. Contacts that were
+-- locked, closed, deleted or lost to another instance since the claim are left out.
+-- $1 contact ids, $2 numbers, $3 1-based offsets, $4 A number, $5 instance, $6 lease seconds.
+WITH r AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[]) AS r(contact_id, number, slot)
+), ins AS (
+    INSERT INTO contact_history (contact_id, campaign_id, client_id, user_data, phone_number,
+                                 phone_number_offset, a_number, b_number, instance_id)
+    SELECT c.id, c.campaign_id, cp.client_id, c.user_data, r.number, r.slot, $4, r.number, $5
+    FROM r
+    JOIN contacts c ON c.id = r.contact_id
+    JOIN campaigns cp ON cp.id = c.campaign_id
+    WHERE c.claimed_by = $5 AND c.state = 'open' AND NOT c.locked AND c.open_attempt_id IS NULL
+    ORDER BY c.id
+    FOR UPDATE OF c
+    RETURNING id, contact_id, dt_call_start
+), upd AS (
+    UPDATE contacts c
+    SET open_attempt_id = ins.id, dt_last_try = ins.dt_call_start,
+        lease_until = now() + make_interval(secs => $6), updated_at = now()
+    FROM ins WHERE c.id = ins.contact_id
+)
+SELECT id, contact_id, dt_call_start FROM ins
+
+-- name: mark_dialing
+-- Attempts whose Originate Asterisk acknowledged.
+UPDATE contact_history SET status = 'dialing' WHERE id = ANY($1::bigint[]) AND status = 'pending'
+
+-- name: contacts_for_close
+-- The dialer state of contacts whose attempts are being closed, locked for the update.
+SELECT c.id, c.phone_numbers, c.number_tries, c.number_last_cause, c.number_end_reason,
+       c.number_invalid, c.state, c.attempts, c.max_attempts, c.min_call_interval_h,
+       c.open_attempt_id, cp.retry_minutes
+FROM contacts c JOIN campaigns cp ON cp.id = c.campaign_id
+WHERE c.id = ANY($1::bigint[])
+ORDER BY c.id
+FOR UPDATE OF c
+
+-- name: close_attempt
+-- Completes an attempt's history row (once).
+UPDATE contact_history
+SET status = 'closed', dt_call_alert = $2, dt_call_connect = $3, dt_agent_connect = $4,
+    dt_call_end = $5, connres = $6, cause_code = $7, caller_hangup = $8, agent = $9,
+    abandoned = $10, machine = $11, detail = $12, channel = coalesce($13, channel)
+WHERE id = $1 AND status <> 'closed'
+
+-- name: update_contact_after_attempt
+-- Moves a contact on after its attempt $12 (see dialerd/dialer/rules.py) and releases it.
+UPDATE contacts
+SET number_tries = $2, number_last_cause = $3, number_end_reason = $4, number_invalid = $5,
+    next_number = $6, state = $7, attempts = $8, dt_next_try = $9, last_connres = $10,
+    last_cause = $11, last_result_mailbox = $13, open_attempt_id = NULL, claimed_by = NULL,
+    lease_until = NULL, updated_at = now()
+WHERE id = $1 AND open_attempt_id = $12
+
+-- name: renew_leases
+-- Keeps the leases of an instance's contacts (calls in progress) alive.
+UPDATE contacts SET lease_until = now() + make_interval(secs => $2) WHERE claimed_by = $1
+
+-- name: take_over_open_attempts
+-- Attempts left open by this instance ($1) or by one whose lease expired (it crashed): takes
+-- over their contacts' leases and returns them for reconciliation with Asterisk.
+WITH c AS (
+    UPDATE contacts c
+    SET claimed_by = $1, lease_until = now() + make_interval(secs => $2)
+    WHERE c.id IN (
+        SELECT d.id FROM contacts d
+        WHERE d.open_attempt_id IS NOT NULL
+          AND (d.claimed_by IS NULL OR d.claimed_by = $1 OR d.lease_until < now())
+        FOR UPDATE SKIP LOCKED)
+    RETURNING c.id, c.open_attempt_id
+)
+UPDATE contact_history h SET instance_id = $1
+FROM c
+WHERE h.id = c.open_attempt_id AND h.status <> 'closed'
+RETURNING h.id, h.contact_id, h.campaign_id, h.phone_number_offset, h.status, h.dt_call_start
+
+-- name: abandon_counts
+-- Live answers and abandoned calls per campaign since $1 (the pacing window) and since the
+-- campaign's local midnight: CallStats.restore at start-up.
+SELECT h.campaign_id,
+       count(*) FILTER (WHERE h.dt_call_connect IS NOT NULL AND NOT h.machine) AS answered_window,
+       count(*) FILTER (WHERE h.abandoned) AS abandoned_window,
+       count(*) FILTER (WHERE h.dt_call_connect IS NOT NULL AND NOT h.machine
+                          AND h.dt_call_end >= t.midnight) AS answered_today,
+       count(*) FILTER (WHERE h.abandoned AND h.dt_call_end >= t.midnight) AS abandoned_today
+FROM contact_history h
+JOIN campaigns cp ON cp.id = h.campaign_id
+CROSS JOIN LATERAL (
+    SELECT date_trunc('day', now() AT TIME ZONE cp.timezone) AT TIME ZONE cp.timezone AS midnight
+) t
+WHERE h.dt_call_end >= $1 AND h.status = 'closed'
+GROUP BY h.campaign_id
