@@ -10,7 +10,7 @@ import asyncpg
 from dialerd.dialer.outcome import Outcome
 from dialerd.domain import Connres
 from dialerd.store.dialer import ClosedAttempt, DialerStore
-from tests.integration.test_scheduler import add_campaign, add_contact
+from tests.integration.test_scheduler import add_campaign, add_contact, fetchrow
 
 NOW = datetime.now(UTC)
 
@@ -51,11 +51,11 @@ async def test_start_writes_history_and_blocks_the_contact(pool: asyncpg.Pool) -
     contact = await add_contact(pool, cid, ["+4930100000", "+4930100001"])
     store = DialerStore(pool, "me", 60)
     attempt = await start_one(pool, store, contact, 1)
-    h = await pool.fetchrow("SELECT * FROM contact_history WHERE id=$1", attempt)
+    h = await fetchrow(pool, "SELECT * FROM contact_history WHERE id=$1", attempt)
     assert h["status"] == "pending"
     assert (h["phone_number"], h["phone_number_offset"]) == ("+4930100001", 2)
     assert (h["a_number"], h["b_number"], h["instance_id"]) == ("4700000000", "+4930100001", "me")
-    c = await pool.fetchrow("SELECT * FROM contacts WHERE id=$1", contact)
+    c = await fetchrow(pool, "SELECT * FROM contacts WHERE id=$1", contact)
     assert c["open_attempt_id"] == attempt
     # Even with its lease gone, a contact with an open attempt is not claimed again.
     await pool.execute("UPDATE contacts SET lease_until = now() - interval '1 s'")
@@ -81,7 +81,7 @@ async def test_close_updates_history_and_contact(pool: asyncpg.Pool) -> None:
     attempt = await start_one(pool, store, contact)
     o = outcome(Connres.BUSY, 17, caller_hangup=True)
     await store.close_attempts([ClosedAttempt(attempt, contact, 0, o, "PJSIP/farend-1")], NOW)
-    h = await pool.fetchrow("SELECT * FROM contact_history WHERE id=$1", attempt)
+    h = await fetchrow(pool, "SELECT * FROM contact_history WHERE id=$1", attempt)
     assert (h["status"], h["connres"], h["cause_code"], h["caller_hangup"]) == (
         "closed",
         3,
@@ -89,7 +89,7 @@ async def test_close_updates_history_and_contact(pool: asyncpg.Pool) -> None:
         True,
     )
     assert h["channel"] == "PJSIP/farend-1"
-    c = await pool.fetchrow("SELECT * FROM contacts WHERE id=$1", contact)
+    c = await fetchrow(pool, "SELECT * FROM contacts WHERE id=$1", contact)
     assert c["open_attempt_id"] is None and c["claimed_by"] is None
     assert (c["next_number"], c["attempts"], c["state"]) == (1, 1, "open")
     assert c["number_tries"] == [1, 0] and c["number_last_cause"] == [17, 0]
@@ -108,7 +108,7 @@ async def test_connected_contact_is_done_even_if_locked_during_the_call(pool: as
     await pool.execute("UPDATE contacts SET locked = true WHERE id=$1", contact)
     o = outcome(Connres.CONNECTED, 16, dt_connect=NOW, dt_agent_connect=NOW, agent="PJSIP/agent1")
     await store.close_attempts([ClosedAttempt(attempt, contact, 0, o, None)], NOW)
-    c = await pool.fetchrow("SELECT state, locked FROM contacts WHERE id=$1", contact)
+    c = await fetchrow(pool, "SELECT state, locked FROM contacts WHERE id=$1", contact)
     assert (c["state"], c["locked"]) == ("done", True)
     assert await pool.fetchval("SELECT agent FROM contact_history WHERE id=$1", attempt) == (
         "PJSIP/agent1"

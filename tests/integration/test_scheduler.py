@@ -71,6 +71,12 @@ async def add_contact(
     )
 
 
+async def fetchrow(pool: asyncpg.Pool, query: str, *args: Any) -> asyncpg.Record:
+    row = await pool.fetchrow(query, *args)
+    assert row is not None
+    return row
+
+
 async def campaign(store: DialerStore, campaign_id: int) -> DialCampaign:
     return next(c for c in await store.campaigns() if c.id == campaign_id)
 
@@ -133,7 +139,7 @@ async def test_outside_the_window_is_released_until_it_opens(pool: asyncpg.Pool)
     store = DialerStore(pool, "me", 60)
     monday_noon = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     assert await Scheduler(store).due_calls(await campaign(store, cid), 10, monday_noon) == []
-    row = await pool.fetchrow("SELECT claimed_by, dt_next_try FROM contacts WHERE id=$1", contact)
+    row = await fetchrow(pool, "SELECT claimed_by, dt_next_try FROM contacts WHERE id=$1", contact)
     assert row["claimed_by"] is None
     assert row["dt_next_try"] == datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
