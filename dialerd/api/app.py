@@ -72,4 +72,8 @@ def init_app(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     from dialerd.api import campaigns  # the route modules import the keys defined here
 
     app.add_routes(campaigns.routes)
+    from dialerd.api import calltasks
+
+    app.add_routes(calltasks.routes)
+    app.cleanup_ctx.append(calltasks.import_worker)
     return app

@@ -1,0 +1,109 @@
+"""The calltask API: ``POST /itxdialer/calltaskimport`` and the poll of async imports.
+
+Thin: reads the request, hands it to dialerd.calltasks.service, answers in the calltask
+envelope. See docs/calltask-api.md for the decisions the spec leaves open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from dialerd.api.app import CLIENT_ID, POOL
+from dialerd.api.errors import REQUEST_MISSING, CalltaskError, json_response
+from dialerd.calltasks.service import import_calltasks, precheck
+from dialerd.calltasks.validate import parse_body
+from dialerd.calltasks.worker import ImportWorker
+from dialerd.store import calltasks as store
+
+log = structlog.get_logger(__name__)
+
+IMPORT_WORKER = web.AppKey("calltask_import_worker", ImportWorker)
+PATH = "/itxdialer/calltaskimport"
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    value = request.query.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise CalltaskError(400, REQUEST_MISSING, f"{name} must be true or false")
+    return value in ("true", "1")
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()  # over the size limit: 413 in this API's envelope (middleware)
+    return await asyncio.to_thread(parse_body, raw)
+
+
+async def _import(request: web.Request) -> web.Response:
+    return_tasks = _flag(request, "returnImportedCallTasks")
+    run_async = _flag(request, "importAsync")
+    body = await _body(request)
+    client_id = request[CLIENT_ID]
+    pool = request.app[POOL]
+    if run_async:
+        return await _enqueue(request, pool, client_id, body, return_tasks)
+    async with pool.acquire() as conn, conn.transaction():
+        answer = await import_calltasks(conn, client_id, body, return_tasks=return_tasks)
+    return json_response(answer.body, answer.http_status)
+
+
+async def _enqueue(
+    request: web.Request,
+    pool: asyncpg.Pool,
+    client_id: int,
+    body: dict[str, Any],
+    return_tasks: bool,
+) -> web.Response:
+    async with pool.acquire() as conn:
+        await precheck(conn, client_id, body)
+        try:
+            job_id = await store.insert_job(conn, client_id, return_tasks, body)
+        except asyncpg.UntranslatableCharacterError:
+            # jsonb cannot hold \u0000; the synchronous import reports it per field.
+            raise CalltaskError(
+                400, REQUEST_MISSING, "the request contains a NUL character (\\u0000)"
+            ) from None
+    request.app[IMPORT_WORKER].wake()
+    log.info("calltask_import_queued", import_id=str(job_id), client_id=client_id)
+    status_url = f"{PATH}/{job_id}"
+    return json_response({"importId": str(job_id), "status": "queued", "statusUrl": status_url})
+
+
+async def _poll(request: web.Request) -> web.Response:
+    try:
+        job_id = uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise CalltaskError(404, REQUEST_MISSING, "no such import") from None
+    async with request.app[POOL].acquire() as conn:
+        status, http_status, result = await store.get_job(conn, job_id, request[CLIENT_ID])
+    if not status:
+        raise CalltaskError(404, REQUEST_MISSING, "no such import")
+    progress = {"importId": str(job_id), "status": status}
+    if status == "queued":
+        return json_response(progress, 202)
+    assert http_status is not None
+    return json_response(result | progress, http_status)
+
+
+async def import_worker(app: web.Application) -> AsyncIterator[None]:
+    """Runs the worker of async imports for as long as the app runs (app.cleanup_ctx)."""
+    worker = ImportWorker(app[POOL])
+    app[IMPORT_WORKER] = worker
+    task = asyncio.create_task(worker.run(), name="calltask-import-worker")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+routes = [
+    web.post(PATH, _import),
+    web.get(PATH + "/{id}", _poll),
+]

@@ -1,0 +1,69 @@
+"""The worker of async calltask imports (``importAsync=true``).
+
+A job is claimed with ``FOR UPDATE SKIP LOCKED`` and imported and marked finished in that same
+transaction: if dialerd dies or loses its connection mid-import, everything rolls back, the job
+is queued again and the next worker (after a restart, or another dialerd) imports it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+import structlog
+
+from dialerd.api.errors import UNKNOWN_ERROR, CalltaskError
+from dialerd.calltasks.service import Answer, import_calltasks
+from dialerd.store import calltasks as store
+
+log = structlog.get_logger(__name__)
+
+# The connection is gone: the transaction is lost with it and the job stays queued.
+_CONNECTION_LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+
+class ImportWorker:
+    def __init__(self, pool: asyncpg.Pool, *, poll_seconds: float = 2.0) -> None:
+        self._pool = pool
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """A job was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Imports queued jobs until cancelled."""
+        while True:
+            self._wake.clear()
+            try:
+                while await self.run_one():
+                    pass
+            except _CONNECTION_LOST as exc:
+                log.warning("calltask_import_worker_disconnected", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+
+    async def run_one(self) -> bool:
+        """Imports the oldest free job; False if there was none."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            job = await store.claim_job(conn)
+            if job is None:
+                return False
+            log.info("calltask_import_job_started", import_id=str(job.id), client_id=job.client_id)
+            try:
+                async with conn.transaction():  # a savepoint: a failed import keeps the claim
+                    answer = await import_calltasks(
+                        conn, job.client_id, job.request, return_tasks=job.return_tasks
+                    )
+            except Exception as exc:
+                if isinstance(exc, _CONNECTION_LOST) or conn.is_closed():
+                    raise
+                # What the synchronous call would have answered: 500, nothing imported.
+                log.exception("calltask_import_job_crashed", import_id=str(job.id))
+                error = CalltaskError(500, UNKNOWN_ERROR, "Internal server error")
+                answer = Answer(error.http_status, error.body())
+            await store.finish_job(conn, job.id, answer.http_status, answer.body)
+        log.info("calltask_import_job_finished", import_id=str(job.id), http=answer.http_status)
+        return True

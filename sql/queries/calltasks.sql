@@ -1,0 +1,80 @@
+-- name: calltask_system_known
+-- Whether a calling system (systemCode) is registered.
+SELECT EXISTS (SELECT 1 FROM calling_systems WHERE code = $1)
+
+-- name: calltask_campaign
+-- What an import needs from a campaign (callCode) of the client.
+SELECT id, queue, dial_string, default_region FROM campaigns WHERE id = $1 AND client_id = $2
+
+-- name: calltask_info_field_ids
+-- The ids of the defined info fields (properties.emprId).
+SELECT coalesce(array_agg(id), '{}') FROM info_fields
+
+-- name: calltask_new_ids
+-- $1 fresh contact ids, so that an import knows which task became which row.
+SELECT array_agg(nextval(pg_get_serial_sequence('contacts', 'id'))) FROM generate_series(1, $1)
+
+-- name: calltask_upsert
+-- Writes call tasks in one statement: $1 campaign, $2 systemCode, $3 maxCallAttempts,
+-- $4 minCallIntervalHours, then one array per column ($5 ids from calltask_new_ids, $6 names,
+-- $7 extCustIds, $8 systemLookupCodes, $9 properties as JSON text, $10 numbers joined by ",").
+-- An open call task with the same campaign + systemCode + extCustId is updated instead: its
+-- attempts and the state of every number that kept its position stay. Returns (id, ext_cust_id)
+-- of every row written; an updated row has its old id.
+INSERT INTO contacts (
+    id, campaign_id, system_code, max_attempts, min_call_interval_h, name, user_data, ext_cust_id,
+    system_lookup_code, properties, phone_numbers, number_tries, number_last_cause,
+    number_end_reason, number_invalid)
+OVERRIDING SYSTEM VALUE
+SELECT t.id, $1, $2, $3, $4, t.name, t.ext, t.ext, t.lookup, t.props::jsonb, t.numbers,
+       array_fill(0, ARRAY[cardinality(t.numbers)]),
+       array_fill(NULL::integer, ARRAY[cardinality(t.numbers)]),
+       array_fill(NULL::integer, ARRAY[cardinality(t.numbers)]),
+       array_fill(false, ARRAY[cardinality(t.numbers)])
+FROM (
+    SELECT u.id, u.name, u.ext, u.lookup, u.props, string_to_array(u.numbers, ',') AS numbers
+    FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+         AS u (id, name, ext, lookup, props, numbers)
+) AS t
+ON CONFLICT (campaign_id, system_code, ext_cust_id)
+    WHERE state = 'open' AND system_code IS NOT NULL AND ext_cust_id IS NOT NULL
+DO UPDATE SET
+    name = EXCLUDED.name,
+    system_lookup_code = EXCLUDED.system_lookup_code,
+    properties = EXCLUDED.properties,
+    max_attempts = EXCLUDED.max_attempts,
+    min_call_interval_h = EXCLUDED.min_call_interval_h,
+    phone_numbers = EXCLUDED.phone_numbers,
+    number_tries = number_state_kept(
+        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_tries, 0),
+    number_last_cause = number_state_kept(
+        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_last_cause, NULL::integer),
+    number_end_reason = number_state_kept(
+        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_end_reason, NULL::integer),
+    number_invalid = number_state_kept(
+        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_invalid, false),
+    next_number = CASE WHEN contacts.next_number < cardinality(EXCLUDED.phone_numbers)
+                       THEN contacts.next_number ELSE 0 END,
+    updated_at = now()
+RETURNING id, ext_cust_id
+
+-- name: calltask_job_insert
+-- Stores an importAsync request ($1 id, $2 client, $3 returnImportedCallTasks, $4 body).
+INSERT INTO import_jobs (id, client_id, return_tasks, request) VALUES ($1, $2, $3, $4)
+
+-- name: calltask_job_claim
+-- The oldest queued import job that no other worker holds, locked until the transaction ends.
+SELECT id, client_id, return_tasks, request FROM import_jobs
+WHERE status = 'queued'
+ORDER BY created_at
+LIMIT 1
+FOR UPDATE SKIP LOCKED
+
+-- name: calltask_job_finish
+-- Records an import job's answer ($2 'done' or 'failed', $3 HTTP status, $4 body).
+UPDATE import_jobs SET status = $2, http_status = $3, result = $4, finished_at = now()
+WHERE id = $1
+
+-- name: calltask_job_get
+-- An import job of the client, for polling.
+SELECT status, http_status, result FROM import_jobs WHERE id = $1 AND client_id = $2
