@@ -1,18 +1,57 @@
-"""The composition root of ``dialerd serve``: pool, HTTP API and background workers."""
+"""The composition root of ``dialerd serve``: pool, HTTP API and, when an AMI host is set, the
+dialer engine with its AMI connection and live PBX state."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 
+import asyncpg
 import structlog
 from aiohttp import web
 
 from dialerd.api.app import init_app
 from dialerd.config import Settings
+from dialerd.dialer.engine import Engine
+from dialerd.pbx.ami import AmiConnection
+from dialerd.pbx.state import LiveState
+from dialerd.store.dialer import DialerStore
 from dialerd.store.pool import create_pool
 
 log = structlog.get_logger(__name__)
+
+DRAIN_TIMEOUT_S = 600.0
+"""On SIGTERM, how long calls in progress may take to end before dialerd exits anyway (their
+attempts are then reconciled by the next start)."""
+
+
+def build_dialer(settings: Settings, pool: asyncpg.Pool) -> Engine:
+    """The engine wired to a new AMI connection and LiveState (not started)."""
+    assert settings.ami_host is not None
+    ami = AmiConnection(
+        settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret
+    )
+    live = LiveState()
+    ami.add_listener(live.apply)
+
+    async def resync() -> None:
+        await live.resync(ami)
+
+    ami.on_ready.append(resync)  # before the engine's reconciliation, which reads it
+    ami.on_lost.append(live.clear)
+    store = DialerStore(pool, settings.instance_id, settings.claim_lease_seconds)
+    engine = Engine(settings, store, ami, live, drain_timeout_s=DRAIN_TIMEOUT_S)
+    engine.attach()
+    return engine
+
+
+async def run_dialer(engine: Engine, stop: asyncio.Event) -> None:
+    """Runs the engine until ``stop``, then drains it and closes its AMI connection."""
+    await engine.ami.start()
+    try:
+        await engine.run(stop)
+    finally:
+        await engine.ami.stop()
 
 
 async def serve(settings: Settings) -> None:
@@ -26,10 +65,19 @@ async def serve(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     log.info("http_listening", host=settings.http_host, port=settings.http_port)
+    dialer: asyncio.Task[None] | None = None
+    if settings.ami_host:
+        engine = build_dialer(settings, pool)
+        dialer = asyncio.create_task(run_dialer(engine, stop), name="dialer")
+        log.info("dialer_enabled", ami_host=settings.ami_host, ami_port=settings.ami_port)
     try:
         await stop.wait()
         log.info("stopping")
+        if dialer is not None:
+            await dialer  # no new calls; the calls in progress end and are recorded
     finally:
+        if dialer is not None and not dialer.done():
+            dialer.cancel()
         await runner.cleanup()
         await pool.close()
         log.info("stopped")

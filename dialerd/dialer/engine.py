@@ -1,0 +1,513 @@
+"""The dialer engine: per campaign and tick, pace, claim, write the attempt, originate; follow
+every attempt's events to its outcome; close it and move its contact on.
+
+Crash safety: an attempt's history row is written (with the contact marked as having an
+attempt in progress) before its Originate is sent; a contact with an open attempt is never
+claimed. Attempts left open — by an AMI outage, a crash (``kill -9``) or a dead sibling
+process whose lease expired — are reconciled with Asterisk's live channels: a call whose
+channel still exists is followed to its end, one that is gone is closed with what is known;
+when nothing is known its CONNRES is 7 (error, "outcome unknown"), or 0 if Asterisk never
+acknowledged the Originate. Either way the contact gets its normal retry delay, never an
+immediate re-dial. See docs/dialer.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from dialerd.config import Settings
+from dialerd.dialer.outcome import AttemptEvents, attempt_id_of, channel_id
+from dialerd.dialer.pacing import (
+    DAY_S,
+    CallStats,
+    Pacer,
+    PacingSettings,
+    PacingSnapshot,
+    RateLimiter,
+    apply_caps,
+    make_pacer,
+)
+from dialerd.dialer.scheduler import DueCall, Scheduler
+from dialerd.domain import Connres
+from dialerd.pbx.ami import AmiActionError, AmiConnection, AmiEvent, AmiUnavailable
+from dialerd.pbx.state import LiveState
+from dialerd.store.dialer import ClosedAttempt, DialCampaign, DialerStore, OpenAttempt
+
+log = structlog.get_logger(__name__)
+
+MIN_RING_TIMEOUT_S = 15  # product rule
+FAILURE_GRACE_S = 2.0  # after a failed OriginateResponse, wait this long for the Hangup cause
+CAMPAIGN_REFRESH_S = 2.0
+_CALLER_ID_NUMBER = re.compile(r"<([^>]*)>")
+
+
+def caller_id_number(caller_id: str | None) -> str | None:
+    """``"Sales" <4930123>`` → ``4930123``; a bare number is itself."""
+    if not caller_id:
+        return None
+    found = _CALLER_ID_NUMBER.search(caller_id)
+    return (found.group(1) if found else caller_id).strip() or None
+
+
+def pacing_settings(c: DialCampaign) -> PacingSettings:
+    return PacingSettings(
+        mode=c.dial_mode,
+        ratio=c.dial_ratio,
+        max_lines_per_agent=c.max_lines_per_agent,
+        abandon_limit=c.abandon_limit,
+        aggressiveness=c.aggressiveness,
+        agent_timeout_s=float(c.agent_timeout_s),
+    )
+
+
+def originate_request(
+    campaign: DialCampaign, attempt_id: int, contact_id: int, number: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The Originate of an attempt (fields, channel variables), per the dialplan contract in
+    docs/engine-interfaces.md."""
+    fields = {
+        "Channel": campaign.dial_string.replace("{number}", number),
+        "Context": "dialerd-outbound",
+        "Exten": "s",
+        "Priority": "1",
+        "Timeout": str(max(MIN_RING_TIMEOUT_S, campaign.ring_timeout_s) * 1000),
+        "ChannelId": channel_id(attempt_id),
+        "OtherChannelId": f"{channel_id(attempt_id)}-2",
+    }
+    if campaign.caller_id:
+        fields["CallerID"] = campaign.caller_id
+    variables = {
+        "DIALERD_ATTEMPT_ID": str(attempt_id),
+        "DIALERD_CONTACT_ID": str(contact_id),
+        "DIALERD_CAMPAIGN_ID": str(campaign.id),
+        "DIALERD_QUEUE": campaign.queue,
+        "DIALERD_AMD": "1" if campaign.amd_enabled else "0",
+        "DIALERD_MACHINE_ACTION": campaign.machine_action.value,
+        "DIALERD_AGENT_TIMEOUT": str(campaign.agent_timeout_s),
+    }
+    return fields, variables
+
+
+@dataclass
+class Attempt:
+    """An attempt the engine follows."""
+
+    events: AttemptEvents
+    campaign_id: int
+    contact_id: int
+    slot: int
+    failed_at: float | None = None  # monotonic: OriginateResponse Failure without a Hangup
+    stats_answer_fed: bool = False
+
+    @property
+    def id(self) -> int:
+        return self.events.attempt_id
+
+
+@dataclass
+class CampaignRun:
+    """What the engine keeps per campaign for its whole life."""
+
+    campaign: DialCampaign
+    pacer: Pacer
+    stats: CallStats
+    limiter: RateLimiter | None = None
+    attempts: dict[int, Attempt] = field(default_factory=dict)
+
+    def counts(self) -> tuple[int, int]:
+        """(ringing, waiting for an agent) among this campaign's live attempts."""
+        ringing = waiting = 0
+        for a in self.attempts.values():
+            e = a.events
+            if e.ended or a.failed_at is not None:
+                continue
+            if not e.answered:
+                ringing += 1
+            elif e.dt_agent_connect is None and e.user_result is None:
+                waiting += 1
+        return ringing, waiting
+
+    def not_ended(self) -> int:
+        return sum(1 for a in self.attempts.values() if not a.events.ended)
+
+
+def _limiter(rate: float | None, tick_s: float) -> RateLimiter | None:
+    if rate is None:
+        return None
+    return RateLimiter(rate, max(1, round(rate * max(tick_s, 0.05))))
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        store: DialerStore,
+        ami: AmiConnection,
+        live: LiveState,
+        *,
+        drain_timeout_s: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.scheduler = Scheduler(store)
+        self.ami = ami
+        self.live = live
+        self.drain_timeout_s = drain_timeout_s
+        self._clock = clock
+        self._wall = wall
+        self.runs: dict[int, CampaignRun] = {}
+        self.attempts: dict[int, Attempt] = {}
+        self._to_close: list[ClosedAttempt] = []
+        self._closing = False
+        self._limiter = _limiter(settings.max_originate_rate, settings.tick_seconds)
+        self._lock = asyncio.Lock()  # dialling vs reconciliation
+        self._reconciled = asyncio.Event()
+        self._campaigns_at = -1e9
+        self._leases_at = clock()
+        self.placed = 0
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def attach(self) -> None:
+        """Registers the engine with the AMI connection; after LiveState's own hooks."""
+        self.ami.add_listener(self.on_event)
+        self.ami.on_ready.append(self.on_ready)
+        self.ami.on_lost.append(self.on_lost)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._wall(), UTC)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dials until ``stop`` is set, then lets the calls in progress end and records them
+        (for at most ``drain_timeout_s``)."""
+        await self._restore_stats()
+        log.info("dialer_started", instance=self.store.instance_id)
+        while not stop.is_set():
+            try:
+                await self._tick()
+            except Exception:
+                log.exception("dialer_tick_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.tick_seconds)
+        await self._drain()
+
+    async def _drain(self) -> None:
+        log.info("dialer_draining", calls=len(self.attempts))
+        deadline = self._clock() + self.drain_timeout_s
+        while (self.attempts or self._to_close) and self._clock() < deadline:
+            try:
+                self._expire_failures()
+                await self._flush_closes()
+                if self.attempts:
+                    await self.store.renew_leases()
+            except Exception:
+                log.exception("dialer_drain_step_failed")
+            await asyncio.sleep(min(0.2, self.settings.tick_seconds))
+        log.info("dialer_stopped", left_open=len(self.attempts))
+
+    async def _tick(self) -> None:
+        now = self._clock()
+        if now - self._campaigns_at >= CAMPAIGN_REFRESH_S:
+            await self._refresh_campaigns()
+            self._campaigns_at = now
+        self._expire_failures()
+        await self._flush_closes()
+        if now - self._leases_at >= self.settings.claim_lease_seconds / 4:
+            self._leases_at = now
+            await self.store.renew_leases()
+            if self.ami.ready:
+                await self.reconcile()  # siblings that died with calls open
+        if self.ami.ready and self._reconciled.is_set():
+            for run in list(self.runs.values()):
+                await self._dial(run)
+
+    async def _refresh_campaigns(self) -> None:
+        campaigns = {c.id: c for c in await self.store.campaigns()}
+        for cid, c in campaigns.items():
+            run = self.runs.get(cid)
+            if run is None:
+                self.runs[cid] = CampaignRun(
+                    c,
+                    make_pacer(pacing_settings(c)),
+                    CallStats(day_offset_s=_utc_offset_s(c.timezone, self._now())),
+                    _limiter(c.max_originate_rate, self.settings.tick_seconds),
+                )
+            else:
+                if c.max_originate_rate != run.campaign.max_originate_rate:
+                    run.limiter = _limiter(c.max_originate_rate, self.settings.tick_seconds)
+                run.campaign = c
+        for cid in list(self.runs):
+            if cid not in campaigns and not self.runs[cid].attempts:
+                del self.runs[cid]  # deactivated: keep it while its calls run
+
+    async def _restore_stats(self) -> None:
+        await self._refresh_campaigns()
+        self._campaigns_at = self._clock()
+        since = self._now() - timedelta(seconds=30 * DAY_S)
+        counts = await self.store.abandon_counts(since)
+        wall = self._wall()
+        for cid, run in self.runs.items():
+            found = counts.get(cid)
+            if found is not None:
+                run.stats.restore(
+                    wall,
+                    answered_window=found.answered_window,
+                    abandoned_window=found.abandoned_window,
+                    answered_today=found.answered_today,
+                    abandoned_today=found.abandoned_today,
+                )
+
+    # -- placing calls ------------------------------------------------------------------------
+
+    def _wanted(self, run: CampaignRun) -> int:
+        c = run.campaign
+        ringing, waiting = run.counts()
+        snap = PacingSnapshot(
+            now=self._wall(),
+            agents=self.live.queue_agents(c.queue, self._clock()),
+            calls_ringing=ringing,
+            calls_waiting=waiting,
+            stats=run.stats,
+            settings=pacing_settings(c),
+        )
+        wanted = run.pacer.calls_to_place(snap)
+        wanted = apply_caps(wanted, in_flight=run.not_ended(), max_in_flight=c.max_calls_in_flight)
+        total = sum(1 for a in self.attempts.values() if not a.events.ended)
+        return apply_caps(wanted, in_flight=total, max_in_flight=self.settings.max_calls_in_flight)
+
+    async def _dial(self, run: CampaignRun) -> None:
+        wanted = self._wanted(run)
+        if wanted <= 0:
+            return
+        now = self._clock()
+        if run.limiter is not None:
+            wanted = run.limiter.take(now, wanted)
+        if self._limiter is not None:
+            wanted = self._limiter.take(now, wanted)
+        if wanted <= 0:
+            return
+        async with self._lock:
+            calls = await self.scheduler.due_calls(run.campaign, wanted, self._now())
+            if not calls:
+                return
+            started = await self.store.start_attempts(
+                [(c.contact_id, c.number, c.slot) for c in calls],
+                caller_id_number(run.campaign.caller_id),
+            )
+            by_contact = {c.contact_id: c for c in calls}
+            placing: list[tuple[Attempt, DueCall]] = []
+            for s in started:
+                call = by_contact.pop(s.contact_id)
+                attempt = Attempt(
+                    AttemptEvents(s.id, started=s.started), run.campaign.id, s.contact_id, call.slot
+                )
+                self.attempts[s.id] = run.attempts[s.id] = attempt
+                placing.append((attempt, call))
+            # Locked or changed since the claim: give them back.
+            await self.store.release([(cid, self._now()) for cid in by_contact])
+        results = await asyncio.gather(
+            *(self._originate(run, a, c) for a, c in placing), return_exceptions=True
+        )
+        acked = [a.id for (a, _), ok in zip(placing, results, strict=True) if ok is True]
+        await self.store.mark_dialing(acked)
+
+    async def _originate(self, run: CampaignRun, attempt: Attempt, call: DueCall) -> bool:
+        fields, variables = originate_request(
+            run.campaign, attempt.id, call.contact_id, call.number
+        )
+        run.stats.placed(self._wall())
+        self.placed += 1
+        try:
+            await self.ami.originate(fields, variables)
+        except AmiActionError as exc:
+            # Asterisk refused it: nothing was dialled.
+            log.warning(
+                "originate_refused", attempt=attempt.id, contact=call.contact_id, error=str(exc)
+            )
+            self._close(attempt, Connres.NOT_DIALLED, detail=f"ORIGINATE REFUSED: {exc.message}")
+            return False
+        except AmiUnavailable as exc:
+            # It may or may not have gone out: the reconciliation after the reconnect decides.
+            log.warning("originate_unconfirmed", attempt=attempt.id, error=str(exc))
+            return False
+        log.debug(
+            "call_placed",
+            campaign=run.campaign.id,
+            contact=call.contact_id,
+            attempt=attempt.id,
+            channel=fields["ChannelId"],
+        )
+        return True
+
+    # -- events -------------------------------------------------------------------------------
+
+    def on_event(self, event: AmiEvent) -> None:
+        attempt_id = attempt_id_of(event.name, event.fields)
+        if attempt_id is None:
+            return
+        attempt = self.attempts.get(attempt_id)
+        if attempt is None:
+            return
+        e = attempt.events
+        e.feed(event.name, event.fields, self._now())
+        if event.name == "OriginateResponse" and e.originate_result == "Failure" and not e.ended:
+            attempt.failed_at = self._clock()
+        self._feed_stats(attempt)
+        if e.ended:
+            self._close(attempt)
+
+    def _feed_stats(self, attempt: Attempt) -> None:
+        """CallStats learns a live answer once it is clear the answer was a person: an agent
+        took it, or it was abandoned; a machine once AMD said so."""
+        run = self.runs.get(attempt.campaign_id)
+        e = attempt.events
+        if run is None or attempt.stats_answer_fed or not e.answered or e.dt_connect is None:
+            return
+        t = self._wall()
+        ring = (e.dt_connect - e.started).total_seconds()
+        if e.user_result == "MACHINE":
+            run.stats.machine(t, ring)
+        elif e.dt_agent_connect is not None:
+            run.stats.answered(t, ring)
+            run.stats.connected(t, (e.dt_agent_connect - e.dt_connect).total_seconds())
+        elif e.user_result == "ABANDONED" or e.caller_abandoned or e.ended:
+            run.stats.answered(t, ring)
+            run.stats.abandoned(t)
+        else:
+            return
+        attempt.stats_answer_fed = True
+
+    def _close(
+        self,
+        attempt: Attempt,
+        unknown: Connres = Connres.ERROR,
+        *,
+        detail: str | None = None,
+    ) -> None:
+        """Ends following an attempt; its history row and contact are written on the next
+        flush."""
+        if self.attempts.pop(attempt.id, None) is None:
+            return
+        run = self.runs.get(attempt.campaign_id)
+        if run is not None:
+            run.attempts.pop(attempt.id, None)
+        e = attempt.events
+        outcome = e.outcome(ended_at=self._now(), unknown=unknown)
+        if detail is not None:
+            outcome = replace(outcome, detail=detail)
+        self._feed_stats(attempt)
+        if run is not None:
+            t = self._wall()
+            if not outcome.answered:
+                ring = ((outcome.dt_end or e.started) - e.started).total_seconds()
+                run.stats.unanswered(t, ring)
+            elif (
+                outcome.connres == Connres.CONNECTED
+                and outcome.dt_agent_connect
+                and (outcome.dt_end)
+            ):
+                run.stats.handled(t, (outcome.dt_end - outcome.dt_agent_connect).total_seconds())
+        self._to_close.append(
+            ClosedAttempt(attempt.id, attempt.contact_id, attempt.slot, outcome, e.channel)
+        )
+        log.info(
+            "attempt_closed",
+            campaign=attempt.campaign_id,
+            contact=attempt.contact_id,
+            attempt=attempt.id,
+            channel=e.channel,
+            connres=int(outcome.connres),
+            cause=outcome.cause,
+            agent=outcome.agent,
+            detail=outcome.detail,
+        )
+
+    def _expire_failures(self) -> None:
+        now = self._clock()
+        for attempt in list(self.attempts.values()):
+            if attempt.failed_at is not None and now - attempt.failed_at >= FAILURE_GRACE_S:
+                self._close(attempt)
+
+    async def _flush_closes(self) -> None:
+        if not self._to_close or self._closing:
+            return
+        self._closing = True
+        batch, self._to_close = self._to_close, []
+        try:
+            await self.store.close_attempts(batch, self._now())
+        except Exception:
+            self._to_close[:0] = batch  # written on the next flush
+            raise
+        finally:
+            self._closing = False
+
+    # -- AMI loss and reconciliation ----------------------------------------------------------
+
+    def on_lost(self) -> None:
+        self._reconciled.clear()
+        log.warning("dialer_paused_ami_lost", calls=len(self.attempts))
+
+    async def on_ready(self) -> None:
+        """After every (re)login, once LiveState has resynced: reconcile, then dial again."""
+        async with self._lock:
+            for attempt in list(self.attempts.values()):
+                # Still ringing or talking, or its failure's Hangup grace is running.
+                if self.live.attempt_channels(attempt.id) or attempt.failed_at is not None:
+                    continue
+                self._close(attempt)  # ended while we were not looking: what is known
+        await self.reconcile()
+        self._reconciled.set()
+
+    async def reconcile(self) -> None:
+        """Open attempts in the database that nobody follows — ours after a crash, or a dead
+        sibling's whose lease expired — are taken over: followed if their channel still
+        exists, else closed. Runs after every (re)login and now and then."""
+        async with self._lock:
+            for found in await self.store.take_over_open_attempts():
+                if found.id not in self.attempts:
+                    self._adopt(found)
+        await self._flush_closes()
+
+    def _adopt(self, found: OpenAttempt) -> None:
+        events = AttemptEvents(found.id, started=found.started)
+        attempt = Attempt(events, found.campaign_id, found.contact_id, found.slot)
+        own = channel_id(found.id)
+        channels = [c for c in self.live.attempt_channels(found.id) if c.uniqueid == own]
+        self.attempts[found.id] = attempt
+        run = self.runs.get(found.campaign_id)
+        if run is not None:
+            run.attempts[found.id] = attempt
+        if channels:
+            events.channel = channels[0].name
+            if channels[0].state == "Up":
+                events.dt_connect = self._now()
+            log.info(
+                "attempt_adopted",
+                attempt=found.id,
+                contact=found.contact_id,
+                channel=events.channel,
+            )
+            return
+        unknown = Connres.NOT_DIALLED if found.status == "pending" else Connres.ERROR
+        self._close(attempt, unknown, detail="RECONCILED: NO CHANNEL")
+
+
+def _utc_offset_s(zone: str, now: datetime) -> float:
+    try:
+        offset = now.astimezone(ZoneInfo(zone)).utcoffset()
+    except (KeyError, ValueError):
+        return 0.0
+    return offset.total_seconds() if offset else 0.0
