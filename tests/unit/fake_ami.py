@@ -30,6 +30,14 @@ Fields = dict[str, str | list[str]]
 Handler = Callable[["FakeClient", Fields], None]
 
 
+async def eventually(check: Callable[[], bool], within: float = 1.0) -> None:
+    """Waits until ``check()`` is true; fails the test after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
 def frame(fields: Fields) -> bytes:
     lines: list[str] = []
     for key, value in fields.items():

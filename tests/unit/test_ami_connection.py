@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from unittest.mock import Mock
 
 import pytest
@@ -20,14 +20,7 @@ from dialerd.pbx.ami import (
     backoff_delay,
     decode,
 )
-from tests.unit.fake_ami import FakeAmi
-
-
-async def eventually(check: Callable[[], bool], within: float = 1.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
+from tests.unit.fake_ami import FakeAmi, eventually
 
 
 @pytest.fixture
