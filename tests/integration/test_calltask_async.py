@@ -70,7 +70,7 @@ async def test_what_is_checked_before_accepting_and_what_the_worker_reports(
     assert (status, body["statusCode"]) == (400, 8)
     assert await pool.fetchval("SELECT count(*) FROM import_jobs") == 0
     # Inside the tasks: found by the worker, reported by the poll like the sync call would.
-    status, queued = await api.request("POST", ASYNC, json=request(task(), "not a task"))
+    status, queued = await api.request("POST", ASYNC, json=request(task(), "not a task"))  # type: ignore[arg-type]
     assert status == 200
     status, result = await wait_until_finished(api, queued["statusUrl"])
     assert (status, result["statusCode"], result["status"]) == (400, 2, "failed")
