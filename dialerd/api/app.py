@@ -69,6 +69,9 @@ def init_app(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     app[POOL] = pool
     app[SETTINGS] = settings
     app.router.add_get("/health", health)
+    from dialerd.api import contacts  # it imports this module's keys, so not at the top
+
+    app.add_routes(contacts.routes)
     from dialerd.api import campaigns  # the route modules import the keys defined here
 
     app.add_routes(campaigns.routes)

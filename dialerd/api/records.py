@@ -1,0 +1,177 @@
+"""The dialler API's records: a contact (``DiallerContacts``) and a history row
+(``DiallerContactsHistory``), rendered from the store's rows in one place for both APIs.
+
+Field names and casing are the contacts API's. Absent values are JSON null. Datetimes are UTC,
+written ``YYYY-MM-DDTHH:MM:SS.mmm`` like the spec's history example.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import asyncpg
+import phonenumbers
+
+from dialerd.domain import MAX_PHONE_NUMBERS
+
+
+class Kind(Enum):
+    """The JSON type a free field of a contact takes."""
+
+    TEXT = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    DATETIME = "datetime string"
+
+
+# The free fields of a contact, kept in contacts.data under these names, in record order.
+DATA_FIELDS: dict[str, Kind] = {
+    "UserData2": Kind.TEXT,
+    "UserData3": Kind.TEXT,
+    "RandomSortOrder": Kind.INTEGER,
+    "Client": Kind.TEXT,
+    "Service": Kind.TEXT,
+    "ReferenceNumber": Kind.TEXT,
+    "FirstName": Kind.TEXT,
+    "Salutation": Kind.TEXT,
+    "Title": Kind.TEXT,
+    "Company": Kind.TEXT,
+    "Address": Kind.TEXT,
+    "PostalCode": Kind.TEXT,
+    "City": Kind.TEXT,
+    "Country": Kind.TEXT,
+    "Region": Kind.TEXT,
+    "AccountOwner": Kind.TEXT,
+    "AccountBank": Kind.TEXT,
+    "AccountNationalBankCode": Kind.TEXT,
+    "AccountBIC": Kind.TEXT,
+    "AccountNumber": Kind.TEXT,
+    "AccountIBAN": Kind.TEXT,
+    "Amount": Kind.NUMBER,
+    "FaxNumber": Kind.TEXT,
+    "Email": Kind.TEXT,
+    "Website": Kind.TEXT,
+    "Comment": Kind.TEXT,
+    "ReservedUsersUID": Kind.TEXT,
+    "FollowUpUsersUID": Kind.TEXT,
+    "FollowUpDateTime": Kind.DATETIME,
+    "dtBeginDate": Kind.DATETIME,
+    "dtEndDate": Kind.DATETIME,
+    "Manufacturer": Kind.TEXT,
+    "Model": Kind.TEXT,
+    "Tag": Kind.TEXT,
+    "ExternalSystemLink": Kind.TEXT,
+}
+
+SLOTS = range(1, MAX_PHONE_NUMBERS + 1)
+PHONE_FIELDS = tuple(f"PhoneNumber{n}" for n in SLOTS)
+
+
+def format_dt(value: datetime | None) -> str | None:
+    """``YYYY-MM-DDTHH:MM:SS.mmm`` in UTC; naive datetimes are taken as UTC already."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}"
+
+
+def render_contact(row: asyncpg.Record) -> dict[str, Any]:
+    """A ``contacts`` row (``SELECT c.*``) as the contacts API's record."""
+    data: dict[str, Any] = row["data"]
+    record: dict[str, Any] = {
+        "ID": row["id"],
+        "DiallerCampaignsID": row["campaign_id"],
+        "UserData": row["user_data"],
+        "Name": row["name"],
+    }
+    for field in DATA_FIELDS:
+        record[field] = data.get(field)
+
+    numbers: list[str | None] = row["phone_numbers"]
+    used = len(numbers)
+    # Slot i exists in the arrays up to their length; a NULL number is an empty slot.
+    filled = [i < used and numbers[i] is not None for i in range(MAX_PHONE_NUMBERS)]
+    for i, n in enumerate(SLOTS):
+        record[f"PhoneNumber{n}"] = numbers[i] if filled[i] else None
+    for i, n in enumerate(SLOTS):
+        record[f"nTriesPhoneNumber{n}"] = row["number_tries"][i] if filled[i] else 0
+    for i, n in enumerate(SLOTS):
+        record[f"nPhoneNumber{n}LastCause"] = row["number_last_cause"][i] if filled[i] else None
+    for i, n in enumerate(SLOTS):
+        record[f"bPhoneNumber{n}Invalid"] = row["number_invalid"][i] if filled[i] else None
+    for i, n in enumerate(SLOTS):
+        record[f"PhoneNumber{n}LastAcdAgentEndReasonsID"] = (
+            row["number_end_reason"][i] if filled[i] else None
+        )
+
+    record["dtNextTry"] = format_dt(row["dt_next_try"])
+    record["bLastResultMailbox"] = row["last_result_mailbox"]
+    record["LastAcdAgentEndReasonsID"] = row["last_agent_end_reason"]
+    # Our own state and the calltask API's keys (documented extras).
+    record["bLocked"] = row["locked"]
+    record["nTries"] = row["attempts"]
+    record["State"] = row["state"]
+    record["LastCONNRES"] = row["last_connres"]
+    record["dtLastTry"] = format_dt(row["dt_last_try"])
+    record["dtCreated"] = format_dt(row["created_at"])
+    record["SystemCode"] = row["system_code"]
+    record["ExtCustId"] = row["ext_cust_id"]
+    record["SystemLookupCode"] = row["system_lookup_code"]
+    record["Properties"] = row["properties"]
+    return record
+
+
+def _country_code(number: str | None) -> int | None:
+    """The calling code of an E.164 number (49 for +49…), the history's *_CountryCodesID."""
+    if not number:
+        return None
+    try:
+        return phonenumbers.parse(number if number.startswith("+") else "+" + number).country_code
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def render_history(row: asyncpg.Record) -> dict[str, Any]:
+    """A ``contact_history`` row (with the contact's ``user_data2``/``user_data3``) as the
+    contacts API's history record."""
+    return {
+        "DiallerContactsHistoryID": row["id"],
+        "DiallerContactsID": row["contact_id"],
+        "DiallerCampaignsID": row["campaign_id"],
+        "ClientsID": row["client_id"],
+        "UserData": row["user_data"],
+        "UserData2": row["user_data2"],
+        "UserData3": row["user_data3"],
+        "bOutbound": row["outbound"],
+        "bTestCall": row["test_call"],
+        "PhoneNumber": row["phone_number"],
+        "PhoneNumberOffset": row["phone_number_offset"],
+        "ANumber": row["a_number"],
+        "ANumber_CountryCodesID": _country_code(row["a_number"]),
+        "ANumber_AreaCodesID": None,
+        "BNumber": row["b_number"],
+        "BNumber_CountryCodesID": _country_code(row["b_number"]),
+        "BNumber_AreaCodesID": None,
+        "ServiceNumbersID": None,
+        "StatisticsPartAID": None,
+        "dtCallStart": format_dt(row["dt_call_start"]),
+        "dtCallAlert": format_dt(row["dt_call_alert"]),
+        "dtCallConnect": format_dt(row["dt_call_connect"]),
+        "dtCallEnd": format_dt(row["dt_call_end"]),
+        "CONNRES": row["connres"],
+        "CauseCodesID": row["cause_code"],
+        "bCallerHangup": row["caller_hangup"],
+        "UsersID": row["users_id"],
+        "DiallerCampaignsResultCodesID": row["result_code_id"],
+        "DiallerResultCodesTypesID": row["result_code_type_id"],
+        "dtCreatedDiallerContactsHistory": format_dt(row["created_at"]),
+        # Our own detail of the attempt (documented extras).
+        "Status": row["status"],
+        "dtAgentConnect": format_dt(row["dt_agent_connect"]),
+        "Agent": row["agent"],
+        "bAbandoned": row["abandoned"],
+        "bMachine": row["machine"],
+    }

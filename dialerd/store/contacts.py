@@ -1,0 +1,309 @@
+"""Contacts (= call tasks) in the store: the dialler contacts API's operations.
+
+Every operation is scoped to one client: a contact is visible only through a campaign of that
+client. A contact is addressed by a ``Key``: its ID, or its UserData, in which case the contact
+with the lowest ID among the client's matches is taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from dialerd.domain import MAX_PHONE_NUMBERS
+from dialerd.numbers import normalize
+from dialerd.store.sqlfiles import q
+
+Key = int | str
+"""A contact's ID (int) or UserData (str)."""
+
+Row = asyncpg.Record
+
+
+class ContactRejected(Exception):
+    """The request cannot be applied to the contact as sent (the API's 400)."""
+
+
+class ContactConflict(Exception):
+    """The change collides with another contact (the API's 409)."""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    name: str
+    default_region: str | None
+
+
+@dataclass
+class Changes:
+    """The writable fields a request sent, validated by type; a field not sent is not a key.
+
+    ``numbers`` maps a 0-based slot (PhoneNumber<slot+1>) to the number as sent, None or ""
+    meaning "empty this slot"; they are normalised with the campaign's region on write.
+    """
+
+    name: str | None = None
+    user_data: str | None = None
+    sent_user_data: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+    numbers: dict[int, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class Slots:
+    """A contact's phone numbers and their per-number state, index i = PhoneNumber<i+1>."""
+
+    numbers: list[str | None]
+    tries: list[int]
+    causes: list[int | None]
+    end_reasons: list[int | None]
+    invalid: list[bool]
+
+    @classmethod
+    def of(cls, row: Row) -> Slots:
+        return cls(
+            list(row["phone_numbers"]),
+            list(row["number_tries"]),
+            list(row["number_last_cause"]),
+            list(row["number_end_reason"]),
+            list(row["number_invalid"]),
+        )
+
+
+def normalize_numbers(sent: Mapping[int, str | None], region: str | None) -> dict[int, str | None]:
+    """E.164 for every number sent; None for an emptied slot. Raises ContactRejected."""
+    out: dict[int, str | None] = {}
+    for slot, raw in sent.items():
+        if raw is None or not raw.strip():
+            out[slot] = None
+            continue
+        number = normalize(raw, region)
+        if number is None:
+            hint = (
+                ""
+                if raw.lstrip().startswith(("+", "00")) or region
+                else (" (no +country code, and the campaign has no default region)")
+            )
+            raise ContactRejected(
+                f"PhoneNumber{slot + 1} is not a possible phone number: {raw[:40]!r}{hint}"
+            )
+        out[slot] = number
+    return out
+
+
+def merge_numbers(current: Slots, sent: Mapping[int, str | None]) -> Slots:
+    """``current`` with the normalised numbers ``sent`` put in their slots.
+
+    A slot whose number changes starts afresh (no tries, no cause, valid); trailing empty slots
+    are dropped. Raises ContactRejected if no number is left.
+    """
+    pad = MAX_PHONE_NUMBERS - len(current.numbers)
+    merged = Slots(
+        current.numbers + [None] * pad,
+        current.tries + [0] * pad,
+        current.causes + [None] * pad,
+        current.end_reasons + [None] * pad,
+        current.invalid + [False] * pad,
+    )
+    for slot, number in sent.items():
+        if number == merged.numbers[slot]:
+            continue
+        merged.numbers[slot] = number
+        merged.tries[slot] = 0
+        merged.causes[slot] = None
+        merged.end_reasons[slot] = None
+        merged.invalid[slot] = False
+    size = max((i + 1 for i, n in enumerate(merged.numbers) if n is not None), default=0)
+    if size == 0:
+        raise ContactRejected("A contact needs at least one phone number (PhoneNumber1..6)")
+    return Slots(
+        merged.numbers[:size],
+        merged.tries[:size],
+        merged.causes[:size],
+        merged.end_reasons[:size],
+        merged.invalid[:size],
+    )
+
+
+async def find_campaign(
+    pool: asyncpg.Pool, client_id: int, campaign_id: int | None, name: str | None
+) -> Campaign | None:
+    """The client's campaign by ID, else by name. With both, they must name the same one."""
+    if campaign_id is not None:
+        row = await pool.fetchrow(q("contacts_campaign_by_id"), campaign_id, client_id)
+        if row is not None and name is not None and row["name"] != name:
+            raise ContactRejected(
+                f"DiallerCampaignsID {campaign_id} and DiallerCampaignsName {name!r} "
+                "name different campaigns"
+            )
+    else:
+        row = await pool.fetchrow(q("contacts_campaign_by_name"), name, client_id)
+    return None if row is None else Campaign(row["id"], row["name"], row["default_region"])
+
+
+async def _target(conn: PoolConnectionProxy[Row], client_id: int, key: Key) -> int | None:
+    """The ID of the contact ``key`` addresses; by ID it is checked by the statement using it."""
+    if isinstance(key, int):
+        return key
+    found: int | None = await conn.fetchval(q("contact_id_by_user_data"), key, client_id)
+    return found
+
+
+async def find_contacts(pool: asyncpg.Pool, client_id: int, key: Key) -> list[Row]:
+    """The contact with that ID, or all the client's contacts with that UserData."""
+    if isinstance(key, int):
+        row = await pool.fetchrow(q("contact_by_id"), key, client_id)
+        return [] if row is None else [row]
+    return list(await pool.fetch(q("contacts_by_user_data"), key, client_id))
+
+
+async def stream_contacts(
+    pool: asyncpg.Pool, client_id: int, campaign_id: int | None, batch: int = 1000
+) -> AsyncGenerator[list[Row], None]:
+    """All the client's contacts (or one campaign's), by ID, in batches from a server-side
+    cursor: memory stays flat however many there are. One consistent snapshot throughout.
+
+    Use with ``contextlib.aclosing`` so that a client that goes away frees the connection.
+    """
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        if campaign_id is None:
+            cursor = await conn.cursor(q("contacts_of_client"), client_id)
+        else:
+            cursor = await conn.cursor(q("contacts_of_campaign"), campaign_id)
+        while rows := await cursor.fetch(batch):
+            yield rows
+
+
+async def _overwrite(conn: PoolConnectionProxy[Row], row: Row, changes: Changes) -> Row:
+    """Applies ``changes`` to a contact row locked by contact_for_update."""
+    sent = normalize_numbers(changes.numbers, row["campaign_region"])
+    slots = merge_numbers(Slots.of(row), sent)
+    next_number = row["next_number"] if row["next_number"] < len(slots.numbers) else 0
+    updated = await conn.fetchrow(
+        q("contact_update"),
+        row["id"],
+        row["name"] if changes.name is None else changes.name,
+        changes.user_data if changes.sent_user_data else row["user_data"],
+        changes.data,
+        slots.numbers,
+        slots.tries,
+        slots.causes,
+        slots.end_reasons,
+        slots.invalid,
+        next_number,
+    )
+    assert updated is not None  # the row is locked by this transaction
+    return updated
+
+
+async def _reset(conn: PoolConnectionProxy[Row], client_id: int, contact_id: int) -> Row | None:
+    try:
+        row: Row | None = await conn.fetchrow(q("contact_reset"), contact_id, client_id)
+    except asyncpg.UniqueViolationError as exc:
+        # Reopening a done call task while the same system + customer has another open one
+        # in the campaign (the calltask API's idempotency key).
+        raise ContactConflict(
+            "Contact cannot be reset: another open call task of the same system and customer "
+            "exists in this campaign"
+        ) from exc
+    return row
+
+
+async def import_contact(
+    pool: asyncpg.Pool,
+    client_id: int,
+    campaign: Campaign,
+    changes: Changes,
+    *,
+    overwrite: bool,
+    reset: bool,
+    unlock: bool,
+) -> Row:
+    """A new contact; or, with ``overwrite`` and a contact of the same campaign with the same
+    UserData, that contact overwritten (then reset and/or unlocked if asked)."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = None
+        if overwrite and changes.user_data is not None:
+            await conn.execute(q("contact_lock_import_key"), campaign.id, changes.user_data)
+            existing = await conn.fetchval(q("contact_duplicate"), campaign.id, changes.user_data)
+            if existing is not None:
+                row = await conn.fetchrow(q("contact_for_update"), existing, client_id)
+        if row is None:
+            numbers = normalize_numbers(changes.numbers, campaign.default_region)
+            slots = merge_numbers(Slots([], [], [], [], []), numbers)
+            data = {k: v for k, v in changes.data.items() if v is not None}
+            created = await conn.fetchrow(
+                q("contact_insert"),
+                campaign.id,
+                changes.name,
+                changes.user_data,
+                data,
+                slots.numbers,
+            )
+            assert created is not None  # the campaign was just found; campaigns are not deleted
+            return created
+        contact_id = row["id"]
+        row = await _overwrite(conn, row, changes)
+        if reset:
+            row = await _reset(conn, client_id, contact_id) or row
+        if unlock:
+            row = await conn.fetchrow(q("contact_set_locked"), contact_id, client_id, False) or row
+        return row
+
+
+async def update_contact(
+    pool: asyncpg.Pool, client_id: int, key: Key, changes: Changes
+) -> Row | None:
+    """The contact with only the sent fields changed; None if there is no such contact."""
+    async with pool.acquire() as conn, conn.transaction():
+        contact_id = await _target(conn, client_id, key)
+        row = None
+        if contact_id is not None:
+            row = await conn.fetchrow(q("contact_for_update"), contact_id, client_id)
+        return None if row is None else await _overwrite(conn, row, changes)
+
+
+async def set_locked(pool: asyncpg.Pool, client_id: int, key: Key, locked: bool) -> bool:
+    """Locks or unlocks the contact; False if there is no such contact."""
+    async with pool.acquire() as conn:
+        contact_id = await _target(conn, client_id, key)
+        return (
+            contact_id is not None
+            and (await conn.fetchrow(q("contact_set_locked"), contact_id, client_id, locked))
+            is not None
+        )
+
+
+async def reset_contact(pool: asyncpg.Pool, client_id: int, key: Key) -> bool:
+    """Resets the contact as if just imported; False if there is no such contact."""
+    async with pool.acquire() as conn:
+        contact_id = await _target(conn, client_id, key)
+        return contact_id is not None and await _reset(conn, client_id, contact_id) is not None
+
+
+async def delete_contact(pool: asyncpg.Pool, client_id: int, key: Key) -> bool:
+    """Deletes the contact and its history; False if there is no such contact."""
+    async with pool.acquire() as conn:
+        contact_id = await _target(conn, client_id, key)
+        return (
+            contact_id is not None
+            and (await conn.fetchval(q("contact_delete"), contact_id, client_id)) is not None
+        )
+
+
+async def contact_history(pool: asyncpg.Pool, client_id: int, key: Key) -> list[Row] | None:
+    """The call attempts of the contact (by ID) or of all the client's contacts with that
+    UserData; None if there is no such contact."""
+    async with pool.acquire() as conn:
+        if isinstance(key, int):
+            if await conn.fetchrow(q("contact_by_id"), key, client_id) is None:
+                return None
+            return list(await conn.fetch(q("contact_history"), key))
+        if await _target(conn, client_id, key) is None:
+            return None
+        return list(await conn.fetch(q("contact_history_by_user_data"), key, client_id))

@@ -1,0 +1,135 @@
+-- name: contacts_campaign_by_id
+-- A campaign of the client by DiallerCampaignsID, with what an import takes from it.
+SELECT id, name, default_region, max_attempts, min_call_interval_h
+FROM campaigns WHERE id = $1 AND client_id = $2
+
+-- name: contacts_campaign_by_name
+-- A campaign of the client by DiallerCampaignsName.
+SELECT id, name, default_region, max_attempts, min_call_interval_h
+FROM campaigns WHERE name = $1 AND client_id = $2
+
+-- name: contacts_of_client
+-- Every contact of the client's campaigns, by ID (read through a cursor: can be millions).
+SELECT c.* FROM contacts c JOIN campaigns k ON k.id = c.campaign_id
+WHERE k.client_id = $1
+ORDER BY c.id
+
+-- name: contacts_of_campaign
+-- Every contact of one campaign (already checked to be the client's), by ID.
+SELECT c.* FROM contacts c WHERE c.campaign_id = $1 ORDER BY c.id
+
+-- name: contact_by_id
+-- One contact of the client's campaigns.
+SELECT c.* FROM contacts c JOIN campaigns k ON k.id = c.campaign_id
+WHERE c.id = $1 AND k.client_id = $2
+
+-- name: contacts_by_user_data
+-- The client's contacts with a UserData, lowest ID first.
+SELECT c.* FROM contacts c JOIN campaigns k ON k.id = c.campaign_id
+WHERE c.user_data = $1 AND k.client_id = $2
+ORDER BY c.id
+
+-- name: contact_id_by_user_data
+-- The contact an operation "by UserData" acts on: the lowest ID among the client's matches.
+SELECT c.id FROM contacts c JOIN campaigns k ON k.id = c.campaign_id
+WHERE c.user_data = $1 AND k.client_id = $2
+ORDER BY c.id LIMIT 1
+
+-- name: contact_duplicate
+-- The contact an import with overwriteDuplicates overwrites: same campaign, same UserData.
+SELECT c.id FROM contacts c WHERE c.campaign_id = $1 AND c.user_data = $2
+ORDER BY c.id LIMIT 1
+
+-- name: contact_lock_import_key
+-- Serialises imports of one UserData into one campaign until commit, so that two concurrent
+-- overwriteDuplicates imports cannot both miss the other and insert twice.
+SELECT pg_advisory_xact_lock($1::integer, hashtext($2::text))
+
+-- name: contact_for_update
+-- A contact of the client, row-locked for a read-modify-write, with its campaign's region.
+SELECT c.*, k.default_region AS campaign_region
+FROM contacts c JOIN campaigns k ON k.id = c.campaign_id
+WHERE c.id = $1 AND k.client_id = $2
+FOR UPDATE OF c
+
+-- name: contact_insert
+-- A new contact, with fresh per-number state and the campaign's attempt rules.
+INSERT INTO contacts (
+    campaign_id, name, user_data, data, phone_numbers,
+    number_tries, number_last_cause, number_end_reason, number_invalid,
+    max_attempts, min_call_interval_h)
+SELECT k.id, $2, $3, $4::jsonb, $5::text[],
+       array_fill(0, ARRAY[cardinality($5::text[])]),
+       array_fill(NULL::integer, ARRAY[cardinality($5::text[])]),
+       array_fill(NULL::integer, ARRAY[cardinality($5::text[])]),
+       array_fill(false, ARRAY[cardinality($5::text[])]),
+       k.max_attempts, k.min_call_interval_h
+FROM campaigns k WHERE k.id = $1
+RETURNING *
+
+-- name: contact_update
+-- Writes a read-modify-write of a row locked by contact_for_update. $4 holds only the free
+-- fields sent; a field sent as null is removed, so it reads as null again.
+UPDATE contacts SET
+    name = $2,
+    user_data = $3,
+    data = jsonb_strip_nulls(data || $4::jsonb),
+    phone_numbers = $5,
+    number_tries = $6,
+    number_last_cause = $7,
+    number_end_reason = $8,
+    number_invalid = $9,
+    next_number = $10,
+    updated_at = now()
+WHERE id = $1
+RETURNING *
+
+-- name: contact_set_locked
+-- Locks ($3 = true) or unlocks a contact of the client.
+UPDATE contacts c SET locked = $3, updated_at = now()
+FROM campaigns k
+WHERE c.id = $1 AND k.id = c.campaign_id AND k.client_id = $2
+RETURNING c.*
+
+-- name: contact_reset
+-- Makes a contact of the client as if just imported: counters, causes, state. Not the lock.
+UPDATE contacts c SET
+    attempts = 0,
+    number_tries = array_fill(0, ARRAY[cardinality(c.phone_numbers)]),
+    number_last_cause = array_fill(NULL::integer, ARRAY[cardinality(c.phone_numbers)]),
+    number_end_reason = array_fill(NULL::integer, ARRAY[cardinality(c.phone_numbers)]),
+    number_invalid = array_fill(false, ARRAY[cardinality(c.phone_numbers)]),
+    state = 'open',
+    next_number = 0,
+    dt_next_try = NULL,
+    dt_last_try = NULL,
+    last_connres = NULL,
+    last_cause = NULL,
+    last_result_mailbox = NULL,
+    last_agent_end_reason = NULL,
+    updated_at = now()
+FROM campaigns k
+WHERE c.id = $1 AND k.id = c.campaign_id AND k.client_id = $2
+RETURNING c.*
+
+-- name: contact_delete
+-- Deletes a contact of the client; its history goes with it (ON DELETE CASCADE).
+DELETE FROM contacts c USING campaigns k
+WHERE c.id = $1 AND k.id = c.campaign_id AND k.client_id = $2
+RETURNING c.id
+
+-- name: contact_history
+-- The call attempts of one contact (already checked to be the client's), oldest first.
+SELECT h.*, c.data ->> 'UserData2' AS user_data2, c.data ->> 'UserData3' AS user_data3
+FROM contact_history h JOIN contacts c ON c.id = h.contact_id
+WHERE h.contact_id = $1
+ORDER BY h.id
+
+-- name: contact_history_by_user_data
+-- The call attempts of all the client's contacts with a UserData, by contact, oldest first.
+SELECT h.*, c.data ->> 'UserData2' AS user_data2, c.data ->> 'UserData3' AS user_data3
+FROM contact_history h
+JOIN contacts c ON c.id = h.contact_id
+JOIN campaigns k ON k.id = c.campaign_id
+WHERE c.user_data = $1 AND k.client_id = $2
+ORDER BY h.contact_id, h.id
