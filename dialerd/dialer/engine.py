@@ -6,9 +6,8 @@ attempt in progress) before its Originate is sent; a contact with an open attemp
 claimed. Attempts left open — by an AMI outage, a crash (``kill -9``) or a dead sibling
 process whose lease expired — are reconciled with Asterisk's live channels: a call whose
 channel still exists is followed to its end, one that is gone is closed with what is known;
-when nothing is known its CONNRES is 7 (error, "outcome unknown"), or 0 if Asterisk never
-acknowledged the Originate. Either way the contact gets its normal retry delay, never an
-immediate re-dial. See docs/dialer.md.
+when nothing is known its CONNRES is 7 (error, detail says why). Either way the contact gets
+its normal retry delay, never an immediate re-dial. See docs/dialer.md.
 """
 
 from __future__ import annotations
@@ -169,6 +168,7 @@ class Engine:
         self.runs: dict[int, CampaignRun] = {}
         self.attempts: dict[int, Attempt] = {}
         self._to_close: list[ClosedAttempt] = []
+        self._unwritten: set[int] = set()  # closed here, not yet in the database
         self._closing = False
         self._limiter = _limiter(settings.max_originate_rate, settings.tick_seconds)
         self._lock = asyncio.Lock()  # dialling vs reconciliation
@@ -420,6 +420,7 @@ class Engine:
                 and (outcome.dt_end)
             ):
                 run.stats.handled(t, (outcome.dt_end - outcome.dt_agent_connect).total_seconds())
+        self._unwritten.add(attempt.id)
         self._to_close.append(
             ClosedAttempt(attempt.id, attempt.contact_id, attempt.slot, outcome, e.channel)
         )
@@ -448,6 +449,7 @@ class Engine:
         batch, self._to_close = self._to_close, []
         try:
             await self.store.close_attempts(batch, self._now())
+            self._unwritten.difference_update(c.attempt_id for c in batch)
         except Exception:
             self._to_close[:0] = batch  # written on the next flush
             raise
@@ -475,9 +477,10 @@ class Engine:
         """Open attempts in the database that nobody follows — ours after a crash, or a dead
         sibling's whose lease expired — are taken over: followed if their channel still
         exists, else closed. Runs after every (re)login and now and then."""
+        await self._flush_closes()  # else what was just closed looks open
         async with self._lock:
             for found in await self.store.take_over_open_attempts():
-                if found.id not in self.attempts:
+                if found.id not in self.attempts and found.id not in self._unwritten:
                     self._adopt(found)
         await self._flush_closes()
 
@@ -501,8 +504,8 @@ class Engine:
                 channel=events.channel,
             )
             return
-        unknown = Connres.NOT_DIALLED if found.status == "pending" else Connres.ERROR
-        self._close(attempt, unknown, detail="RECONCILED: NO CHANNEL")
+        # Gone, and what happened is unknown (for "pending" not even whether it went out).
+        self._close(attempt, detail=f"RECONCILED: NO CHANNEL ({found.status})")
 
 
 def _utc_offset_s(zone: str, now: datetime) -> float:
