@@ -67,6 +67,10 @@ DATA_FIELDS: dict[str, Kind] = {
 
 SLOTS = range(1, MAX_PHONE_NUMBERS + 1)
 PHONE_FIELDS = tuple(f"PhoneNumber{n}" for n in SLOTS)
+_TRIES_FIELDS = tuple(f"nTriesPhoneNumber{n}" for n in SLOTS)
+_CAUSE_FIELDS = tuple(f"nPhoneNumber{n}LastCause" for n in SLOTS)
+_INVALID_FIELDS = tuple(f"bPhoneNumber{n}Invalid" for n in SLOTS)
+_END_REASON_FIELDS = tuple(f"PhoneNumber{n}LastAcdAgentEndReasonsID" for n in SLOTS)
 
 
 def format_dt(value: datetime | None) -> str | None:
@@ -74,8 +78,8 @@ def format_dt(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}"
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds")
 
 
 def render_contact(row: asyncpg.Record) -> dict[str, Any]:
@@ -90,22 +94,21 @@ def render_contact(row: asyncpg.Record) -> dict[str, Any]:
     for field in DATA_FIELDS:
         record[field] = data.get(field)
 
+    # Slot i exists in the arrays up to their length; a NULL number is an empty slot, and an
+    # empty slot has no state to show.
     numbers: list[str | None] = row["phone_numbers"]
-    used = len(numbers)
-    # Slot i exists in the arrays up to their length; a NULL number is an empty slot.
-    filled = [i < used and numbers[i] is not None for i in range(MAX_PHONE_NUMBERS)]
-    for i, n in enumerate(SLOTS):
-        record[f"PhoneNumber{n}"] = numbers[i] if filled[i] else None
-    for i, n in enumerate(SLOTS):
-        record[f"nTriesPhoneNumber{n}"] = row["number_tries"][i] if filled[i] else 0
-    for i, n in enumerate(SLOTS):
-        record[f"nPhoneNumber{n}LastCause"] = row["number_last_cause"][i] if filled[i] else None
-    for i, n in enumerate(SLOTS):
-        record[f"bPhoneNumber{n}Invalid"] = row["number_invalid"][i] if filled[i] else None
-    for i, n in enumerate(SLOTS):
-        record[f"PhoneNumber{n}LastAcdAgentEndReasonsID"] = (
-            row["number_end_reason"][i] if filled[i] else None
-        )
+    pad = [None] * (MAX_PHONE_NUMBERS - len(numbers))
+    slots = numbers + pad
+    filled = [n is not None for n in slots]
+    record.update(zip(PHONE_FIELDS, slots, strict=True))
+    for keys, values, empty in (
+        (_TRIES_FIELDS, row["number_tries"], 0),
+        (_CAUSE_FIELDS, row["number_last_cause"], None),
+        (_INVALID_FIELDS, row["number_invalid"], None),
+        (_END_REASON_FIELDS, row["number_end_reason"], None),
+    ):
+        shown = [v if f else empty for v, f in zip(values + pad, filled, strict=True)]
+        record.update(zip(keys, shown, strict=True))
 
     record["dtNextTry"] = format_dt(row["dt_next_try"])
     record["bLastResultMailbox"] = row["last_result_mailbox"]
