@@ -84,14 +84,10 @@ def normalize_numbers(sent: Mapping[int, str | None], region: str | None) -> dic
             continue
         number = normalize(raw, region)
         if number is None:
-            hint = (
-                ""
-                if raw.lstrip().startswith(("+", "00")) or region
-                else (" (no +country code, and the campaign has no default region)")
-            )
-            raise ContactRejected(
-                f"PhoneNumber{slot + 1} is not a possible phone number: {raw[:40]!r}{hint}"
-            )
+            reason = f"PhoneNumber{slot + 1} is not a possible phone number: {raw[:40]!r}"
+            if region is None and not raw.lstrip().startswith(("+", "00")):
+                reason += " (no +country code, and the campaign has no default region)"
+            raise ContactRejected(reason)
         out[slot] = number
     return out
 
