@@ -18,6 +18,7 @@ Terms:
 from __future__ import annotations
 
 import math
+import operator
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
@@ -116,7 +117,7 @@ class _Decayed:
 
 
 # Indexes into CallStats._recent.
-_LIVE, _MACHINE, _UNANSWERED, _LIVE_RING, _ALL_RING = range(5)
+_LIVE, _MACHINE, _UNANSWERED = range(3)
 
 
 class CallStats:
@@ -156,10 +157,11 @@ class CallStats:
         self._today = [0, 0]
         self._prior_rate = prior_answer_rate
         self._prior_weight = prior_weight
-        self._recent = _Decayed(half_life_s, 5)
+        self._recent = _Decayed(half_life_s, 3)
         self.talk_times = _Sample(sample_size)
         self.wrapup_times = _Sample(sample_size)
         self.live_ring_times = _Sample(sample_size)
+        self.ring_times = _Sample(sample_size)  # of every outcome
         self.waits = _Sample(sample_size)
         self.outcomes = 0  # every answered/machine/unanswered ever seen
         self.live_answers = 0
@@ -231,19 +233,6 @@ class CallStats:
         total = v[_LIVE] + v[_MACHINE] + v[_UNANSWERED]
         return (v[_LIVE] + self._prior_rate * self._prior_weight) / (total + self._prior_weight)
 
-    def ringing_live_share(self, now: float) -> float:
-        """Share of the calls ringing now that will become live answers.
-
-        A ringing pool holds each kind of call in proportion to its rate times its ring
-        time (Little's law), so calls that ring long and are never answered are
-        over-represented compared with :meth:`answer_rate`.
-        """
-        self._recent.decay_to(now)
-        v = self._recent.values
-        if v[_ALL_RING] <= 0.0:
-            return self.answer_rate(now)
-        return v[_LIVE_RING] / v[_ALL_RING]
-
     def live_answers_per_s(self, now: float) -> float:
         self._recent.decay_to(now)
         return self._recent.per_second(_LIVE)
@@ -264,27 +253,12 @@ class CallStats:
     def abandon_rate_today(self, now: float) -> float:
         return _rate(*self.today_counts(now))
 
-    def p_free_within(self, talking_for: float, horizon: float) -> float:
-        """Probability that an agent talking for ``talking_for`` s is ready within
-        ``horizon`` s (the rest of the talk plus a typical wrap-up)."""
-        needed = horizon - self.wrapup_times.mean(0.0)
-        if needed <= 0.0:
-            return 0.0
-        return _conditional_done(self.talk_times, talking_for, needed)
-
-    def p_wrapup_done_within(self, wrapup_for: float, horizon: float) -> float:
-        if not self.wrapup_times.mean(0.0):
-            return 1.0
-        return _conditional_done(self.wrapup_times, wrapup_for, horizon)
-
     # -- internals --------------------------------------------------------------------------
 
     def _outcome(self, t: float, kind: int, ring_time: float) -> None:
         self.outcomes += 1
         self._recent.add(t, kind)
-        self._recent.add(t, _ALL_RING, ring_time)
-        if kind == _LIVE:
-            self._recent.add(t, _LIVE_RING, ring_time)
+        self.ring_times.add(ring_time)
 
     def _count(self, t: float, index: int) -> None:
         self._roll(t)
@@ -311,16 +285,39 @@ def _rate(answered: int, abandoned: int) -> float:
     return abandoned / answered if answered else 0.0
 
 
-def _conditional_done(sample: _Sample, elapsed: float, within: float) -> float:
-    """P(duration <= elapsed + within | duration > elapsed), from the sample; past the
-    sample's tail, a memoryless guess from its mean."""
-    values = sample.sorted()
-    n = len(values)
-    above = n - bisect_right(values, elapsed)
-    if above < 5:
-        return 1.0 - math.exp(-within / max(sample.mean(60.0), 1.0))
-    done = bisect_right(values, elapsed + within) - (n - above)
-    return done / above
+class _Cdf:
+    """A sample's distribution at one-second steps, for fast lookups up to ``reach``
+    seconds past the sample's largest value."""
+
+    def __init__(self, sample: _Sample, default_mean: float, reach: int) -> None:
+        values = sample.sorted()
+        n = max(len(values), 1)
+        self.last = math.ceil(values[-1]) + 1
+        self.table = [bisect_right(values, k) / n for k in range(self.last + 1)]
+        self.table += [1.0] * reach
+        self.mean = max(sample.mean(default_mean), 1.0)
+        self.tail = 5 / n  # below this share left, the sample says too little
+        self._rows: dict[int, list[float]] = {}
+
+    def at(self, seconds: float) -> float:
+        return self.table[min(self.last, max(0, int(seconds)))]
+
+    def done_within(self, elapsed: float, within: list[int]) -> list[float]:
+        """P(duration <= elapsed + w | duration > elapsed) for each w (0 <= w <= reach);
+        past the sample's tail, a memoryless guess from its mean. Remembered per whole
+        second of ``elapsed``: agents pass through the same seconds, and ``within`` is
+        the same list until the table is rebuilt."""
+        i = int(elapsed)
+        row = self._rows.get(i)
+        if row is None:
+            left = 1.0 - self.table[i] if i < self.last else 0.0
+            if left < self.tail:
+                row = [1.0 - math.exp(-w / self.mean) for w in within]
+            else:
+                table, base, scale = self.table, self.table[i], 1.0 / left
+                row = [(table[i + w] - base) * scale for w in within]
+            self._rows[i] = row
+        return row
 
 
 @dataclass(frozen=True)
@@ -377,33 +374,57 @@ MIN_HANDLED = 10
 PLAN_S = 900.0  # the abandon budget is spread over this much of the coming time
 EVIDENCE_Z = 1.5  # margin below the limit, in standard errors of the measured rate
 MIN_TARGET_SHARE = 0.4  # ...but the target never drops below this share of the limit
+MIN_MARGIN_SHARE = 0.1  # ...nor rises above 90% of it: the budget is tracked, not hit exactly
 MAX_ALLOWANCE_SHARE = 2.0  # cap on the per-tick abandon allowance, as a share of the limit
+LOSS_HORIZON_QUANTILE = 0.95  # the loss is checked up to this quantile of live ring times
+LOSS_POINTS = 8  # ...at about this many points
+TABLES_REFRESH_S = 60.0
 
 
 class PredictivePacer:
-    """Places calls so that the live answers expected over the next ring time match the
-    agents expected to be free by then, overshooting only as far as the abandon budget
-    allows.
+    """Places calls so that, at every moment of the coming ring time, the live answers
+    expected so far stay matched by the agents expected to be ready for them, overshooting
+    only as far as the abandon budget allows.
 
     Each tick: (1) the *allowance* is the abandon rate the campaign may run at for the next
     ``PLAN_S`` seconds without its rate over the rolling window or today exceeding a
     target set below the limit by a margin that shrinks as answers accumulate; it is 0 at
     or above the target, which makes the pacer back off before the limit, not after.
-    (2) Agent supply at the horizon (recent mean ring time of live answers + the agent
-    timeout) is the free agents plus, for each talking or wrap-up agent, the probability
-    that they are ready by then, from the recent talk and wrap-up samples given how long
-    they have been at it. (3) Demand is the waiting calls, the ringing calls that will
-    become live answers, and the new calls times the answer rate. With a normal
-    approximation of supply minus demand, it places the most calls whose expected
-    overflow (live answers no agent can take) stays within the allowance times the
-    expected live answers, never fewer than progressive and never more than
-    ``max_lines_per_agent`` per available agent in flight.
+    (2) At a few points τ ahead (quantiles of the recent ring times of live answers),
+    demand D(τ) is the waiting calls, the live answers expected by τ from the calls
+    already ringing, and those from the new calls; supply S(τ) is the agents ready by
+    τ plus the agent timeout, given how long each has been talking or in wrap-up
+    (:meth:`_agents_ready`). The ringing calls' answers are timed from the
+    pacer's own recent placements (their ages), scaled to the calls actually ringing,
+    since a young pool answers sooner and more often than a steady one. (3) Answers that
+    find no agent are lost, so the expected loss is the largest E[(D(τ) - S(τ))⁺] (normal
+    approximation). It places the most calls whose expected loss stays within the
+    allowance times the expected live answers, never fewer than progressive and never
+    more than ``max_lines_per_agent`` per available agent in flight.
 
     Too little data, an exhausted budget or a small team whose variance eats the
     allowance all end in progressive behaviour.
     """
 
+    def __init__(self) -> None:
+        self._placed: deque[tuple[float, int]] = deque()  # own recent decisions
+        self._tables_at = -math.inf
+        # Set by _refresh_tables before first use.
+        self._talk: _Cdf
+        self._wrapup: _Cdf
+        self._any_ring_survival: list[float]  # P(a call of any outcome rings > k s)
+        self._answer_shares: list[list[float]]  # [age][τ]: P(live answer in (age, age + τ])
+        self._taus: list[int]  # the points τ ahead at which supply and demand are compared
+        self._new_by: list[float]  # share of a new call's live answers by each τ
+        self._covered: float
+
     def calls_to_place(self, snap: PacingSnapshot) -> int:
+        n = self._decide(snap)
+        if n > 0:
+            self._placed.append((snap.now, n))
+        return n
+
+    def _decide(self, snap: PacingSnapshot) -> int:
         agents, settings, stats, now = snap.agents, snap.settings, snap.stats, snap.now
         if not _can_dial(agents):
             return 0
@@ -415,22 +436,38 @@ class PredictivePacer:
         if allowance <= 0.0:
             return floor
 
-        horizon = stats.live_ring_times.mean(15.0) + settings.agent_timeout_s
-        ready = [stats.p_free_within(e, horizon) for e in agents.talking_for]
-        ready += [stats.p_wrapup_done_within(w, horizon) for w in agents.wrapup_for]
-        supply = agents.free + sum(ready)
-        supply_var = sum(p * (1.0 - p) for p in ready)
+        self._refresh_tables(stats, now, settings.agent_timeout_s)
         p_new = stats.answer_rate(now)
-        p_ring = stats.ringing_live_share(now)
-        demand0 = snap.calls_waiting + snap.calls_ringing * p_ring
-        var0 = supply_var + snap.calls_ringing * p_ring * (1.0 - p_ring)
+        supply, supply_var = self._agents_ready(agents, settings.agent_timeout_s)
+        pool, pool_var = self._ringing_answers(now, snap.calls_ringing, p_new)
+        waiting = snap.calls_waiting
+        segments = [  # demand minus supply, its variance, new calls' answers by τ and within
+            (waiting + d - s, v + s_var, p_new * by, (by - prev) / self._covered)
+            for d, v, s, s_var, by, prev in zip(
+                pool,
+                pool_var,
+                supply,
+                supply_var,
+                self._new_by,
+                [0.0, *self._new_by[:-1]],
+                strict=True,
+            )
+        ]
 
         def within(n: int) -> bool:
-            demand = demand0 + n * p_new
-            sd = math.sqrt(var0 + n * p_new * (1.0 - p_new))
-            return _expected_excess(demand - supply, sd) <= allowance * demand
+            """Whether the n-th new call, if live, finds an agent often enough."""
+            ahead = n - 1
+            p_abandon = 0.0
+            for excess, var, q, share in segments:
+                sd = math.sqrt(var + ahead * q * (1.0 - q) + 1e-9)
+                p_abandon += share * _normal_cdf((excess + ahead * q + 0.5) / sd)
+            return p_abandon <= allowance
 
-        lo, hi = floor, ceiling  # within(lo) is assumed: progressive is always allowed
+        # Galloping from progressive (always allowed): the answer is usually a few calls.
+        lo, hi, step = floor, ceiling, 1
+        while lo + step <= ceiling and within(lo + step):
+            lo, step = lo + step, step * 2
+        hi = min(ceiling, lo + step - 1)
         while lo < hi:
             mid = (lo + hi + 1) // 2
             if within(mid):
@@ -438,6 +475,63 @@ class PredictivePacer:
             else:
                 hi = mid - 1
         return lo
+
+    def _agents_ready(self, agents: AgentsView, timeout: float) -> tuple[list[float], list[float]]:
+        """Mean and variance of how many agents are ready by each point τ plus the agent
+        timeout: the free ones, each talking agent by the rest of their talk and a typical
+        wrap-up, each agent in wrap-up by the rest of it, given how long they have been at
+        it."""
+        horizons = [int(tau + timeout) for tau in self._taus]
+        talk_horizons = [max(0, h - round(self._wrapup.mean)) for h in horizons]
+        rows = [self._talk.done_within(e, talk_horizons) for e in agents.talking_for]
+        rows += [self._wrapup.done_within(e, horizons) for e in agents.wrapup_for]
+        if not rows:
+            return [float(agents.free)] * len(horizons), [0.0] * len(horizons)
+        columns = list(zip(*rows, strict=True))
+        means = [agents.free + sum(c) for c in columns]
+        variances = [sum(c) - sum(map(operator.mul, c, c)) for c in columns]
+        return means, variances
+
+    def _ringing_answers(
+        self, now: float, ringing: int, p_live: float
+    ) -> tuple[list[float], list[float]]:
+        """Mean and variance of the live answers the ringing calls give by each point τ,
+        from the ages of the pacer's recent placements, scaled to the calls ringing."""
+        shares, survival = self._answer_shares, self._any_ring_survival
+        oldest = len(shares) - 1
+        while self._placed and now - self._placed[0][0] > oldest:
+            self._placed.popleft()
+        ages = [(int(now - t), n) for t, n in self._placed]
+        expected = sum(n * survival[age] for age, n in ages)
+        if expected <= 0.5:
+            return [0.0] * len(self._taus), [0.0] * len(self._taus)
+        scale = min(ringing / expected, 3.0) * p_live
+        rows = [[n * scale * d for d in shares[age]] for age, n in ages]
+        means = [sum(c) for c in zip(*rows, strict=True)]
+        # A sum of Bernoulli draws; its Poisson variance (= mean) errs on the cautious side.
+        return means, means
+
+    def _refresh_tables(self, stats: CallStats, now: float, timeout: float) -> None:
+        """Duration tables and the points τ, redone every ``TABLES_REFRESH_S``: durations
+        drift slowly and this walks the whole samples."""
+        if now - self._tables_at < TABLES_REFRESH_S:
+            return
+        self._tables_at = now
+        last = stats.live_ring_times.quantile(LOSS_HORIZON_QUANTILE, 15.0)
+        step = max(1, math.ceil(last / LOSS_POINTS))
+        self._taus = list(range(step, math.ceil(last) + step, step))
+        reach = self._taus[-1] + math.ceil(timeout) + 1
+        self._talk = _Cdf(stats.talk_times, 120.0, reach)
+        self._wrapup = _Cdf(stats.wrapup_times, 0.0, reach)
+        live = _Cdf(stats.live_ring_times, 15.0, reach)
+        every = _Cdf(stats.ring_times, 15.0, 0)
+        self._any_ring_survival = [1.0 - every.at(age) for age in range(live.last + 1)]
+        self._answer_shares = [
+            [live.at(age + tau) - live.at(age) for tau in self._taus]
+            for age in range(live.last + 1)
+        ]
+        self._new_by = [live.at(tau) for tau in self._taus]
+        self._covered = max(self._new_by[-1], 1e-9)
 
     def allowance(self, snap: PacingSnapshot) -> float:
         """The abandon rate the coming calls may have, from the budget left."""
@@ -447,7 +541,8 @@ class PredictivePacer:
         allowance = MAX_ALLOWANCE_SHARE * limit
         for answered, abandoned in (stats.window_counts(now), stats.today_counts(now)):
             margin = EVIDENCE_Z * math.sqrt(limit * (1.0 - limit) / max(answered, 1))
-            target = max(limit - margin, MIN_TARGET_SHARE * limit)
+            margin = min(max(margin, MIN_MARGIN_SHARE * limit), (1.0 - MIN_TARGET_SHARE) * limit)
+            target = limit - margin
             budget = target * (answered + coming) - abandoned
             allowance = min(allowance, budget / coming)
         return max(0.0, allowance * settings.aggressiveness)
@@ -461,15 +556,8 @@ def _enough_evidence(stats: CallStats) -> bool:
     )
 
 
-def _expected_excess(mean: float, sd: float) -> float:
-    """E[max(X, 0)] for X ~ N(mean, sd): with X = demand - supply, the expected number of
-    live answers no agent can take."""
-    if sd <= 1e-9:
-        return max(mean, 0.0)
-    z = mean / sd
-    cdf = 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
-    pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    return mean * cdf + sd * pdf
+def _normal_cdf(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
 class CampaignPacer:

@@ -6,7 +6,9 @@ import json
 import math
 import random
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,23 +30,25 @@ class Dist:
         if self.kind not in ("fixed", "exponential", "lognormal", "gamma", "uniform"):
             raise ValueError(f"unknown distribution kind {self.kind!r}")
 
-    def draw(self, rng: random.Random) -> float:
-        value = self._raw(rng)
-        return min(max(value, self.low), self.high)
-
-    def _raw(self, rng: random.Random) -> float:
-        if self.kind == "fixed" or self.mean <= 0.0:
-            return self.mean
-        if self.kind == "exponential":
-            return rng.expovariate(1.0 / self.mean)
-        if self.kind == "lognormal":
-            sigma2 = math.log(1.0 + self.cv * self.cv)
-            return rng.lognormvariate(math.log(self.mean) - sigma2 / 2.0, math.sqrt(sigma2))
-        if self.kind == "gamma":
-            shape = 1.0 / (self.cv * self.cv)
-            return rng.gammavariate(shape, self.mean / shape)
-        half = self.mean * self.cv * math.sqrt(3.0)
-        return rng.uniform(self.mean - half, self.mean + half)
+    def sampler(self, rng: random.Random) -> Callable[[], float]:
+        """A function drawing from this distribution with ``rng``; parameters are worked
+        out once, since the simulator draws millions of durations."""
+        low, high, mean, cv = self.low, self.high, self.mean, self.cv
+        raw: Callable[[], float]
+        if self.kind == "fixed" or mean <= 0.0:
+            raw = lambda: mean  # noqa: E731
+        elif self.kind == "exponential":
+            raw = partial(rng.expovariate, 1.0 / mean)
+        elif self.kind == "lognormal":
+            sigma2 = math.log(1.0 + cv * cv)
+            raw = partial(rng.lognormvariate, math.log(mean) - sigma2 / 2.0, math.sqrt(sigma2))
+        elif self.kind == "gamma":
+            shape = 1.0 / (cv * cv)
+            raw = partial(rng.gammavariate, shape, mean / shape)
+        else:
+            half = mean * cv * math.sqrt(3.0)
+            raw = partial(rng.uniform, mean - half, mean + half)
+        return lambda: min(max(raw(), low), high)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ order; agent breaks come from a second stream of the same seed.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import math
@@ -43,38 +44,41 @@ class Callee:
     machine: bool
     amd_right: bool
     ring_time: float  # if answered
-    failure_u: float  # if not answered: busy, congestion or no answer
-    failure_time: float
+    failure_time: float  # if not answered: busy, congestion or no answer
     talk_time: float
     wrapup_time: float
     patience: float
 
 
 def callees(scenario: Scenario) -> Iterator[Callee]:
+    """Callee 0, 1, 2, ...; what is drawn for callee i depends on the seed and on
+    callee i's own earlier draws only, never on the time or the pacer."""
     rng = random.Random(f"{scenario.seed}:callees")
+    sc = scenario
+    ring, busy, congestion = (
+        d.sampler(rng) for d in (sc.ring_time, sc.busy_time, sc.congestion_time)
+    )
+    talk, machine_talk = sc.talk_time.sampler(rng), sc.machine_talk_time.sampler(rng)
+    wrapup, patience = sc.wrapup_time.sampler(rng), sc.patience.sampler(rng)
+    uniform = rng.random
     while True:
-        u_answer, machine_u, amd_u, failure_u = (rng.random() for _ in range(4))
-        busy = scenario.busy_time.draw(rng)
-        congestion = scenario.congestion_time.draw(rng)
-        machine = machine_u < scenario.machine_share
-        talk = scenario.talk_time.draw(rng)
-        machine_talk = scenario.machine_talk_time.draw(rng)
-        if failure_u < scenario.busy_share:
-            failure_time = busy
-        elif failure_u < scenario.busy_share + scenario.congestion_share:
-            failure_time = congestion
+        machine = uniform() < sc.machine_share
+        failure_u = uniform()
+        if failure_u < sc.busy_share:
+            failure_time = busy()
+        elif failure_u < sc.busy_share + sc.congestion_share:
+            failure_time = congestion()
         else:
-            failure_time = scenario.no_answer_timeout_s
+            failure_time = sc.no_answer_timeout_s
         yield Callee(
-            u_answer=u_answer,
+            u_answer=uniform(),
             machine=machine,
-            amd_right=amd_u < scenario.amd_accuracy,
-            ring_time=scenario.ring_time.draw(rng),
-            failure_u=failure_u,
+            amd_right=uniform() < sc.amd_accuracy,
+            ring_time=ring(),
             failure_time=failure_time,
-            talk_time=machine_talk if machine else talk,
-            wrapup_time=scenario.wrapup_time.draw(rng),
-            patience=scenario.patience.draw(rng),
+            talk_time=machine_talk() if machine else talk(),
+            wrapup_time=wrapup(),
+            patience=patience(),
         )
 
 
@@ -247,6 +251,16 @@ class Simulation:
                 self._break_len[a] = brk.duration_s
 
     def run(self) -> Result:
+        # Millions of short-lived, acyclic objects: the cyclic collector only costs time.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _run(self) -> Result:
         end, tick = self.sc.duration_s, self.sc.tick_s
         handlers = (
             self._ring_end,
