@@ -11,14 +11,18 @@ import os
 import socket
 import sys
 import time
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
+import pytest
 
 from dialerd.api.auth import create_token
+from dialerd.store import contacts as store
 from dialerd.store.pool import connect
+from tests.conftest import Api
 
 CONTACTS = int(os.environ.get("DIALERD_STREAM_TEST_CONTACTS", 100_000))
 MAX_PEAK_GROWTH_MB = 40
@@ -40,7 +44,7 @@ def free_port() -> int:
         return port
 
 
-async def bulk_contacts(conn: asyncpg.Connection, campaign_id: int, n: int) -> None:
+async def bulk_contacts(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int, n: int) -> None:
     """``n`` contacts with two numbers and a few free fields, in one statement."""
     await conn.execute(
         "INSERT INTO contacts (campaign_id, name, user_data, data, phone_numbers, number_tries,"
@@ -152,3 +156,39 @@ async def test_a_huge_list_streams_with_flat_server_memory(db_dsn: str) -> None:
         f" server peak RSS {baseline:.1f} -> {peak:.1f} MiB"
     )
     assert peak - baseline < MAX_PEAK_GROWTH_MB
+
+
+async def test_a_stream_cut_short_frees_its_connection(
+    api: Api, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after the 200 is out cuts the body off (never a short but valid list)."""
+    await pool.execute("INSERT INTO campaigns (id, name) VALUES (1, 'Big')")
+    await bulk_contacts(pool, 1, 3000)
+    real = store.stream_contacts
+
+    async def failing(*args: Any) -> AsyncGenerator[list[asyncpg.Record], None]:
+        async for rows in real(*args):
+            yield rows
+            raise asyncpg.ConnectionDoesNotExistError("connection lost")
+
+    monkeypatch.setattr(store, "stream_contacts", failing)
+    headers = {"Authorization": f"Bearer {api.token}"}
+    async with api.client.get("/dialler/contacts", headers=headers) as resp:
+        assert resp.status == 200
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await resp.read()
+    # The app still answers, and the stream's connection went back to the pool.
+    monkeypatch.setattr(store, "stream_contacts", real)
+    status, body = await api.request("GET", "/dialler/contacts")
+    assert (status, body["count"]) == (200, 3000)
+    assert pool.get_idle_size() == pool.get_size()
+
+    # A client that hangs up mid-stream frees the connection too.
+    async with api.client.get("/dialler/contacts", headers=headers) as resp:
+        await resp.content.readexactly(1000)
+        resp.close()
+    for _ in range(50):
+        if pool.get_idle_size() == pool.get_size():
+            break
+        await asyncio.sleep(0.1)
+    assert pool.get_idle_size() == pool.get_size()
