@@ -12,6 +12,7 @@ from dialerd import logs
 from dialerd.api import campaigns
 from dialerd.api.auth import create_token
 from dialerd.config import Settings
+from dialerd.simulator.cli import register as register_simulate
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect
 from dialerd.store.sqlfiles import q
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Areas that bring their own subcommands: each is a function(subparsers) -> None.
-REGISTRARS: list[Callable[[Any], None]] = [campaigns.register]
+REGISTRARS: list[Callable[[Any], None]] = [campaigns.register, register_simulate]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -114,6 +114,10 @@ class Scenario:
         return rate
 
 
+def load_path(name: str) -> Scenario:
+    return load(Path(name))
+
+
 def load(path: Path) -> Scenario:
     """A scenario from a ``.json`` or ``.toml`` file; missing keys keep their defaults."""
     text = path.read_text()
