@@ -63,13 +63,7 @@ async def _enqueue(
 ) -> web.Response:
     async with pool.acquire() as conn:
         await precheck(conn, client_id, body)
-        try:
-            job_id = await store.insert_job(conn, client_id, return_tasks, body)
-        except asyncpg.UntranslatableCharacterError:
-            # jsonb cannot hold \u0000; the synchronous import reports it per field.
-            raise CalltaskError(
-                400, REQUEST_MISSING, "the request contains a NUL character (\\u0000)"
-            ) from None
+        job_id = await store.insert_job(conn, client_id, return_tasks, body)
     request.app[IMPORT_WORKER].wake()
     log.info("calltask_import_queued", import_id=str(job_id), client_id=client_id)
     status_url = f"{PATH}/{job_id}"

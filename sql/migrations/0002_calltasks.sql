@@ -11,3 +11,10 @@ AS $$
         FROM generate_subscripts(new_numbers, 1) AS i
         ORDER BY i)
 $$;
+
+-- An async import's request and result as json, not jsonb: the poll answers the very text the
+-- synchronous call would have (keys in their order), and a request with \u0000 in a string,
+-- which jsonb rejects, is stored and then answered per task like the synchronous call does.
+ALTER TABLE import_jobs
+    ALTER COLUMN request TYPE json USING request::json,
+    ALTER COLUMN result TYPE json USING result::json;

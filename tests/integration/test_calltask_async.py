@@ -75,6 +75,11 @@ async def test_what_is_checked_before_accepting_and_what_the_worker_reports(
     status, result = await wait_until_finished(api, queued["statusUrl"])
     assert (status, result["statusCode"], result["status"]) == (400, 2, "failed")
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 0
+    # A NUL in a name (which jsonb could not store) is a per-task error, as in the sync call.
+    status, queued = await api.request("POST", ASYNC, json=request(task("A\u0000"), task("B")))
+    status, result = await wait_until_finished(api, queued["statusUrl"])
+    assert (status, [e["errorCodes"] for e in result["callTaskErrors"]]) == (200, [[101]])
+    assert await pool.fetchval("SELECT name FROM contacts") == "B"
 
 
 async def test_unknown_or_foreign_imports_are_404(api: Api, pool: asyncpg.Pool) -> None:
