@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Build Asterisk from Debian sid's *source* package (bookworm has no asterisk
-# binary) and cache the install per version. Prints the install prefix as the
-# last line of stdout. Build chatter goes to stderr and a log file.
+# binary) and cache the install per version under
+#   ${DIALERD_CACHE_DIR:-$HOME/.cache/dialerd}/asterisk/<version>
+# Prints the install prefix as the last line of stdout; build chatter goes to
+# stderr and to a log file. A cached run touches neither network nor dpkg.
 #
 # Env:
 #   DIALERD_CACHE_DIR        cache root (default $HOME/.cache/dialerd)
-#   DIALERD_ASTERISK_REFRESH 1 = ignore the cached "latest" and check sid for
-#                            a newer source version (network)
+#   DIALERD_ASTERISK_REFRESH 1 = look in sid for a newer source version even
+#                            though a build is cached (network)
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 export LC_ALL=C
+
+# Bump when the build options below change: cached builds of an older recipe
+# are rebuilt (in a staging dir, then swapped in).
+recipe=2
 
 home_dir="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 cache_root="${DIALERD_CACHE_DIR:-$home_dir/.cache/dialerd}/asterisk"
@@ -18,14 +24,20 @@ latest_link="$cache_root/latest"
 
 log() { printf '[build_asterisk] %s\n' "$*" >&2; }
 
-# Fast path: a completed install is marked by .dialerd-complete; "latest"
-# names the version last built. No network, no dpkg, so it stays well < 2 s.
-if [[ "${DIALERD_ASTERISK_REFRESH:-0}" != 1 && -f "$latest_link/.dialerd-complete" ]]; then
-  prefix="$(cd "$latest_link" && pwd -P)"
-  if [[ -x "$prefix/sbin/asterisk" ]]; then
-    printf '%s\n' "$prefix"
-    exit 0
-  fi
+# Is <dir> a finished install of the current recipe?
+complete() {
+  [[ -x "$1/sbin/asterisk" ]] && grep -qx "recipe=$recipe" "$1/.dialerd-complete" 2>/dev/null
+}
+
+cached_prefix() {
+  [[ "${DIALERD_ASTERISK_REFRESH:-0}" != 1 ]] && complete "$latest_link" &&
+    (cd "$latest_link" && pwd -P)
+}
+
+# Fast path: no lock, no network, no dpkg (well under 2 s).
+if prefix="$(cached_prefix)"; then
+  printf '%s\n' "$prefix"
+  exit 0
 fi
 
 mkdir -p "$cache_root"
@@ -35,9 +47,8 @@ if ! flock -w 3600 9; then
   log "timed out waiting for another build (lock $cache_root/.lock)"
   exit 1
 fi
-# Someone else may have finished the build while we waited.
-if [[ "${DIALERD_ASTERISK_REFRESH:-0}" != 1 && -f "$latest_link/.dialerd-complete" ]]; then
-  prefix="$(cd "$latest_link" && pwd -P)"
+# Another caller may have finished the build while we waited.
+if prefix="$(cached_prefix)"; then
   printf '%s\n' "$prefix"
   exit 0
 fi
@@ -83,13 +94,18 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+# Run a build step quietly; its output goes to the build log.
+run() { "$@" </dev/null >>"$build_log" 2>&1; }
 
 # Same mirror as the system's own apt sources (read at run time, never
 # hard-coded): the Repo-URI of the entry whose suite is the OS codename.
+# shellcheck disable=SC1091 # system file, read at run time
 codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")"
+# shellcheck disable=SC2016 # $(...) here is apt's format syntax, not the shell's
 mirror="$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE) $(TARGET_OF)' 2>/dev/null |
   awk -v c="$codename" '$2 == c && $3 == "deb" {print $1; exit}')"
 if [[ -z "$mirror" ]]; then
+  # shellcheck disable=SC2016
   mirror="$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
     awk '$2 !~ /security/ {print $1; exit}')"
 fi
@@ -101,17 +117,16 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 printf 'deb-src [signed-by=%s] %s sid main\n' "$keyring" "${mirror%/}" >"$work/apt/sources.list"
 log "fetching asterisk source from ${mirror%/} sid"
 
+# Private lists/cache/sources: nothing of the system's apt state is touched.
 apt_opts=(-o "Dir::Etc::SourceList=$work/apt/sources.list"
   -o Dir::Etc::SourceParts=/dev/null
   -o "Dir::State::Lists=$work/apt/lists"
   -o "Dir::Cache=$work/apt/cache"
-  -o Debug::NoLocking=1)
-# apt drops to the _apt user for downloads; our private dirs are ours, so
-# stay as the current user instead of warning about an unsandboxed download.
-apt_opts+=(-o "APT::Sandbox::User=$(id -un)")
-
-apt-get "${apt_opts[@]}" -q update </dev/null >>"$build_log" 2>&1
-(cd "$work/dl" && apt-get "${apt_opts[@]}" -q source --download-only asterisk </dev/null) >>"$build_log" 2>&1
+  -o Debug::NoLocking=1
+  # the private dirs are ours: download as ourselves, not as _apt
+  -o "APT::Sandbox::User=$(id -un)")
+run apt-get "${apt_opts[@]}" -q update
+(cd "$work/dl" && run apt-get "${apt_opts[@]}" -q source --download-only asterisk)
 
 dsc="$(find "$work/dl" -maxdepth 1 -name 'asterisk_*.dsc' -print -quit)"
 if [[ -z "$dsc" ]]; then
@@ -120,7 +135,7 @@ if [[ -z "$dsc" ]]; then
 fi
 log "unpacking $(basename "$dsc")"
 src="$work/src"
-dpkg-source -x "$dsc" "$src" >>"$build_log" 2>&1
+run dpkg-source -x "$dsc" "$src"
 
 version="$(tr -d '[:space:]' <"$src/.version" 2>/dev/null || true)"
 if [[ -z "$version" ]]; then
@@ -129,20 +144,20 @@ if [[ -z "$version" ]]; then
   version="${version%%[~+-]*}"
 fi
 prefix="$cache_root/$version"
-if [[ -f "$prefix/.dialerd-complete" && -x "$prefix/sbin/asterisk" ]]; then
+if complete "$prefix"; then
   log "asterisk $version already built"
   ln -sfn "$version" "$latest_link"
   rm -rf "$work"
   printf '%s\n' "$prefix"
   exit 0
 fi
-rm -rf "$prefix"
 
 # --- bundled pjproject, the way debian/rules does it ----------------------------
 vmak="$src/Xpjproject/version.mak"
-pj_major="$(sed -n 's/^export PJ_VERSION_MAJOR *:= *//p' "$vmak" | tr -d '[:space:]')"
-pj_minor="$(sed -n 's/^export PJ_VERSION_MINOR *:= *//p' "$vmak" | tr -d '[:space:]')"
-pj_rev="$(sed -n 's/^export PJ_VERSION_REV *:= *//p' "$vmak" | tr -d '[:space:]')"
+pj_field() { sed -n "s/^export PJ_VERSION_$1 *:= *//p" "$vmak" | tr -d '[:space:]'; }
+pj_major="$(pj_field MAJOR)"
+pj_minor="$(pj_field MINOR)"
+pj_rev="$(pj_field REV)"
 pjver="$pj_major.$pj_minor${pj_rev:+.$pj_rev}"
 log "asterisk $version, bundled pjproject $pjver"
 (
@@ -155,25 +170,34 @@ log "asterisk $version, bundled pjproject $pjver"
 # --- configure / build / install --------------------------------------------------
 cd "$src"
 export TMPDIR="$work/tmp"
+# debian/dummyprogs has a `fetch` that refuses downloads
 export PATH="$PATH:$src/debian/dummyprogs"
 log "configure (log: $build_log)"
-./configure --prefix="$prefix" --with-pjproject-bundled --without-pwlib \
-  --without-sdl --disable-asteriskssl </dev/null >>"$build_log" 2>&1
-make menuselect.makeopts </dev/null >>"$build_log" 2>&1
-# No -march=native (portable cache); no sound tarball downloads (no network
-# beyond package registries; the lab ships its own prompts).
-menuselect/menuselect --disable BUILD_NATIVE \
+run ./configure --prefix="$prefix" --with-pjproject-bundled --without-pwlib \
+  --without-sdl --disable-asteriskssl
+run make menuselect.makeopts
+# No -march=native (the cache may move between machines of one kind); no
+# test framework (it adds TestEvent traffic and checks a production build
+# would not have); no sound/MOH tarball downloads (the lab ships its prompts).
+run menuselect/menuselect --disable BUILD_NATIVE --disable TEST_FRAMEWORK \
   --disable-category MENUSELECT_CORE_SOUNDS \
   --disable-category MENUSELECT_MOH \
   --disable-category MENUSELECT_EXTRA_SOUNDS \
-  menuselect.makeopts >>"$build_log" 2>&1
+  menuselect.makeopts
 log "make -j3 (a few minutes)"
-make -j3 </dev/null >>"$build_log" 2>&1
+run make -j3
 log "make install"
-make install </dev/null >>"$build_log" 2>&1
-
-cp "$build_log" "$prefix/dialerd-build.log"
-basename "$dsc" >"$prefix/.dialerd-complete"
+# Stage, then swap: a lab running from an older build of this version keeps
+# working until the swap, and a failed install never leaves a half prefix.
+stage="$work/stage"
+run make install DESTDIR="$stage"
+cp "$build_log" "$stage$prefix/dialerd-build.log"
+printf 'recipe=%s\ndsc=%s\n' "$recipe" "$(basename "$dsc")" >"$stage$prefix/.dialerd-complete"
+if [[ -e "$prefix" ]]; then
+  mv "$prefix" "$prefix.old.$$"
+fi
+mv "$stage$prefix" "$prefix"
+rm -rf "$prefix.old.$$"
 ln -sfn "$version" "$latest_link"
 cd /
 rm -rf "$work"
