@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dialerd.domain import Connres
 
@@ -221,7 +221,13 @@ class AttemptEvents:
         self.agent = fields.get("Interface") or fields.get("MemberName") or self.agent
 
     def _on_AgentComplete(self, fields: Mapping[str, str], at: datetime) -> None:
-        self.agent_complete_reason = fields.get("Reason")
+        """Also the only sign of the agent for an attempt taken over mid-call (after a
+        crash): its AgentConnect went to the dead process."""
+        self.agent_complete_reason = fields.get("Reason") or "unknown"
+        self.agent = self.agent or fields.get("Interface") or fields.get("MemberName")
+        if self.dt_agent_connect is None:
+            talk = _int(fields.get("TalkTime"))
+            self.dt_agent_connect = at - timedelta(seconds=talk) if talk is not None else at
 
     def _on_QueueCallerAbandon(self, fields: Mapping[str, str], at: datetime) -> None:
         self.caller_abandoned = True

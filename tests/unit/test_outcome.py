@@ -191,3 +191,19 @@ def test_answered_without_end_is_the_fallback() -> None:
 )
 def test_attempt_id_of(name: str, fields: dict[str, str], expected: int | None) -> None:
     assert attempt_id_of(name, fields) == expected
+
+
+def test_agent_complete_alone_is_connected() -> None:
+    """An attempt taken over after a crash sees only the end of its agent call."""
+    a = run(
+        (
+            9.0,
+            "AgentComplete",
+            {"Uniqueid": UID, "Interface": "PJSIP/agent3", "TalkTime": "4", "Reason": "agent"},
+        ),
+        (9.0, "Hangup", {"Uniqueid": UID, "Cause": "16"}),
+    )
+    a.dt_connect = at(4.0)  # the channel was Up when taken over
+    out = a.outcome(ended_at=at(10))
+    assert out.connres == Connres.CONNECTED
+    assert (out.agent, out.dt_agent_connect, out.caller_hangup) == ("PJSIP/agent3", at(5.0), False)
