@@ -102,11 +102,9 @@ def datetime_text(name: str, value: Any) -> str | None:
         return None
     try:
         parsed = datetime.fromisoformat(raw)
-    except ValueError:
+        return format_dt(parsed.astimezone(UTC) if parsed.tzinfo else parsed)
+    except (ValueError, OverflowError):  # overflow: an offset that leaves year 1..9999
         raise bad(f"{name} must be a datetime like 2020-01-01T00:00:00, not {raw[:40]!r}") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return format_dt(parsed)
 
 
 def data_value(name: str, kind: Kind, value: Any) -> Any:
@@ -165,7 +163,7 @@ def key_of(request: web.Request) -> Key:
     """The contact a by-ID or by-UserData route addresses."""
     if "diallerContactsID" in request.match_info:
         return positive_id("diallerContactsID", request.match_info["diallerContactsID"])
-    user_data = request.query.get("userData")
+    user_data = text("userData", request.query.get("userData"))
     if not user_data:
         raise bad("The query parameter userData is required")
     return user_data

@@ -616,6 +616,8 @@ GET_ERRORS = [
     ("/dialler/contacts/99999999999999999999", 400, "diallerContactsID must be a positive"),
     ("/dialler/contacts/contact", 400, "The query parameter userData is required"),
     ("/dialler/contacts/contact?userData=", 400, "The query parameter userData is required"),
+    ("/dialler/contacts/contact?userData=a%00b", 400, "userData must not contain NUL characters"),
+    ("/dialler/contacts/contact/history?userData=%00", 400, "userData must not contain NUL"),
     ("/dialler/contacts?diallerCampaignsID=2147483648", 400, "diallerCampaignsID must be"),
     ("/dialler/contacts?diallerCampaignsID=x", 400, "diallerCampaignsID must be a positive"),
     ("/dialler/contacts?diallerCampaignsID=99", 404, "Dialler campaign not found"),

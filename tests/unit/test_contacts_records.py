@@ -89,6 +89,7 @@ def test_import_parsing_sends_every_field() -> None:
         ({"Name": None}, "Name must not be empty"),
         ({"Amount": "1"}, "Amount must be a number"),
         ({"dtEndDate": "2020-02-30"}, "dtEndDate must be a datetime"),
+        ({"dtEndDate": "9999-12-31T23:59:59-01:00"}, "dtEndDate must be a datetime"),
         ({"City": "a\x00"}, "City must not contain NUL characters"),
     ],
 )
