@@ -377,7 +377,7 @@ MIN_TARGET_SHARE = 0.4  # ...but the target never drops below this share of the 
 MIN_MARGIN_SHARE = 0.1  # ...nor rises above 90% of it: the budget is tracked, not hit exactly
 MAX_ALLOWANCE_SHARE = 2.0  # cap on the per-tick abandon allowance, as a share of the limit
 LOSS_HORIZON_QUANTILE = 0.95  # the loss is checked up to this quantile of live ring times
-LOSS_POINTS = 8  # ...at about this many points
+LOSS_POINTS = 6  # ...at about this many points
 TABLES_REFRESH_S = 60.0
 
 

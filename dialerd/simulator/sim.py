@@ -221,7 +221,8 @@ class Simulation:
         self._since = [0.0] * n  # when the agent entered its state
         self._call_of: list[_Call | None] = [None] * n
         self._pending: list[int | None] = [None] * n  # BREAK or LOGOUT once the call is done
-        self._break_len = [0.0] * n
+        self._break_lens: list[deque[float]] = [deque() for _ in range(n)]  # still to come
+        self._break_len = [0.0] * n  # of the break due now
         self._free: deque[int] = deque()
         self._counts = [n, 0, 0, 0, 0]
         self._talking: dict[int, float] = {}
@@ -246,9 +247,12 @@ class Simulation:
         for a in range(agents.count):
             self._at(rng.random() * agents.login_spread_s, LOGIN, a)
             self._at(end - rng.random() * agents.logout_spread_s, LOGOUT, a)
-            for brk in agents.breaks:
-                self._at(brk.at_s + rng.random() * brk.spread_s, BREAK, a)
-                self._break_len[a] = brk.duration_s
+            starts = sorted(
+                (b.at_s + rng.random() * b.spread_s, b.duration_s) for b in agents.breaks
+            )
+            for start, _ in starts:
+                self._at(start, BREAK, a)
+            self._break_lens[a] = deque(duration for _, duration in starts)
 
     def run(self) -> Result:
         # Millions of short-lived, acyclic objects: the cyclic collector only costs time.
@@ -425,6 +429,7 @@ class Simulation:
             self._enter(agent, OFF, t)
 
     def _break(self, t: float, agent: int) -> None:
+        self._break_len[agent] = self._break_lens[agent].popleft()
         state = self._state[agent]
         if state in (TALKING, WRAPUP):
             self._pending[agent] = BREAK

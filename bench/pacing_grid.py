@@ -1,0 +1,201 @@
+"""Run every built-in pacer over the scenario grid of issue 4 and write the table.
+
+    .venv/bin/python bench/pacing_grid.py [--seeds 10] [--hours 8] [--workers 2]
+
+Grid: agents 5, 10, 25, 50, 100 x answer rate 15%, 30%, 60% x mean talk time 60, 180,
+300 s, on top of bench/scenarios/grid_base.toml; each cell runs progressive, ratio and
+predictive on the same seeds (and so on the same callees). Writes
+bench/results/pacing_grid.md and prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import multiprocessing
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from dialerd.simulator import scenario
+from dialerd.simulator.pacers import parse_pacer
+from dialerd.simulator.sim import Simulation
+
+HERE = Path(__file__).parent
+AGENTS = (5, 10, 25, 50, 100)
+ANSWER_RATES = (0.15, 0.30, 0.60)
+TALK_MEANS = (60.0, 180.0, 300.0)
+PACERS = ("progressive", "ratio", "predictive")
+LIMIT = 0.03
+
+Task = tuple[int, float, float, str, int, float]
+Summary = dict[str, float | int | str]
+
+
+def run_one(task: Task) -> tuple[Task, Summary]:
+    agents, answer_rate, talk_mean, pacer, seed, hours = task
+    base = scenario.load(HERE / "scenarios" / "grid_base.toml")
+    sc = replace(
+        base,
+        hours=hours,
+        seed=seed,
+        agents=replace(base.agents, count=agents),
+        answer_rate=((0.0, answer_rate),),
+        talk_time=replace(base.talk_time, mean=talk_mean),
+    )
+    return task, Simulation(sc, parse_pacer(pacer)).run().summary()
+
+
+def occupancy_target(agents: int) -> float | None:
+    """Issue 4: >= 85% with 25 or more agents, >= 75% with 10; with 5, above progressive."""
+    if agents >= 25:
+        return 0.85
+    if agents >= 10:
+        return 0.75
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--hours", type=float, default=8.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--agents", default=",".join(map(str, AGENTS)))
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--raw", type=Path, help="also append every run's summary here (JSONL)")
+    parser.add_argument(
+        "--from-raw",
+        type=Path,
+        nargs="+",
+        help="only render the table from these JSONL files (runs done in several sittings)",
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "pacing_grid.md")
+    args = parser.parse_args()
+
+    agent_counts = [int(a) for a in args.agents.split(",")]
+    if args.from_raw:
+        recorded, seeds, hours = from_raw(args.from_raw)
+        text = render(recorded, agent_counts, seeds, hours, args.workers, None)
+        args.out.write_text(text)
+        print(text)
+        return
+    tasks: list[Task] = [
+        (agents, rate, talk, pacer, seed, args.hours)
+        for agents, rate, talk, pacer, seed in itertools.product(
+            agent_counts,
+            ANSWER_RATES,
+            TALK_MEANS,
+            PACERS,
+            range(args.first_seed, args.first_seed + args.seeds),
+        )
+    ]
+    # Longest first (predictive, many agents, short calls, low answer rate) to keep both
+    # workers busy to the end.
+    tasks.sort(
+        key=lambda t: (t[3] == "predictive") * t[0] / t[2] / t[1] + t[0] / t[2], reverse=True
+    )
+    started = time.monotonic()
+    results: dict[tuple[int, float, float, str], list[Summary]] = {}
+    with multiprocessing.Pool(args.workers) as pool:
+        for done, (task, summary) in enumerate(pool.imap_unordered(run_one, tasks), 1):
+            agents, rate, talk, pacer, _, _ = task
+            results.setdefault((agents, rate, talk, pacer), []).append(summary)
+            if args.raw:
+                with args.raw.open("a") as raw:
+                    row = summary | {"answer_rate": rate, "talk_mean": talk, "hours": args.hours}
+                    raw.write(json.dumps(row) + "\n")
+            if done % 50 == 0:
+                print(f"{done}/{len(tasks)} runs, {time.monotonic() - started:.0f} s", flush=True)
+    elapsed = time.monotonic() - started
+    text = render(results, agent_counts, args.seeds, args.hours, args.workers, elapsed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+def from_raw(
+    paths: list[Path],
+) -> tuple[dict[tuple[int, float, float, str], list[Summary]], int, float]:
+    """The runs recorded with --raw: results by cell, seeds per cell (the fewest), hours."""
+    results: dict[tuple[int, float, float, str], list[Summary]] = {}
+    for path in paths:
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            key = (int(row["agents"]), float(row["answer_rate"]), float(row["talk_mean"]))
+            results.setdefault((*key, str(row["pacer"])), []).append(row)
+    hours = float(next(iter(results.values()))[0]["hours"])
+    return results, min(len(runs) for runs in results.values()), hours
+
+
+def render(
+    results: dict[tuple[int, float, float, str], list[Summary]],
+    agent_counts: list[int],
+    seeds: int,
+    hours: float,
+    workers: int,
+    elapsed: float | None,
+) -> str:
+    def values(cell: tuple[int, float, float], pacer: str, key: str) -> list[float]:
+        return [float(s[key]) for s in sorted(results[(*cell, pacer)], key=lambda s: s["seed"])]
+
+    lines = [
+        "# Pacing grid",
+        "",
+        f"{hours:g} simulated hours, {seeds} seeds per cell, the same callees for every "
+        f"pacer of a seed"
+        + (f"; ran in {elapsed / 60:.1f} min on {workers} worker(s). " if elapsed else ". ")
+        + "Occupancy = talk time / time logged in and not on a break, mean over the seeds. "
+        "Abandon rates are the worst seed's: overall and worst rolling day (the same "
+        "over an 8-hour day). `Δprog` is predictive minus progressive occupancy, for "
+        "the worst seed. Targets: abandon ≤ 3% on every seed; occupancy ≥ 85% with 25+ "
+        "agents, ≥ 75% with 10, above progressive with 5; Δprog ≥ -1 point everywhere.",
+        "",
+        "| agents | answer | talk s | progressive | ratio 1.5 | predictive "
+        "| pred. talk min/agent-h "
+        "| pred. abandon max | pred. worst day max | ratio abandon max | Δprog min | targets |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    misses: list[str] = []
+    for agents, rate, talk in itertools.product(agent_counts, ANSWER_RATES, TALK_MEANS):
+        cell = (agents, rate, talk)
+        occ = {p: statistics.fmean(values(cell, p, "occupancy")) for p in PACERS}
+        abandon = max(values(cell, "predictive", "abandon_rate"))
+        worst_day = max(values(cell, "predictive", "abandon_rate_worst_day"))
+        ratio_abandon = max(values(cell, "ratio", "abandon_rate"))
+        delta = min(
+            p - q
+            for p, q in zip(
+                values(cell, "predictive", "occupancy"),
+                values(cell, "progressive", "occupancy"),
+                strict=True,
+            )
+        )
+        talk_min = statistics.fmean(values(cell, "predictive", "talk_min_per_agent_hour"))
+        missed = []
+        if max(abandon, worst_day) > LIMIT:
+            missed.append(f"abandon {100 * max(abandon, worst_day):.2f}% > 3%")
+        target = occupancy_target(agents)
+        if target is not None and occ["predictive"] < target:
+            missed.append(f"occupancy {100 * occ['predictive']:.1f}% < {100 * target:.0f}%")
+        if target is None and occ["predictive"] <= occ["progressive"]:
+            missed.append("occupancy not above progressive")
+        if delta < -0.01:
+            missed.append(f"Δprog {100 * delta:.1f} points")
+        if missed:
+            misses.append(
+                f"- {agents} agents, answer {rate:.0%}, talk {talk:g} s: " + "; ".join(missed)
+            )
+        lines.append(
+            f"| {agents} | {rate:.0%} | {talk:g} | {100 * occ['progressive']:.1f}% "
+            f"| {100 * occ['ratio']:.1f}% | {100 * occ['predictive']:.1f}% | {talk_min:.1f} "
+            f"| {100 * abandon:.2f}% | {100 * worst_day:.2f}% | {100 * ratio_abandon:.2f}% "
+            f"| {100 * delta:+.1f} | {'met' if not missed else 'missed'} |"
+        )
+    lines += ["", "## Targets missed", ""] + (misses or ["None."])
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
