@@ -1,0 +1,412 @@
+"""The dialer end to end: campaigns and call tasks through the REST API, calls through the real
+Asterisk lab (far end behaviour by the number's last digit, sipp agents), results read back
+through the contacts API's history."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from dialerd.config import Settings
+from dialerd.service import build_dialer, run_dialer
+from tests.conftest import Api
+from tests.pbx.conftest import Lab
+
+ALWAYS = {"WindowStart": "00:00", "WindowEnd": "23:59", "WindowDays": [1, 2, 3, 4, 5, 6, 7]}
+_numbers = itertools.count(1000)
+
+
+def number(last_digit: int) -> str:
+    """A fresh German number whose last digit picks the far end's behaviour."""
+    return f"+49301{next(_numbers):05d}{last_digit}"
+
+
+class AmiProxy:
+    """A TCP proxy between the dialer and Asterisk's AMI that a test can cut."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        self._writers += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        for w in self._writers:
+            w.close()
+        self._writers.clear()
+
+    async def stop(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+
+
+@dataclass
+class Harness:
+    api: Api
+    pool: asyncpg.Pool
+    lab: Lab
+    settings: Settings
+
+    def dialer_settings(self, **changes: Any) -> Settings:
+        return self.settings.model_copy(
+            update={
+                "ami_host": self.lab.ami_host,
+                "ami_port": self.lab.ami_port,
+                "ami_username": self.lab.ami_username,
+                "ami_secret": self.lab.ami_secret,
+                "tick_seconds": 0.1,
+                **changes,
+            }
+        )
+
+    async def campaign(self, **fields: Any) -> int:
+        body = {
+            "Name": f"e2e-{next(_numbers)}",
+            "Queue": "lab-agents",
+            "DialString": "PJSIP/{number}@farend",
+            "CallerID": '"dialerd" <+4940999999>',
+            "RingTimeoutSeconds": 15,
+            "MinCallIntervalHours": 1,
+            **ALWAYS,
+            **fields,
+        }
+        status, out = await self.api.request("POST", "/dialler/campaigns", json=body)
+        assert status == 200, out
+        return int(out["records"][0]["ID"])
+
+    async def contact(self, campaign_id: int, *numbers: str) -> int:
+        body: dict[str, Any] = {"Name": "e2e", "DiallerCampaignsID": campaign_id}
+        body.update({f"PhoneNumber{i + 1}": n for i, n in enumerate(numbers)})
+        status, out = await self.api.request("POST", "/dialler/contacts/import", json=body)
+        assert status == 200, out
+        return int(out["records"][0]["ID"])
+
+    async def record(self, contact_id: int) -> dict[str, Any]:
+        status, out = await self.api.request("GET", f"/dialler/contacts/{contact_id}")
+        assert status == 200, out
+        return dict(out["records"][0])
+
+    async def history(self, contact_id: int) -> list[dict[str, Any]]:
+        status, out = await self.api.request(
+            "GET", f"/dialler/contacts/contact/{contact_id}/history"
+        )
+        if status == 404:
+            return []
+        assert status == 200, out
+        return sorted(out["records"], key=lambda r: r["DiallerContactsHistoryID"])
+
+    async def open_attempts(self) -> int:
+        return int(await self.pool.fetchval("SELECT count(*) FROM contacts WHERE state = 'open'"))
+
+    async def all_closed(self, attempts: int) -> bool:
+        row = await self.pool.fetchrow(
+            "SELECT count(*) FILTER (WHERE status = 'closed') AS closed, count(*) AS total "
+            "FROM contact_history"
+        )
+        assert row is not None
+        return bool(row["total"] >= attempts and row["closed"] == row["total"])
+
+    async def run_until(
+        self,
+        done: Callable[[], Awaitable[bool]],
+        within: float,
+        *,
+        during: Callable[[], Awaitable[None]] | None = None,
+        **settings: Any,
+    ) -> None:
+        """Runs the engine in this process until ``done``, then stops it gracefully."""
+        engine = build_dialer(self.dialer_settings(**settings), self.pool)
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_dialer(engine, stop))
+        try:
+            if during is not None:
+                await during()
+            await wait_until(done, within)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 60)
+        await asyncio.sleep(self.lab.wrapup + 0.5)  # agents ready again for the next test
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, f"not done within {within} s"
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harness:
+    return Harness(api, pool, lab, settings)
+
+
+def closed_count(h: Harness, n: int) -> Callable[[], Awaitable[bool]]:
+    return lambda: h.all_closed(n)
+
+
+async def test_each_far_end_behaviour(h: Harness) -> None:
+    campaign = await h.campaign()
+    contacts = {d: await h.contact(campaign, number(d)) for d in range(10)}
+    await h.run_until(closed_count(h, 10), 90)
+    expected = {  # last digit: CONNRES, cause, contact state
+        0: (1, 16, "done"),
+        1: (1, 16, "done"),
+        2: (1, 16, "done"),
+        3: (1, 16, "done"),
+        4: (1, 16, "done"),  # an agent takes it within ms; then the callee hangs up
+        5: (3, 17, "open"),
+        6: (2, 19, "open"),
+        7: (5, 34, "open"),
+        8: (5, 1, "finished"),  # unknown number: invalid, and it was the only one
+        9: (1, 16, "done"),  # without AMD a machine is just an answer
+    }
+    for digit, contact in contacts.items():
+        [attempt] = await h.history(contact)
+        record = await h.record(contact)
+        got = (attempt["CONNRES"], attempt["CauseCodesID"], record["State"])
+        assert got == expected[digit], (digit, attempt, record)
+        assert attempt["PhoneNumberOffset"] == 1
+        assert attempt["BNumber"] == attempt["PhoneNumber"] == record["PhoneNumber1"]
+        assert attempt["ANumber"] == "+4940999999"
+        assert attempt["dtCallStart"] and attempt["dtCallEnd"]
+        if expected[digit][0] == 1:
+            assert attempt["dtCallConnect"] and attempt["dtAgentConnect"]
+            assert attempt["Agent"].startswith("PJSIP/agent")
+        else:
+            assert attempt["dtCallConnect"] is None and attempt["Agent"] is None
+    assert (await h.history(contacts[4]))[0]["bCallerHangup"] is True
+    assert (await h.history(contacts[0]))[0]["bCallerHangup"] is False  # the agent hung up
+    assert (await h.history(contacts[6]))[0]["dtCallAlert"]
+    assert (await h.record(contacts[8]))["bPhoneNumber1Invalid"] is True
+    assert (await h.record(contacts[5]))["nPhoneNumber1LastCause"] == 17
+
+
+async def test_answering_machine_detection(h: Harness) -> None:
+    campaign = await h.campaign(bAmdEnabled=True, MachineAction="message")
+    machine = await h.contact(campaign, number(9))
+    human = await h.contact(campaign, number(0))
+    gone = await h.contact(campaign, number(4))  # hangs up while AMD still listens
+    await h.run_until(closed_count(h, 3), 60)
+    [m] = await h.history(machine)
+    assert (m["CONNRES"], m["bMachine"], m["bAbandoned"]) == (4, True, False)
+    assert (await h.record(machine))["bLastResultMailbox"] is True
+    [p] = await h.history(human)
+    assert p["CONNRES"] == 1
+    [g] = await h.history(gone)
+    assert (g["CONNRES"], g["bCallerHangup"]) == (6, True)
+
+
+async def test_busy_first_number_then_second(h: Harness) -> None:
+    campaign = await h.campaign(MinCallIntervalHours=0, RetryMinutes={"3": 0})
+    contact = await h.contact(campaign, number(5), number(0))
+
+    async def done() -> bool:
+        return (await h.record(contact))["State"] == "done"
+
+    await h.run_until(done, 60)
+    first, second = await h.history(contact)
+    assert (first["PhoneNumberOffset"], first["CONNRES"]) == (1, 3)
+    assert (second["PhoneNumberOffset"], second["CONNRES"]) == (2, 1)
+    record = await h.record(contact)
+    assert (record["nTriesPhoneNumber1"], record["nTriesPhoneNumber2"]) == (1, 1)
+
+
+async def test_max_attempts_stop_retries(h: Harness) -> None:
+    campaign = await h.campaign(MinCallIntervalHours=0, MaxAttempts=2)
+    contact = await h.contact(campaign, number(5))
+
+    async def done() -> bool:
+        return (await h.record(contact))["State"] == "finished"
+
+    await h.run_until(done, 60)
+    await asyncio.sleep(1)
+    attempts = await h.history(contact)
+    assert [a["CONNRES"] for a in attempts] == [3, 3]
+    assert (await h.record(contact))["nTries"] == 2
+
+
+def assert_agents_never_doubled(rows: list[asyncpg.Record]) -> None:
+    by_agent: dict[str, list[tuple[Any, Any]]] = {}
+    for r in rows:
+        if r["agent"]:
+            by_agent.setdefault(r["agent"], []).append((r["dt_agent_connect"], r["dt_call_end"]))
+    for agent, calls in by_agent.items():
+        calls.sort()
+        for (_, end), (start, _) in itertools.pairwise(calls):
+            assert start >= end, f"{agent} got a call at {start} before the last ended at {end}"
+
+
+@pytest.mark.parametrize("mode", ["progressive", "predictive"])
+async def test_tasks_worked_off_with_three_agents(h: Harness, mode: str) -> None:
+    n = 60 if mode == "progressive" else 15
+    campaign = await h.campaign(DialMode=mode)
+    # Mostly short calls (callee hangs up after 1 s) to keep the run short.
+    contacts = [await h.contact(campaign, number(4 if i % 4 else 0)) for i in range(n)]
+    await h.run_until(closed_count(h, n), 40 + n * 4)
+    rows = await h.pool.fetch("SELECT * FROM contact_history ORDER BY id")
+    assert sorted(r["contact_id"] for r in rows) == sorted(contacts)  # each dialled once
+    assert {r["connres"] for r in rows} == {1}
+    assert_agents_never_doubled(list(rows))
+
+
+async def test_no_agent_free_gets_the_message_and_an_abandoned_record(h: Harness) -> None:
+    # Ratio 3: nine calls for three agents; the six that find no agent within 2 s abandon.
+    campaign = await h.campaign(DialMode="ratio", DialRatio=3, AgentTimeoutSeconds=2)
+    for _ in range(6):
+        await h.contact(campaign, number(0))
+    await h.run_until(closed_count(h, 6), 60)
+    rows = await h.pool.fetch("SELECT * FROM contact_history")
+    abandoned = [r for r in rows if r["abandoned"]]
+    assert abandoned, [dict(r) for r in rows]
+    for r in abandoned:
+        assert (r["connres"], r["machine"]) == (4, False)
+        assert r["detail"].startswith("ABANDONED")
+        assert r["dt_call_connect"] is not None and r["dt_agent_connect"] is None
+        # The message plays after the 2 s wait, then we hang up.
+        assert (r["dt_call_end"] - r["dt_call_connect"]).total_seconds() >= 2
+        assert r["caller_hangup"] is False
+
+
+async def test_ami_cut_mid_campaign(h: Harness) -> None:
+    campaign = await h.campaign()
+    contacts = [await h.contact(campaign, number(0)) for _ in range(9)]
+    proxy = AmiProxy(h.lab.ami_port)
+    await proxy.start()
+
+    async def cut_twice() -> None:
+        for _ in range(2):
+            await wait_until(_calls_up(h), 30)
+            proxy.cut()
+            await asyncio.sleep(1.5)
+
+    try:
+        await h.run_until(closed_count(h, 9), 120, during=cut_twice, ami_port=proxy.port)
+    finally:
+        await proxy.stop()
+    rows = await h.pool.fetch("SELECT * FROM contact_history ORDER BY id")
+    assert sorted(r["contact_id"] for r in rows) == sorted(contacts)  # no attempt lost or doubled
+    assert all(r["status"] == "closed" for r in rows)
+    # Calls still up at the reconnect are followed to their end: connected.
+    assert sum(r["connres"] == 1 for r in rows) >= 7, [dict(r) for r in rows]
+
+
+def _calls_up(h: Harness) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        n = await h.pool.fetchval("SELECT count(*) FROM contact_history WHERE status='dialing'")
+        return bool(n >= 2)
+
+    return check
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def serve(h: Harness) -> AsyncIterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Starts ``dialerd serve`` processes on the test database and the lab."""
+    procs: list[subprocess.Popen[bytes]] = []
+    s = h.dialer_settings()
+    env = {
+        **os.environ,
+        "DIALERD_DATABASE_URL": str(s.database_url),
+        "DIALERD_AMI_HOST": str(s.ami_host),
+        "DIALERD_AMI_PORT": str(s.ami_port),
+        "DIALERD_AMI_USERNAME": s.ami_username,
+        "DIALERD_AMI_SECRET": s.ami_secret,
+        "DIALERD_INSTANCE_ID": "e2e-node",  # a restarted pod keeps its name
+        "DIALERD_TICK_SECONDS": "0.1",
+        "DIALERD_CLAIM_LEASE_SECONDS": "10",
+        "DIALERD_LOG_FORMAT": "json",
+    }
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dialerd")), "serve"],
+            env={**env, "DIALERD_HTTP_PORT": str(_free_port())},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    await asyncio.sleep(h.lab.wrapup + 3.5)  # calls left behind end (talk time), agents free
+
+
+async def test_kill_9_and_restart(h: Harness, serve: Callable[[], subprocess.Popen[bytes]]) -> None:
+    campaign = await h.campaign()
+    contacts = [await h.contact(campaign, number(0)) for _ in range(12)]
+    first = serve()
+    await wait_until(_calls_up(h), 30)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    second = serve()
+    await wait_until(closed_count(h, 12), 120)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(30) == 0
+    rows = await h.pool.fetch("SELECT * FROM contact_history ORDER BY id")
+    assert sorted(r["contact_id"] for r in rows) == sorted(contacts)  # nobody called twice
+    assert all(r["status"] == "closed" for r in rows)
+    for r in rows:  # taken over and followed to the end, or gone: error, with the reason
+        assert r["connres"] == 1 or (r["connres"] == 7 and "RECONCILED" in r["detail"]), dict(r)
+    assert (
+        await h.pool.fetchval("SELECT count(*) FROM contacts WHERE open_attempt_id IS NOT NULL")
+        == 0
+    )
+
+
+async def test_sigterm_lets_calls_finish(
+    h: Harness, serve: Callable[[], subprocess.Popen[bytes]]
+) -> None:
+    campaign = await h.campaign()
+    for _ in range(6):
+        await h.contact(campaign, number(0))
+    proc = serve()
+    await wait_until(_calls_up(h), 30)
+    placed = await h.pool.fetchval("SELECT count(*) FROM contact_history")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0
+    rows = await h.pool.fetch("SELECT * FROM contact_history")
+    assert len(rows) == placed  # no new calls after SIGTERM
+    assert all(r["status"] == "closed" and r["connres"] == 1 for r in rows), [dict(r) for r in rows]
