@@ -8,7 +8,8 @@ decisions: docs/contacts-api.md.
 from __future__ import annotations
 
 import re
-from contextlib import aclosing
+from collections.abc import Iterator
+from contextlib import aclosing, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -176,7 +177,7 @@ def records(rows: list[dict[str, Any]]) -> web.Response:
 # --- handlers ---------------------------------------------------------------------------------
 
 
-@routes.get("/dialler/contacts")
+@routes.get("/dialler/contacts", allow_head=False)  # HEAD would read the whole list
 async def list_contacts(request: web.Request) -> web.StreamResponse:
     """Streams the records straight from a cursor: a million contacts, flat memory."""
     client_id = request[CLIENT_ID]
@@ -244,17 +245,14 @@ async def import_contact(request: web.Request) -> web.Response:
         raise bad("Missing mandatory field(s): " + "; ".join(missing))
 
     pool, client_id = request.app[POOL], request[CLIENT_ID]
-    try:
+    with store_errors():
         campaign = await store.find_campaign(pool, client_id, campaign_id, campaign_name)
         if campaign is None:
             raise ApiError(404, _CAMPAIGN_NOT_FOUND)
         row = await store.import_contact(
             pool, client_id, campaign, changes, overwrite=overwrite, reset=reset, unlock=unlock
         )
-    except ContactRejected as exc:
-        raise bad(str(exc)) from None
-    except ContactConflict as exc:
-        raise ApiError(409, str(exc)) from None
+    log.info("contact_imported", client_id=client_id, campaign_id=campaign.id, contact_id=row["id"])
     return records([render_contact(row)])
 
 
@@ -275,45 +273,45 @@ async def update_contact(request: web.Request) -> web.Response:
             raise bad("Missing mandatory field: ID or UserData")
         key = user_data
     changes = parse_changes(body, complete=False)
-    try:
+    with store_errors():
         row = await store.update_contact(request.app[POOL], request[CLIENT_ID], key, changes)
-    except ContactRejected as exc:
-        raise bad(str(exc)) from None
     if row is None:
         raise ApiError(404, _NOT_FOUND)
+    log.info("contact_updated", client_id=request[CLIENT_ID], contact_id=row["id"])
     return records([render_contact(row)])
 
 
 @routes.delete("/dialler/contacts/contact")
 @routes.delete("/dialler/contacts/contact/{diallerContactsID}")
 async def delete_contact(request: web.Request) -> web.Response:
-    found = await store.delete_contact(request.app[POOL], request[CLIENT_ID], key_of(request))
-    return done(found)
+    key = key_of(request)
+    found = await store.delete_contact(request.app[POOL], request[CLIENT_ID], key)
+    return done(request, "contact_deleted", key, found)
 
 
 @routes.patch("/dialler/contacts/contact/lock")
 @routes.patch("/dialler/contacts/contact/{diallerContactsID}/lock")
 async def lock_contact(request: web.Request) -> web.Response:
-    return done(
-        await store.set_locked(request.app[POOL], request[CLIENT_ID], key_of(request), True)
-    )
+    key = key_of(request)
+    found = await store.set_locked(request.app[POOL], request[CLIENT_ID], key, True)
+    return done(request, "contact_locked", key, found)
 
 
 @routes.patch("/dialler/contacts/contact/unlock")
 @routes.patch("/dialler/contacts/contact/{diallerContactsID}/unlock")
 async def unlock_contact(request: web.Request) -> web.Response:
-    pool, client_id = request.app[POOL], request[CLIENT_ID]
-    return done(await store.set_locked(pool, client_id, key_of(request), False))
+    key = key_of(request)
+    found = await store.set_locked(request.app[POOL], request[CLIENT_ID], key, False)
+    return done(request, "contact_unlocked", key, found)
 
 
 @routes.patch("/dialler/contacts/contact/reset")
 @routes.patch("/dialler/contacts/contact/{diallerContactsID}/reset")
 async def reset_contact(request: web.Request) -> web.Response:
-    try:
-        found = await store.reset_contact(request.app[POOL], request[CLIENT_ID], key_of(request))
-    except ContactConflict as exc:
-        raise ApiError(409, str(exc)) from None
-    return done(found)
+    key = key_of(request)
+    with store_errors():
+        found = await store.reset_contact(request.app[POOL], request[CLIENT_ID], key)
+    return done(request, "contact_reset", key, found)
 
 
 @routes.get("/dialler/contacts/contact/history")
@@ -325,7 +323,20 @@ async def contact_history(request: web.Request) -> web.Response:
     return records([render_history(row) for row in rows])
 
 
-def done(found: bool) -> web.Response:
+def done(request: web.Request, event: str, key: Key, found: bool) -> web.Response:
+    """The answer of a state change: ``{"status": 200}``, or 404."""
     if not found:
         raise ApiError(404, _NOT_FOUND)
+    log.info(event, client_id=request[CLIENT_ID], key=key)
     return json_response({"status": 200})
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """The store's refusals in the API's terms."""
+    try:
+        yield
+    except ContactRejected as exc:
+        raise bad(str(exc)) from None
+    except ContactConflict as exc:
+        raise ApiError(409, str(exc)) from None
