@@ -317,7 +317,12 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
     for name, field in CampaignSettings.model_fields.items():
         kind = "text" if _is_text(field.annotation) else "JSON"
-        default = "" if field.is_required() else f", default {field.default!r}"
+        shown = _json_value(
+            field.default.value if isinstance(field.default, Enum) else field.default
+        )
+        if kind == "JSON":
+            shown = orjson.dumps(shown).decode()
+        default = "" if field.is_required() else f", default {shown if shown else 'unset'}"
         about = f" ({field.description})" if field.description else ""
         parser.add_argument(
             f"--{name.replace('_', '-')}",
