@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 _CHANVAR = re.compile(r"^(\w*ChanVariable)(?:\(.*\))?$")
 
 _seq = itertools.count(1)
+_STOPPED = "stopped"  # the reason of a loss caused by stop()
 
 
 class AmiError(Exception):
@@ -282,7 +283,8 @@ class AmiConnection:
             self._session = None
         if session.logged_in:
             self._ready.clear()
-            log.warning("ami_lost", reason=reason, failed_actions=failed)
+            level = log.info if reason == _STOPPED else log.warning
+            level("ami_lost", reason=reason, failed_actions=failed)
             for callback in self.on_lost:
                 try:
                     callback()
@@ -298,7 +300,7 @@ class AmiConnection:
                 failures = 0
                 await session.lost.wait()
             except asyncio.CancelledError:
-                self._lose(session, "stopped")
+                self._lose(session, _STOPPED)
                 raise
             except (OSError, TimeoutError, AmiError) as exc:
                 log.warning(

@@ -1,0 +1,279 @@
+"""dialerd.pbx against the real Asterisk lab: login and resync, a queue call seen as a
+talking agent, then wrap-up, then free, and the two ways a connection dies: Asterisk
+dropping it (``manager kick session``) and a network that silently stops carrying it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from dialerd.dialer.pacing import AgentsView
+from dialerd.pbx import AmiConnection, AmiEvent, LiveState
+from tests.pbx.conftest import Lab
+
+QUEUE = "lab-agents"
+
+
+@dataclass
+class Pbx:
+    conn: AmiConnection
+    state: LiveState
+    events: list[AmiEvent] = field(default_factory=list)
+    arrived: dict[int, float] = field(default_factory=dict)  # monotonic, by AmiEvent.seq
+    lost: list[float] = field(default_factory=list)
+    ready: list[float] = field(default_factory=list)  # monotonic end of every resync
+
+    def record(self, event: AmiEvent) -> None:
+        self.events.append(event)
+        self.arrived[event.seq] = time.monotonic()
+
+    def agents(self) -> AgentsView:
+        return self.state.queue_agents(QUEUE, time.monotonic())
+
+    async def wait_for(self, name: str, attempt_id: int, within: float) -> AmiEvent:
+        """The event ``name`` about the attempt's (the callee's) channel."""
+        uniqueid = f"dialerd-{attempt_id}"
+
+        def found() -> AmiEvent | None:
+            return next(
+                (e for e in self.events if e.name == name and e.get("Uniqueid") == uniqueid), None
+            )
+
+        await until(lambda: found() is not None, within, f"{name} of attempt {attempt_id}")
+        event = found()
+        assert event is not None
+        return event
+
+
+async def until(check: Callable[[], bool], within: float, what: str) -> float:
+    """Waits for ``check()``; returns when it became true (monotonic)."""
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.005)
+    return time.monotonic()
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    lab: Lab, host: str | None = None, port: int | None = None
+) -> AsyncIterator[Pbx]:
+    state = LiveState()
+    conn = AmiConnection(
+        host or lab.ami_host,
+        port or lab.ami_port,
+        lab.ami_username,
+        lab.ami_secret,
+        ping_interval=0.5,
+        ping_timeout=0.5,
+        reconnect_min=0.1,
+        reconnect_max=1.0,
+    )
+    pbx = Pbx(conn, state)
+    conn.add_listener(state.apply)
+    conn.add_listener(pbx.record)
+
+    async def resync() -> None:
+        await state.resync(conn)
+        pbx.ready.append(time.monotonic())
+
+    conn.on_ready.append(resync)
+    conn.on_lost += [state.clear, lambda: pbx.lost.append(time.monotonic())]
+    await conn.start()
+    try:
+        await conn.wait_ready(10.0)
+        yield pbx
+    finally:
+        await conn.stop()
+
+
+async def all_free(pbx: Pbx, lab: Lab) -> None:
+    """Waits until every agent is free (a previous test's call and wrap-up are over)."""
+    await until(lambda: pbx.agents().free == lab.agents, 30.0, "all agents free")
+
+
+async def call(pbx: Pbx) -> int:
+    """Originates like the dialer: a person answers and is put into the queue."""
+    attempt_id = time.time_ns() % 1_000_000_000
+    await pbx.conn.originate(
+        {
+            "Channel": "PJSIP/5550100@farend",  # last digit 0: a person answers after ~1 s
+            "Context": "dialerd-outbound",
+            "Exten": "s",
+            "Priority": "1",
+            "Timeout": "10000",
+            "CallerID": '"dialerd" <5550100>',
+            "ChannelId": f"dialerd-{attempt_id}",
+            "OtherChannelId": f"dialerd-{attempt_id}-2",
+        },
+        {
+            "DIALERD_ATTEMPT_ID": str(attempt_id),
+            "DIALERD_CONTACT_ID": "1",
+            "DIALERD_CAMPAIGN_ID": "1",
+            "DIALERD_QUEUE": QUEUE,
+            "DIALERD_AMD": "0",
+            "DIALERD_AGENT_TIMEOUT": "3",
+        },
+    )
+    return attempt_id
+
+
+async def test_resync_sees_the_lab_agents_free(lab: Lab) -> None:
+    async with connected(lab) as pbx:
+        await all_free(pbx, lab)
+        assert pbx.agents() == AgentsView(lab.agents, lab.agents, 0, 0, 0)
+        assert pbx.state.queue_waiting(QUEUE) == 0
+        # the same agents as the CLI sees
+        shown = await asyncio.to_thread(lab.cli, f"queue show {QUEUE}")
+        assert shown.count("(Not in use)") == lab.agents
+
+
+async def test_a_queue_call_makes_an_agent_talk_then_wrap_up_then_free(lab: Lab) -> None:
+    async with connected(lab) as pbx:
+        await all_free(pbx, lab)
+        attempt_id = await call(pbx)
+        response = await pbx.wait_for("OriginateResponse", attempt_id, 10.0)
+        assert response["Response"] == "Success" and response["Reason"] == "4"
+        assert response["Uniqueid"] == f"dialerd-{attempt_id}"
+        assert response["ChanVariable(DIALERD_ATTEMPT_ID)"] == str(attempt_id)
+
+        await pbx.wait_for("AgentConnect", attempt_id, 5.0)
+        talking = pbx.agents()
+        assert (talking.logged_in, talking.talking, talking.free) == (lab.agents, 1, lab.agents - 1)
+        legs = sorted(c.name.rpartition("-")[0] for c in pbx.state.attempt_channels(attempt_id))
+        assert legs[0].startswith("PJSIP/agent") and legs[1:] == ["PJSIP/farend"], legs
+
+        complete = await pbx.wait_for("AgentComplete", attempt_id, lab.talk_time + 5)
+        wrapping = await until(lambda: pbx.agents().wrapup == 1, 2.0, "wrap-up")
+        in_wrapup = pbx.agents()
+        assert (in_wrapup.talking, in_wrapup.free) == (0, lab.agents - 1)
+        assert in_wrapup.talking_for == ()
+        free_again = await until(
+            lambda: pbx.agents().free == lab.agents, lab.wrapup + 2, "free after wrap-up"
+        )
+        # app_queue frees the agent at LastCall (whole seconds) + wrapuptime
+        assert lab.wrapup - 1.0 <= free_again - wrapping <= lab.wrapup + 0.1, complete.fields
+        await until(lambda: not pbx.state.attempt_channels(attempt_id), 5.0, "hang-up")
+        assert pbx.state.queue_waiting(QUEUE) == 0
+
+
+async def test_asterisk_gives_the_next_call_when_we_see_the_wrap_up_end(lab: Lab) -> None:
+    """With one agent unpaused, a call placed during its wrap-up waits in the queue and is
+    connected by app_queue itself: never before the moment we predict, and at most one
+    queue retry (retry=1 s) after it."""
+    async with connected(lab) as pbx:
+        await all_free(pbx, lab)
+        others = [f"PJSIP/agent{i}" for i in range(2, lab.agents + 1)]
+        pause = {"Action": "QueuePause", "Queue": QUEUE}
+        try:
+            for interface in others:
+                await pbx.conn.send({**pause, "Interface": interface, "Paused": "true"})
+            await until(lambda: pbx.agents().paused == len(others), 2.0, "pauses")
+            first = await call(pbx)
+            await pbx.wait_for("AgentComplete", first, lab.talk_time + 6)
+            await until(lambda: pbx.agents().wrapup == 1, 2.0, "wrap-up")
+            second = await call(pbx)
+            predicted_free = await until(
+                lambda: pbx.agents().free == 1, lab.wrapup + 2, "predicted end of wrap-up"
+            )
+            connect = await pbx.wait_for("AgentConnect", second, lab.wrapup + 5)
+            connected_at = pbx.arrived[connect.seq]
+            assert predicted_free - 0.05 <= connected_at <= predicted_free + 1.2
+        finally:
+            for interface in others:
+                await pbx.conn.send({**pause, "Interface": interface, "Paused": "false"})
+
+
+def manager_sessions(lab: Lab) -> set[str]:
+    """File descriptors of the AMI sessions, from ``manager show connected``."""
+    lines = lab.cli("manager show connected").splitlines()
+    return {line.split()[4] for line in lines[1:] if line.split()[:1] == [lab.ami_username]}
+
+
+async def test_a_kicked_session_reconnects_and_resyncs(lab: Lab) -> None:
+    others = await asyncio.to_thread(manager_sessions, lab)
+    async with connected(lab) as pbx:
+        (mine,) = await asyncio.to_thread(manager_sessions, lab) - others
+        kicked = time.monotonic()
+        await asyncio.to_thread(lab.cli, f"manager kick session {mine}")
+        await until(lambda: bool(pbx.lost), 2.0, "the loss to be noticed")
+        assert not pbx.conn.ready
+        await pbx.conn.wait_ready(5.0)
+        assert pbx.conn.connects == 2 and len(pbx.ready) == 2
+        assert pbx.agents().logged_in == lab.agents  # resynced after clear()
+        print(
+            f"kick → lost in {(pbx.lost[0] - kicked) * 1000:.1f} ms, "
+            f"reconnected and resynced in {(pbx.ready[1] - kicked) * 1000:.1f} ms"
+        )
+
+
+class Blackhole:
+    """A TCP relay to AMI that can stop carrying bytes without closing anything: what a
+    crashed host or a dropped NAT entry looks like from our side."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.pipes: list[asyncio.Task[None]] = []
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+        self.pipes += [
+            asyncio.create_task(self._pipe(reader, up_writer)),
+            asyncio.create_task(self._pipe(up_reader, writer)),
+        ]
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+        writer.close()
+
+    def cut(self) -> None:
+        """The current connections stop carrying data, both ways; new ones work."""
+        for pipe in self.pipes:
+            pipe.cancel()
+        self.pipes.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        for writer in self.writers:
+            writer.close()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+@pytest.fixture
+async def blackhole(lab: Lab) -> AsyncIterator[Blackhole]:
+    relay = Blackhole(lab.ami_host, lab.ami_port)
+    await relay.start()
+    yield relay
+    await relay.close()
+
+
+async def test_a_silent_network_is_detected_by_ping(lab: Lab, blackhole: Blackhole) -> None:
+    async with connected(lab, "127.0.0.1", blackhole.port) as pbx:
+        cut = time.monotonic()
+        blackhole.cut()
+        await until(lambda: bool(pbx.lost), 3.0, "the ping watchdog")
+        detected = pbx.lost[0] - cut
+        assert detected <= 0.5 + 0.5 + 0.2  # ping_interval + ping_timeout + slack
+        await pbx.conn.wait_ready(5.0)
+        assert pbx.agents().logged_in == lab.agents
+        print(
+            f"silent network → lost in {detected * 1000:.0f} ms, "
+            f"ready again in {(pbx.ready[1] - cut) * 1000:.0f} ms"
+        )
