@@ -382,28 +382,28 @@ TABLES_REFRESH_S = 60.0
 
 
 class PredictivePacer:
-    """Places calls so that, at every moment of the coming ring time, the live answers
-    expected so far stay matched by the agents expected to be ready for them, overshooting
-    only as far as the abandon budget allows.
+    """Places a call when the chance that it becomes a live answer no agent is ready for
+    stays within what the abandon budget allows.
 
     Each tick: (1) the *allowance* is the abandon rate the campaign may run at for the next
     ``PLAN_S`` seconds without its rate over the rolling window or today exceeding a
-    target set below the limit by a margin that shrinks as answers accumulate; it is 0 at
-    or above the target, which makes the pacer back off before the limit, not after.
-    (2) At a few points τ ahead (quantiles of the recent ring times of live answers),
-    demand D(τ) is the waiting calls, the live answers expected by τ from the calls
-    already ringing, and those from the new calls; supply S(τ) is the agents ready by
-    τ plus the agent timeout, given how long each has been talking or in wrap-up
-    (:meth:`_agents_ready`). The ringing calls' answers are timed from the
-    pacer's own recent placements (their ages), scaled to the calls actually ringing,
-    since a young pool answers sooner and more often than a steady one. (3) Answers that
-    find no agent are lost, so the expected loss is the largest E[(D(τ) - S(τ))⁺] (normal
-    approximation). It places the most calls whose expected loss stays within the
-    allowance times the expected live answers, never fewer than progressive and never
+    target set below the limit by a margin that shrinks as answers accumulate (1.5
+    standard errors of the measured rate, at least 10% of the limit); it is 0 at or above
+    the target, which makes the pacer back off before the limit, not after.
+    (2) At points τ every few seconds up to the 95th percentile of the recent ring times of
+    live answers, demand D(τ) is the waiting calls plus the live answers expected by τ
+    from the calls already ringing and from the new ones; supply S(τ) is the agents ready
+    by τ plus the agent timeout, given how long each has been talking or in wrap-up
+    (:meth:`_agents_ready`). The ringing calls' answers are timed from the pacer's own
+    recent placements (their ages), scaled to the calls actually ringing: a young pool
+    answers sooner and more often than a steady one. (3) The n-th new call is abandoned
+    if it is answered at some τ with D(τ) ≥ S(τ) before it; that probability (normal
+    approximation, weighted by when a new call is answered) must stay within the
+    allowance. It places the most calls that pass, never fewer than progressive and never
     more than ``max_lines_per_agent`` per available agent in flight.
 
-    Too little data, an exhausted budget or a small team whose variance eats the
-    allowance all end in progressive behaviour.
+    Too little data, a spent budget, or a small team whose spread of outcomes makes even
+    one extra call too risky all end in progressive behaviour.
     """
 
     def __init__(self) -> None:
