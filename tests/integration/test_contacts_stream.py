@@ -22,6 +22,7 @@ import pytest
 from dialerd.api.auth import create_token
 from dialerd.store import contacts as store
 from dialerd.store.pool import connect
+from dialerd.store.sqlfiles import q
 from tests.conftest import Api
 
 CONTACTS = int(os.environ.get("DIALERD_STREAM_TEST_CONTACTS", 100_000))
@@ -121,7 +122,9 @@ async def test_a_huge_list_streams_with_flat_server_memory(db_dsn: str) -> None:
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_read=120)
+        ) as http:
             for _ in range(100):
                 try:
                     async with http.get(base + "/health") as resp:
@@ -192,3 +195,28 @@ async def test_a_stream_cut_short_frees_its_connection(
             break
         await asyncio.sleep(0.1)
     assert pool.get_idle_size() == pool.get_size()
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[str]:
+    """Every node of an EXPLAIN (FORMAT JSON) plan as "<type> <index>"."""
+    here = f"{plan['Node Type']} {plan.get('Index Name', '')}".strip()
+    return [here] + [n for child in plan.get("Plans", []) for n in plan_nodes(child)]
+
+
+async def test_lookups_by_user_data_use_their_index(pool: asyncpg.Pool) -> None:
+    # The full list's plan is not asserted: Postgres rightly sorts a small table in memory, and
+    # walks contacts_pkey without a sort at a million rows (see docs/contacts-api.md).
+    await pool.execute("INSERT INTO campaigns (id, name) VALUES (1, 'A'), (2, 'B')")
+    await bulk_contacts(pool, 1, 20_000)
+    await bulk_contacts(pool, 2, 20_000)
+    await pool.execute("ANALYZE contacts")
+    cases: list[tuple[str, list[Any]]] = [
+        ("contact_id_by_user_data", ["U5", 1]),
+        ("contacts_by_user_data", ["U5", 1]),
+        ("contact_history_by_user_data", ["U5", 1]),
+        ("contact_duplicate", [2, "U5"]),
+    ]
+    for name, args in cases:
+        explained = await pool.fetchval(f"EXPLAIN (FORMAT JSON) {q(name)}", *args)
+        nodes = plan_nodes(explained[0]["Plan"])  # the pool decodes json
+        assert any(n.endswith("contacts_user_data") for n in nodes), (name, nodes)
