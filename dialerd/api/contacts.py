@@ -284,25 +284,26 @@ async def update_contact(request: web.Request) -> web.Response:
 @routes.delete("/dialler/contacts/contact")
 @routes.delete("/dialler/contacts/contact/{diallerContactsID}")
 async def delete_contact(request: web.Request) -> web.Response:
-    key = key_of(request)
-    found = await store.delete_contact(request.app[POOL], request[CLIENT_ID], key)
-    return done(request, "contact_deleted", key, found)
+    contact_id = await store.delete_contact(request.app[POOL], request[CLIENT_ID], key_of(request))
+    return done(request, "contact_deleted", contact_id)
 
 
 @routes.patch("/dialler/contacts/contact/lock")
 @routes.patch("/dialler/contacts/contact/{diallerContactsID}/lock")
 async def lock_contact(request: web.Request) -> web.Response:
-    key = key_of(request)
-    found = await store.set_locked(request.app[POOL], request[CLIENT_ID], key, True)
-    return done(request, "contact_locked", key, found)
+    contact_id = await store.set_locked(
+        request.app[POOL], request[CLIENT_ID], key_of(request), True
+    )
+    return done(request, "contact_locked", contact_id)
 
 
 @routes.patch("/dialler/contacts/contact/unlock")
 @routes.patch("/dialler/contacts/contact/{diallerContactsID}/unlock")
 async def unlock_contact(request: web.Request) -> web.Response:
-    key = key_of(request)
-    found = await store.set_locked(request.app[POOL], request[CLIENT_ID], key, False)
-    return done(request, "contact_unlocked", key, found)
+    contact_id = await store.set_locked(
+        request.app[POOL], request[CLIENT_ID], key_of(request), False
+    )
+    return done(request, "contact_unlocked", contact_id)
 
 
 @routes.patch("/dialler/contacts/contact/reset")
@@ -310,8 +311,8 @@ async def unlock_contact(request: web.Request) -> web.Response:
 async def reset_contact(request: web.Request) -> web.Response:
     key = key_of(request)
     with store_errors():
-        found = await store.reset_contact(request.app[POOL], request[CLIENT_ID], key)
-    return done(request, "contact_reset", key, found)
+        contact_id = await store.reset_contact(request.app[POOL], request[CLIENT_ID], key)
+    return done(request, "contact_reset", contact_id)
 
 
 @routes.get("/dialler/contacts/contact/history")
@@ -323,11 +324,11 @@ async def contact_history(request: web.Request) -> web.Response:
     return records([render_history(row) for row in rows])
 
 
-def done(request: web.Request, event: str, key: Key, found: bool) -> web.Response:
+def done(request: web.Request, event: str, contact_id: int | None) -> web.Response:
     """The answer of a state change: ``{"status": 200}``, or 404."""
-    if not found:
+    if contact_id is None:
         raise ApiError(404, _NOT_FOUND)
-    log.info(event, client_id=request[CLIENT_ID], key=key)
+    log.info(event, client_id=request[CLIENT_ID], contact_id=contact_id)
     return json_response({"status": 200})
 
 

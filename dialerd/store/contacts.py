@@ -7,7 +7,7 @@ with the lowest ID among the client's matches is taken.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ Key = int | str
 """A contact's ID (int) or UserData (str)."""
 
 Row = asyncpg.Record
+Action = Callable[[PoolConnectionProxy[Row], int], Awaitable[Any]]
+"""A statement run on one contact, by ID; None back means the contact was not there."""
 
 
 class ContactRejected(Exception):
@@ -264,32 +266,42 @@ async def update_contact(
         return None if row is None else await _overwrite(conn, row, changes)
 
 
-async def set_locked(pool: asyncpg.Pool, client_id: int, key: Key, locked: bool) -> bool:
-    """Locks or unlocks the contact; False if there is no such contact."""
+async def _act(pool: asyncpg.Pool, client_id: int, key: Key, act: Action) -> int | None:
+    """Runs ``act`` on the contact ``key`` addresses; its ID, or None if there is none."""
     async with pool.acquire() as conn:
         contact_id = await _target(conn, client_id, key)
-        return (
-            contact_id is not None
-            and (await conn.fetchrow(q("contact_set_locked"), contact_id, client_id, locked))
-            is not None
-        )
+        if contact_id is None or await act(conn, contact_id) is None:
+            return None
+        return contact_id
 
 
-async def reset_contact(pool: asyncpg.Pool, client_id: int, key: Key) -> bool:
-    """Resets the contact as if just imported; False if there is no such contact."""
-    async with pool.acquire() as conn:
-        contact_id = await _target(conn, client_id, key)
-        return contact_id is not None and await _reset(conn, client_id, contact_id) is not None
+async def set_locked(pool: asyncpg.Pool, client_id: int, key: Key, locked: bool) -> int | None:
+    """Locks or unlocks the contact; its ID, or None if there is no such contact."""
+    return await _act(
+        pool,
+        client_id,
+        key,
+        lambda conn, contact_id: conn.fetchrow(
+            q("contact_set_locked"), contact_id, client_id, locked
+        ),
+    )
 
 
-async def delete_contact(pool: asyncpg.Pool, client_id: int, key: Key) -> bool:
-    """Deletes the contact and its history; False if there is no such contact."""
-    async with pool.acquire() as conn:
-        contact_id = await _target(conn, client_id, key)
-        return (
-            contact_id is not None
-            and (await conn.fetchval(q("contact_delete"), contact_id, client_id)) is not None
-        )
+async def reset_contact(pool: asyncpg.Pool, client_id: int, key: Key) -> int | None:
+    """Resets the contact as if just imported; its ID, or None if there is no such contact."""
+    return await _act(
+        pool, client_id, key, lambda conn, contact_id: _reset(conn, client_id, contact_id)
+    )
+
+
+async def delete_contact(pool: asyncpg.Pool, client_id: int, key: Key) -> int | None:
+    """Deletes the contact and its history; its ID, or None if there is no such contact."""
+    return await _act(
+        pool,
+        client_id,
+        key,
+        lambda conn, contact_id: conn.fetchval(q("contact_delete"), contact_id, client_id),
+    )
 
 
 async def contact_history(pool: asyncpg.Pool, client_id: int, key: Key) -> list[Row] | None:
