@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -22,7 +22,7 @@ Key = int | str
 """A contact's ID (int) or UserData (str)."""
 
 Row = asyncpg.Record
-Action = Callable[[PoolConnectionProxy[Row], int], Awaitable[Any]]
+Action: TypeAlias = "Callable[[PoolConnectionProxy[Row], int], Awaitable[Any]]"
 """A statement run on one contact, by ID; None back means the contact was not there."""
 
 
