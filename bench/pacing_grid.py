@@ -194,7 +194,37 @@ def render(
             f"| {100 * delta:+.1f} | {'met' if not missed else 'missed'} |"
         )
     lines += ["", "## Targets missed", ""] + (misses or ["None."])
+    lines += ["", SCENARIO_NOTES]
     return "\n".join(lines) + "\n"
+
+
+SCENARIO_NOTES = """## The scenario around the grid (bench/scenarios/grid_base.toml)
+
+- Talk time: lognormal with the cell's mean and a coefficient of variation of 1 (a few
+  long calls among many short ones, as call-centre talk times are), at least 5 s.
+- Wrap-up: gamma, mean 5 s, cv 0.7 (most between 1 and 12 s). Outbound campaigns of this
+  kind run with a short, enforced wrap-up (auto-ready); and since occupancy counts talk
+  time only, a long wrap-up would cap every pacer alike (60 s calls with 15 s of wrap-up
+  cannot exceed 80%) and hide the differences between pacers that the grid is for.
+- Answering machines: 15% of answered calls, AMD right 90% of the time for machines and
+  people alike. A missed machine goes to an agent (8 s wasted); a person taken for a
+  machine is hung up on and counted apart ("people hung up on as machines"), since the
+  dialer cannot know it. Typical figures for consumer lists with a decent AMD.
+- Ring time of answered calls: lognormal, mean 12 s, cv 0.5, 2..40 s. Unanswered calls:
+  15% busy (about 4 s), 3% congestion (about 1.5 s), the rest ring out at 30 s.
+- Patience of an answered person waiting for an agent: exponential, mean 8 s (a caller who
+  hangs up before the 2 s agent timeout is an abandon too).
+- Agents log in over the first 5 minutes and take breaks of 15, 30 and 15 minutes around
+  hours 2, 4 and 6 (time on a break does not count as logged in).
+- Pacing settings: the campaign defaults (abandon limit 3%, aggressiveness 1, agent
+  timeout 2 s), ratio 1.5 for the ratio pacer (a common manual setting), and
+  max_lines_per_agent 5 instead of the default 3: with a 15% answer rate and 30 s
+  ring-outs, keeping agents busy takes about 3 lines per agent, so the default would cap
+  the predictive pacer in those cells by configuration rather than by its algorithm.
+- The answer rate of a cell is the probability that a call is answered at all (person or
+  machine); the share of calls reaching a person is 0.85 × 0.9 + 0.15 × 0.1 = 78% of it,
+  as the dialer sees it.
+"""
 
 
 if __name__ == "__main__":
