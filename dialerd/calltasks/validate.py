@@ -76,10 +76,11 @@ class Plan:
     tasks: list[Task] = field(default_factory=list)  # the valid ones, in request order
     errors: list[TaskError] = field(default_factory=list)
 
-    def to_write(self) -> list[Task]:
-        """The tasks to store: of several with one extCustId, the last one (it wins)."""
-        last = {t.ext_cust_id: t.index for t in self.tasks if t.ext_cust_id is not None}
-        return [t for t in self.tasks if t.ext_cust_id is None or last[t.ext_cust_id] == t.index]
+
+def latest_per_key(tasks: list[Task]) -> list[Task]:
+    """The tasks to store: of several with one extCustId, the last one (it wins)."""
+    last = {t.ext_cust_id: t.index for t in tasks if t.ext_cust_id is not None}
+    return [t for t in tasks if t.ext_cust_id is None or last[t.ext_cust_id] == t.index]
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def lookup_keys(body: dict[str, Any]) -> tuple[str | None, int | None]:
     )
 
 
-def _request_error(body: dict[str, Any], setup: Setup) -> CalltaskError | None:
+def request_error(body: dict[str, Any], setup: Setup) -> CalltaskError | None:
     """The first request-level problem in the order of the spec's table (3 to 12)."""
 
     def bad(code: int, text: str) -> CalltaskError:
@@ -172,39 +173,22 @@ def _request_error(body: dict[str, Any], setup: Setup) -> CalltaskError | None:
 
 def check_request(body: dict[str, Any], setup: Setup) -> None:
     """Raises the first request-level error found without looking into the tasks."""
-    error = _request_error(body, setup)
+    error = request_error(body, setup)
     if error is not None:
         raise error
 
 
 def validate(body: dict[str, Any], setup: Setup) -> Plan:
     """The import plan of a parsed request, or the request-level error (first in table order)."""
-    error = _request_error(body, setup)
-    raw_tasks = body.get("callTasks")
-    region = setup.campaign.default_region if setup.campaign else None
-    checked = _TaskChecker(region, setup.info_fields)
-    if isinstance(raw_tasks, list):
-        # Before reporting a header error: a malformed task (code 2) comes first in the table.
-        for index, raw in enumerate(raw_tasks):
-            checked.check(index, raw)
+    checker = TaskChecker(setup)
+    error = request_error(body, setup)
     if error is not None:
-        raise error
-    if checked.unknown_fields:
-        ids = ", ".join(str(i) for i in sorted(checked.unknown_fields))
-        raise CalltaskError(
-            400,
-            codes.INCOMPLETE_SETUP,
-            f"info field (emprId) {ids} is not defined (dialerd infofield add)",
-        )
-    assert setup.campaign is not None  # else _request_error
-    return Plan(
-        system_code=body["systemCode"],
-        campaign_id=setup.campaign.id,
-        max_attempts=body["maxCallAttempts"],
-        min_call_interval_h=body["minCallIntervalHours"],
-        tasks=checked.tasks,
-        errors=checked.errors,
-    )
+        raise checker.malformed_task(body) or error
+    checker.check_range(body["callTasks"], 0, len(body["callTasks"]))
+    unknown = checker.unknown_fields_error()
+    if unknown is not None:
+        raise unknown
+    return checker.plan(body)
 
 
 def _malformed(where: str, what: str) -> CalltaskError:
@@ -225,15 +209,57 @@ def _key(value: Any, index: int, name: str) -> str | None:
     )
 
 
-class _TaskChecker:
-    """Checks tasks one by one, collecting valid tasks, per-task errors and unknown emprIds."""
+class TaskChecker:
+    """Checks the tasks of a request whose header is valid, in ranges (so that an import can
+    write one range while the next is checked), collecting valid tasks, per-task errors and
+    undefined emprIds. A malformed task raises CalltaskError (code 2)."""
 
-    def __init__(self, region: str | None, info_fields: frozenset[int]) -> None:
-        self.region = region
-        self.info_fields = info_fields
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.region = setup.campaign.default_region if setup.campaign else None
+        self.info_fields = setup.info_fields
         self.tasks: list[Task] = []
         self.errors: list[TaskError] = []
         self.unknown_fields: set[int] = set()
+
+    def check_range(self, raw_tasks: list[Any], start: int, stop: int) -> list[Task]:
+        """Checks tasks ``start`` to ``stop`` (exclusive); returns the valid ones."""
+        first = len(self.tasks)
+        for index in range(start, min(stop, len(raw_tasks))):
+            self.check(index, raw_tasks[index])
+        return self.tasks[first:]
+
+    def malformed_task(self, body: dict[str, Any]) -> CalltaskError | None:
+        """The code-2 error of the first malformed task, if any (it outranks header errors)."""
+        raw_tasks = body.get("callTasks")
+        if isinstance(raw_tasks, list):
+            try:
+                self.check_range(raw_tasks, 0, len(raw_tasks))
+            except CalltaskError as exc:
+                return exc
+        return None
+
+    def unknown_fields_error(self) -> CalltaskError | None:
+        if not self.unknown_fields:
+            return None
+        ids = ", ".join(str(i) for i in sorted(self.unknown_fields))
+        return CalltaskError(
+            400,
+            codes.INCOMPLETE_SETUP,
+            f"info field (emprId) {ids} is not defined (dialerd infofield add)",
+        )
+
+    def plan(self, body: dict[str, Any]) -> Plan:
+        """The plan of a request whose header is valid, with the tasks checked so far."""
+        assert self.setup.campaign is not None  # a valid header names a campaign
+        return Plan(
+            system_code=body["systemCode"],
+            campaign_id=self.setup.campaign.id,
+            max_attempts=body["maxCallAttempts"],
+            min_call_interval_h=body["minCallIntervalHours"],
+            tasks=self.tasks,
+            errors=self.errors,
+        )
 
     def check(self, index: int, raw: Any) -> None:
         if not isinstance(raw, dict):

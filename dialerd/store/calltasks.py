@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from dialerd.store.campaigns import Conn
 
 
+async def lock_import(conn: Conn, campaign_id: int, system_code: str) -> None:
+    """One import at a time per campaign and calling system, until the transaction ends: two
+    imports re-sending the same customers wait for each other instead of deadlocking."""
+    await conn.execute(q("calltask_import_lock"), campaign_id, system_code)
+
+
 async def system_known(conn: Conn, code: str) -> bool:
     known: bool = await conn.fetchval(q("calltask_system_known"), code)
     return known
@@ -48,33 +54,26 @@ async def upsert(
     tasks: Sequence[Task],
 ) -> dict[int, Written]:
     """Writes the tasks (their extCustIds unique); returns what became of each, by task index."""
-    ids: list[int] = await conn.fetchval(q("calltask_new_ids"), len(tasks))  # in request order
-    # Written in key order: two imports re-sending the same customers then lock them in the
-    # same order and wait for each other instead of deadlocking.
-    rows = sorted(zip(tasks, ids, strict=True), key=_ext_key)
+    ids: list[int] = await conn.fetchval(q("calltask_new_ids"), len(tasks))
     returned = await conn.fetch(
         q("calltask_upsert"),
         campaign_id,
         system_code,
         max_attempts,
         min_call_interval_h,
-        [new_id for _, new_id in rows],
-        [t.name for t, _ in rows],
-        [t.ext_cust_id for t, _ in rows],
-        [t.system_lookup_code for t, _ in rows],
-        [orjson.dumps(t.properties).decode() if t.properties else "{}" for t, _ in rows],
-        [",".join(t.numbers) for t, _ in rows],  # E.164 has no commas
+        ids,
+        [t.name for t in tasks],
+        [t.ext_cust_id for t in tasks],
+        [t.system_lookup_code for t in tasks],
+        [orjson.dumps(t.properties).decode() if t.properties else "{}" for t in tasks],
+        [",".join(t.numbers) for t in tasks],  # E.164 has no commas
     )
     by_ext = {r["ext_cust_id"]: r["id"] for r in returned if r["ext_cust_id"] is not None}
     written = {}
-    for task, new_id in rows:
+    for task, new_id in zip(tasks, ids, strict=True):
         row_id = new_id if task.ext_cust_id is None else by_ext[task.ext_cust_id]
         written[task.index] = Written(row_id, row_id == new_id)
     return written
-
-
-def _ext_key(row: tuple[Task, int]) -> str:
-    return row[0].ext_cust_id or ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,10 @@ SELECT id, queue, dial_string, default_region FROM campaigns WHERE id = $1 AND c
 -- The ids of the defined info fields (properties.emprId).
 SELECT coalesce(array_agg(id), '{}') FROM info_fields
 
+-- name: calltask_import_lock
+-- Serialises the imports into one campaign ($1) from one calling system ($2) (transaction lock).
+SELECT pg_advisory_xact_lock($1, hashtext($2))
+
 -- name: calltask_new_ids
 -- $1 fresh contact ids, so that an import knows which task became which row.
 SELECT array_agg(nextval(pg_get_serial_sequence('contacts', 'id'))) FROM generate_series(1, $1)

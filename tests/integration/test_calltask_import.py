@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from dialerd.api.app import init_app
+from dialerd.calltasks import service
 from dialerd.config import Settings
 from tests.conftest import Api
 
@@ -277,3 +278,27 @@ async def test_an_oversized_body_is_413_in_the_calltask_envelope(
             assert resp.status == 413
             assert (await resp.json())["statusCode"] == 2
     assert await contacts(pool) == []
+
+
+@pytest.mark.usefixtures("setup")
+async def test_chunks_written_while_the_next_is_checked_stay_all_or_nothing(
+    api: Api, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "CHUNK", 2)
+    tasks = [task(f"T{i}", extCustId=str(i)) for i in range(7)]
+    for late_problem, code in (
+        ("not a task", 2),
+        (task(properties={"emprId": 999, "value": "x"}), 12),
+    ):
+        status, body = await api.request("POST", PATH, json=request(*tasks, late_problem))
+        assert (status, body["statusCode"]) == (400, code)
+        assert await contacts(pool) == []
+    # The same customer in chunk 0 and chunk 2: one row, the later task, created by this request.
+    payload = request(task("early", extCustId="X"), *tasks[:3], task("late", extCustId="X"))
+    status, body = await api.request("POST", f"{PATH}?returnImportedCallTasks=true", json=payload)
+    assert status == 200 and body["callTaskErrors"] == []
+    rows = await contacts(pool)
+    assert sorted(r["name"] for r in rows) == ["T0", "T1", "T2", "late"]
+    first, *_, last = body["callTasks"]
+    assert first["callTaskId"] == last["callTaskId"] and first["created"] and last["created"]
+    assert first["callReceiverName"] == "late"

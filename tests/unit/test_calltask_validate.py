@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dialerd.api.errors import CalltaskError
-from dialerd.calltasks.validate import CampaignSetup, Setup, parse_body, validate
+from dialerd.calltasks.validate import CampaignSetup, Setup, latest_per_key, parse_body, validate
 
 READY = Setup(
     system_known=True,
@@ -154,4 +154,4 @@ def test_of_one_customer_twice_the_later_task_is_written() -> None:
     ]
     plan = validate(body(callTasks=tasks), READY)
     assert [t.ext_cust_id for t in plan.tasks] == ["1", "1", None, None, "2"]
-    assert [t.name for t in plan.to_write()] == ["b", "c", "d", "e"]
+    assert [t.name for t in latest_per_key(plan.tasks)] == ["b", "c", "d", "e"]
