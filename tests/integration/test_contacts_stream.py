@@ -125,7 +125,8 @@ async def test_a_huge_list_streams_with_flat_server_memory(db_dsn: str) -> None:
         async with aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=None, sock_read=120)
         ) as http:
-            for _ in range(100):
+            for _ in range(300):
+                assert server.returncode is None, "dialerd serve exited on start"
                 try:
                     async with http.get(base + "/health") as resp:
                         if resp.status == 200:
