@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -458,6 +459,19 @@ async def test_overwrite_with_reset_and_unlock(api: Api, pool: asyncpg.Pool, cam
         PhoneNumber2="+4722000002",
     )  # fmt: skip
     assert record["bLocked"] is False
+
+
+async def test_concurrent_overwriting_imports_of_one_user_data_make_one_contact(
+    api: Api, pool: asyncpg.Pool, campaign: int
+) -> None:
+    records = await asyncio.gather(
+        *(
+            import_ok(api, "?overwriteDuplicates=true", UserData="race", Tag=str(i))
+            for i in range(8)
+        )
+    )
+    assert len({r["ID"] for r in records}) == 1
+    assert await count_contacts(pool) == 1
 
 
 async def test_reset_and_unlock_do_nothing_without_overwrite(
