@@ -1,0 +1,207 @@
+"""Benchmark: the dialer's sustained originate rate against the lab, next to bare originates.
+
+1,000 call tasks whose far end answers (last digit 0) go to a campaign on the lab's ``bench``
+queue, whose members are auto-answer Local channels, so agents are no limit (ratio mode,
+DialRatio 100). The same run also sends the same number of bare async Originates through
+panoramisk into the same dialplan and queue. Both rates are calls / (last answer - first
+Originate): the far end's ring time is in both. Prints both rates, the ratio and whether every
+attempt is in history (closed, CONNRES 1).
+
+    scripts/lab.sh up      # prints DIALERD_AMI_* lines: export them
+    .venv/bin/python bench/dial.py [--calls 1000]
+
+DIALERD_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the
+server; a database ``dialerd_bench_<random>`` is created there and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+from panoramisk import Manager
+from yarl import URL
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dialerd import logs
+from dialerd.config import Settings
+from dialerd.service import build_dialer, run_dialer
+from dialerd.store.migrate import migrate
+from dialerd.store.pool import connect, create_pool
+
+ADMIN_DSN = os.environ.get(
+    "DIALERD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+QUEUE = "bench"
+
+
+def numbers(n: int, series: int) -> list[str]:
+    return [f"+4930{series}{i:06d}0" for i in range(n)]
+
+
+async def channel_count(manager: Manager) -> int:
+    reply = await asyncio.wait_for(
+        manager.send_action({"Action": "Command", "Command": "core show channels count"}), 10
+    )
+    text = "\n".join(str(v) for v in (reply if isinstance(reply, list) else [reply]))
+    for line in str(text).splitlines():
+        if "active channel" in line:
+            return int("".join(ch for ch in line.split("active")[0] if ch.isdigit()) or 0)
+    return 0
+
+
+async def wait_idle(manager: Manager) -> None:
+    """Waits until the lab has no channels left from the previous run."""
+    for _ in range(240):
+        if not await channel_count(manager):
+            return
+        await asyncio.sleep(0.5)
+
+
+async def raw_rate(manager: Manager, n: int) -> tuple[float, int]:
+    """Bare async Originates, all at once; calls/s until the last OriginateResponse."""
+
+    async def one(i: int, number: str) -> bool:
+        action = {
+            "Action": "Originate",
+            "Channel": f"PJSIP/{number}@farend",
+            "Context": "dialerd-outbound",
+            "Exten": "s",
+            "Priority": "1",
+            "Async": "true",  # panoramisk 1.4 never resolves an Originate without it
+            "Timeout": "15000",
+            "ChannelId": f"bench-raw-{i}",
+            "Variable": [f"DIALERD_QUEUE={QUEUE}", "DIALERD_AGENT_TIMEOUT=10"],
+        }
+        reply = await asyncio.wait_for(manager.send_action(action), 60)
+        last = reply[-1] if isinstance(reply, list) else reply
+        return bool(last.get("Response") == "Success")
+
+    started = time.monotonic()
+    ok = await asyncio.gather(*(one(i, num) for i, num in enumerate(numbers(n, 1))))
+    return n / (time.monotonic() - started), sum(ok)
+
+
+async def dialer_rate(
+    settings: Settings, pool: asyncpg.Pool, n: int
+) -> tuple[float, float, int, dict[str, int]]:
+    """The engine dials n tasks; (calls/s to the last answer, placing calls/s, attempts
+    closed, count per CONNRES/detail)."""
+    campaign = await pool.fetchval(
+        """INSERT INTO campaigns (name, queue, dial_string, caller_id, dial_mode, dial_ratio,
+               ring_timeout_s, agent_timeout_s, window_start, window_end, window_days,
+               min_call_interval_h)
+           VALUES ('bench', $1, 'PJSIP/{number}@farend', '"bench" <4940999999>', 'ratio', 100,
+                   15, 10, '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 1)
+           RETURNING id""",
+        QUEUE,
+    )
+    # Bulk load of the tasks: the import API has its own benchmark.
+    await pool.execute(
+        """INSERT INTO contacts (campaign_id, name, phone_numbers, number_tries,
+               number_last_cause, number_end_reason, number_invalid, max_attempts,
+               min_call_interval_h)
+           SELECT $1, 'bench', ARRAY[num], '{0}', '{0}', '{0}', '{f}', 3, 1
+           FROM unnest($2::text[]) AS num""",
+        campaign,
+        numbers(n, 2),
+    )
+    engine = build_dialer(settings, pool)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_dialer(engine, stop))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        closed = await pool.fetchval("SELECT count(*) FROM contact_history WHERE status='closed'")
+        if closed >= n:
+            break
+        await asyncio.sleep(0.5)
+    stop.set()
+    await asyncio.wait_for(task, 120)
+    row = await pool.fetchrow(
+        """SELECT count(*) FILTER (WHERE status = 'closed') AS closed,
+                  extract(epoch FROM max(dt_call_connect) - min(dt_call_start)) AS answered_s,
+                  extract(epoch FROM max(dt_call_start) - min(dt_call_start)) AS placing_s
+           FROM contact_history"""
+    )
+    assert row is not None
+    outcomes = await pool.fetch(
+        "SELECT connres, cause_code, detail, count(*) AS n FROM contact_history GROUP BY 1, 2, 3"
+    )
+    return (
+        n / float(row["answered_s"] or 1e-9),
+        n / max(float(row["placing_s"] or 0), 1e-3),
+        int(row["closed"]),
+        {f"{r['connres']}/{r['cause_code']}/{r['detail'] or '-'}": r["n"] for r in outcomes},
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    args = parser.parse_args()
+    logs.configure("console", "warning")
+    base = Settings()
+    if not base.ami_host:
+        raise SystemExit(
+            "set DIALERD_AMI_HOST/PORT/USERNAME/SECRET (scripts/lab.sh up prints them)"
+        )
+
+    manager = Manager(
+        host=base.ami_host,
+        port=base.ami_port,
+        username=base.ami_username,
+        secret=base.ami_secret,
+        ping_delay=3600,
+        ping_interval=3600,
+        loop=asyncio.get_running_loop(),
+    )
+    await asyncio.wait_for(manager.connect(), 10)
+    for _ in range(200):  # connect() returns before the login completes
+        if manager.authenticated:
+            break
+        await asyncio.sleep(0.05)
+
+    name = f"dialerd_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = str(URL(ADMIN_DSN).with_path("/" + name))
+    try:
+        conn = await connect(dsn)
+        await migrate(conn)
+        await conn.close()
+        pool = await create_pool(dsn, min_size=2, max_size=10)
+        settings = base.model_copy(
+            update={
+                "database_url": dsn,
+                "instance_id": "bench",
+                "max_calls_in_flight": 5000,
+                "max_originate_rate": 10_000.0,
+                "tick_seconds": 0.05,
+            }
+        )
+        await wait_idle(manager)
+        raw, raw_ok = await raw_rate(manager, args.calls)
+        await wait_idle(manager)
+        dialer, placing, closed, outcomes = await dialer_rate(settings, pool, args.calls)
+        await pool.close()
+    finally:
+        manager.close()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+    print(f"bare originates : {args.calls} in the run, {raw_ok} answered, {raw:7.1f} calls/s")
+    print(f"dialer          : {dialer:7.1f} calls/s (placing alone {placing:.1f} calls/s)")
+    print(f"ratio           : {dialer / raw:7.1%} (target >= 80%)")
+    print(f"history         : {closed}/{args.calls} attempts closed")
+    print(f"outcomes        : CONNRES/cause/detail: {outcomes}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
