@@ -82,7 +82,9 @@ def _slow(raw: str, default_region: str | None) -> str | None:
         parsed = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(parsed):
+    # A dialler cannot dial an extension after the call is answered: refuse it rather than
+    # silently calling the main number.
+    if parsed.extension or not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
 

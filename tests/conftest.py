@@ -111,7 +111,6 @@ class Api:
 
 @pytest.fixture
 async def api(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Api]:
-    async with pool.acquire() as conn:
-        token = await create_token(conn, 1)
+    token = await create_token(pool, 1)
     async with TestClient(TestServer(init_app(settings, pool))) as client:
         yield Api(client, token, 1)

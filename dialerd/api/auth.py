@@ -14,7 +14,7 @@ def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def create_token(conn: asyncpg.Connection, client_id: int) -> str:
+async def create_token(conn: asyncpg.Connection | asyncpg.Pool, client_id: int) -> str:
     token = "dlr_" + secrets.token_urlsafe(32)
     await conn.execute(q("insert_token"), client_id, hash_token(token))
     return token

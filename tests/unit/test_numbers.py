@@ -25,6 +25,8 @@ from dialerd.numbers import _slow, normalize
         ("+47123", None, None),  # too short for Norway
         ("+999123456789", None, None),  # no such country code
         ("", None, None),
+        ("+47 91234567 ext. 12", None, None),  # an extension cannot be dialled
+        ("+4791234567;ext=12", None, None),
     ],
 )
 def test_normalize(raw: str, region: str | None, expected: str | None) -> None:
