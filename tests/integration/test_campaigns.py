@@ -7,8 +7,8 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
+import structlog
 
-from dialerd import logs
 from dialerd.cli import build_parser
 from dialerd.config import Settings
 from tests.conftest import Api
@@ -157,8 +157,9 @@ async def test_cli_create_update_list_show(
 
 
 async def _cli(settings: Settings, *argv: str) -> int:
-    """Runs ``dialerd`` in this event loop (main() would start its own), logs to stderr."""
-    logs.configure("console")
+    """Runs ``dialerd`` in this event loop (main() would start its own); its logs are kept
+    apart so that stdout is the command's JSON alone."""
     args = build_parser().parse_args(argv)
-    result: int = await args.run(args, settings)
+    with structlog.testing.capture_logs():
+        result: int = await args.run(args, settings)
     return result
