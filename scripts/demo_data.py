@@ -1,5 +1,7 @@
 """Demo data for the README's run command: the spec example's calling system (MY_SYSTEM), info
-field 216, campaign 123 ("Demo", callCode 123), and an API token kept in .demo-token.
+field 216, campaign 123 ("Demo", callCode 123, on the lab's agent queue), a few call tasks whose
+numbers' last digits pick the lab far end's behaviour (asterisk_conf/lab/README.md), and an API
+token kept in .demo-token.
 
 Idempotent: a second run changes nothing and reuses the token while it is still valid.
 """
@@ -15,6 +17,16 @@ from dialerd.store.pool import connect
 from dialerd.store.sqlfiles import q
 
 TOKEN_FILE = Path(__file__).resolve().parents[1] / ".demo-token"
+DEMO_CAMPAIGN = 123
+# name -> number; the last digit picks the far end: 0-3 answer, 4 hangs up, 5 busy, 9 machine
+DEMO_TASKS = {
+    "Ada (answers)": "+4930123400",
+    "Ben (answers)": "+4930123401",
+    "Cem (answers)": "+4930123402",
+    "Dora (answers, hangs up)": "+4930123404",
+    "Emil (busy)": "+4930123405",
+    "Fay (machine)": "+4930123409",
+}
 
 
 async def main() -> None:
@@ -24,6 +36,12 @@ async def main() -> None:
         await conn.execute(q("insert_calling_system"), "MY_SYSTEM")
         await conn.execute(q("upsert_info_field"), 216, "City")
         await conn.execute(q("insert_demo_campaign"))
+        await conn.execute(
+            q("insert_demo_call_tasks"),
+            DEMO_CAMPAIGN,
+            list(DEMO_TASKS),
+            list(DEMO_TASKS.values()),
+        )
         token = TOKEN_FILE.read_text().strip() if TOKEN_FILE.exists() else ""
         if not token or await conn.fetchval(q("client_for_token"), hash_token(token)) is None:
             token = await create_token(conn, 1)
@@ -32,7 +50,12 @@ async def main() -> None:
         await conn.close()
     base = f"http://{settings.http_host}:{settings.http_port}"
     print(f"demo: campaign 123 'Demo', systemCode MY_SYSTEM, info field 216; token in {TOKEN_FILE}")
+    print(f"demo: {len(DEMO_TASKS)} call tasks in campaign 123, dialled once the lab is up")
     print(f'demo: curl -H "Authorization: Bearer $(cat .demo-token)" {base}/dialler/contacts')
+    print(
+        f'demo: curl -H "Authorization: Bearer $(cat .demo-token)" '
+        f'"{base}/dialler/contacts/contact/history?userData=..."  (or .../contact/<ID>/history)'
+    )
 
 
 if __name__ == "__main__":

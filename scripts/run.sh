@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs dialerd on a fresh Debian machine: dependencies, a database (the one in
-# DIALERD_DATABASE_URL, else a private cluster in .pgdata), migrations, demo data, the service.
+# DIALERD_DATABASE_URL, else a private cluster in .pgdata), the PBX lab (Asterisk, far end,
+# three agents; skipped when DIALERD_AMI_HOST names a PBX), migrations, demo data with a few
+# call tasks, the service dialling them. Ctrl-C stops dialerd gracefully and the lab with it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -24,6 +26,17 @@ PY
 fi
 export DIALERD_HTTP_PORT="${DIALERD_HTTP_PORT:-8080}"
 
+if [ -z "${DIALERD_AMI_HOST:-}" ]; then
+  echo "run: starting the PBX lab (the first run builds Asterisk: a few minutes)" >&2
+  # A lab that was already up is someone else's: leave it running on exit.
+  scripts/lab.sh status >/dev/null 2>&1 || trap 'scripts/lab.sh down' EXIT
+  lab_env="$(scripts/lab.sh up)"
+  while IFS='=' read -r key value; do
+    case "$key" in DIALERD_AMI_*) export "$key=$value" ;; esac
+  done <<<"$lab_env"
+fi
+
 .venv/bin/dialerd migrate
 .venv/bin/python scripts/demo_data.py
-exec .venv/bin/dialerd serve
+# Not exec: the EXIT trap takes the lab down once dialerd has drained its calls.
+.venv/bin/dialerd serve

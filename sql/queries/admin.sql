@@ -16,12 +16,13 @@ INSERT INTO info_fields (id, name) VALUES ($1, $2)
 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name
 
 -- name: insert_demo_campaign
--- The demo campaign of the README's run command (id 123 = the calltask spec's callCode).
+-- The demo campaign of the README's run command (id 123 = the calltask spec's callCode), on the
+-- lab's agent queue (scripts/lab.sh).
 WITH ins AS (
     INSERT INTO campaigns (id, name, queue, dial_string, caller_id, window_start, window_end,
-                           window_days, min_call_interval_h)
-    VALUES (123, 'Demo', 'demo', 'PJSIP/{number}@farend', '"dialerd" <4700000000>',
-            '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 0)
+                           window_days, min_call_interval_h, amd_enabled)
+    VALUES (123, 'Demo', 'lab-agents', 'PJSIP/{number}@farend', '"dialerd" <4700000000>',
+            '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 0, true)
     ON CONFLICT DO NOTHING
     RETURNING id
 )
