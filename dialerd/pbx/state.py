@@ -12,6 +12,7 @@ until ``LastCall + wrapuptime`` (exactly app_queue's rule, in whole epoch second
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from typing import Protocol
 import structlog
 
 from dialerd.dialer.pacing import AgentsView
-from dialerd.pbx.ami import AmiActionError, AmiEvent
+from dialerd.pbx.ami import AmiActionError, AmiError, AmiEvent
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +37,9 @@ _BUSY = frozenset({2, 3, 6, 7, 8})  # in use, busy, ringing, ringing in use, on 
 
 
 class ActionSender(Protocol):
+    @property
+    def ready(self) -> bool: ...
+
     async def send(self, action: dict[str, str]) -> list[AmiEvent]: ...
 
 
@@ -86,8 +90,9 @@ def _duration_s(value: str) -> float:
 
 class LiveState:
     """Channels and queue state. Register :meth:`apply` as a listener, :meth:`resync` in
-    ``on_ready`` and :meth:`clear` in ``on_lost``; call :meth:`refresh_queues` now and then
-    to correct what events cannot tell (e.g. wrap-up in the other queues of a shared agent).
+    ``on_ready`` and :meth:`clear` in ``on_lost``, and run :meth:`refresh_forever` as a task:
+    QueueStatus now and then corrects what events cannot tell (e.g. the wrap-up of a shared
+    agent in its other queues).
     """
 
     def __init__(
@@ -212,6 +217,17 @@ class LiveState:
             replayed=len(replayed),
             ms=round((self._clock() - started) * 1000, 1),
         )
+
+    async def refresh_forever(self, conn: ActionSender, interval: float = 30.0) -> None:
+        """Runs :meth:`refresh_queues` every ``interval`` seconds while ``conn`` is ready;
+        run it as a task for the life of the connection."""
+        while True:
+            await asyncio.sleep(interval)
+            if conn.ready:
+                try:
+                    await self.refresh_queues(conn)
+                except AmiError as exc:  # the connection heals itself and resyncs
+                    log.info("ami_refresh_failed", error=str(exc))
 
     async def refresh_queues(self, conn: ActionSender) -> None:
         """Re-reads QueueStatus; talking agents keep the time their call started."""

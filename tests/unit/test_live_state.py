@@ -3,6 +3,7 @@ attempt and AgentsView per queue; resync through the fake AMI peer."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -322,3 +323,16 @@ async def test_without_getconfig_the_member_wrapuptime_still_counts(
     ami.members[2]["Wrapuptime"] = "3"
     await fresh.resync(conn)
     assert view(fresh, clock).wrapup == 1
+
+
+async def test_refresh_forever_rereads_the_queues_while_ready(
+    ami: FakeAmi, state: LiveState, clock: Clock, conn: AmiConnection
+) -> None:
+    after = len(ami.actions)
+    ami.members[0]["Paused"] = "1"
+    refresher = asyncio.create_task(state.refresh_forever(conn, interval=0.01))
+    try:
+        await ami.next_action("QueueStatus", after=after)
+        await eventually(lambda: view(state, clock).paused == 1)
+    finally:
+        refresher.cancel()
