@@ -166,6 +166,7 @@ class Engine:
         self._clock = clock
         self._wall = wall
         self.runs: dict[int, CampaignRun] = {}
+        self._active: set[int] = set()  # campaigns that may dial
         self.attempts: dict[int, Attempt] = {}
         self._to_close: list[ClosedAttempt] = []
         self._unwritten: set[int] = set()  # closed here, not yet in the database
@@ -231,8 +232,9 @@ class Engine:
             if self.ami.ready:
                 await self.reconcile()  # siblings that died with calls open
         if self.ami.ready and self._reconciled.is_set():
-            for run in list(self.runs.values()):
-                await self._dial(run)
+            for cid, run in list(self.runs.items()):
+                if cid in self._active:
+                    await self._dial(run)
 
     async def _refresh_campaigns(self) -> None:
         campaigns = {c.id: c for c in await self.store.campaigns()}
@@ -251,7 +253,8 @@ class Engine:
                 run.campaign = c
         for cid in list(self.runs):
             if cid not in campaigns and not self.runs[cid].attempts:
-                del self.runs[cid]  # deactivated: keep it while its calls run
+                del self.runs[cid]  # deactivated: kept (not dialling) while its calls run
+        self._active = set(campaigns)
 
     async def _restore_stats(self) -> None:
         await self._refresh_campaigns()

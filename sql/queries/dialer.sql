@@ -10,13 +10,14 @@ ORDER BY id
 
 -- name: claim_contacts
 -- Claims up to $4 due contacts of campaign $1 for instance $2 with a lease of $3 seconds.
--- Due: open, not locked, dt_next_try passed, attempts left, a valid number left, no attempt in
+-- Due: campaign active, contact open, not locked, dt_next_try passed, attempts left, a valid number left, no attempt in
 -- progress, not leased by another instance. Walks the partial index contacts_due.
 UPDATE contacts c
 SET claimed_by = $2, lease_until = now() + make_interval(secs => $3)
 WHERE c.id IN (
     SELECT d.id FROM contacts d
     WHERE d.campaign_id = $1 AND d.state = 'open' AND NOT d.locked
+      AND EXISTS (SELECT 1 FROM campaigns cp WHERE cp.id = $1 AND cp.active)
       AND (d.dt_next_try IS NULL OR d.dt_next_try <= now())
       AND d.attempts < d.max_attempts
       AND d.open_attempt_id IS NULL
