@@ -70,7 +70,8 @@ build_deps=(build-essential bzip2 dpkg-dev libjansson-dev libxml2-dev
   libcurl4-openssl-dev libxslt1-dev sip-tester ca-certificates xz-utils)
 missing=()
 for pkg in "${build_deps[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+  # (no pipe into grep -q: with pipefail an early grep exit could fake "missing")
+  if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
     missing+=("$pkg")
   fi
 done
