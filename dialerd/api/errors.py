@@ -68,6 +68,8 @@ class CalltaskError(Exception):
 def error_response(path: str, http_status: int, text: str) -> web.Response:
     """An error in the envelope of the API that ``path`` belongs to."""
     if path.startswith(CALLTASK_PREFIX):
-        code = REQUEST_MISSING if http_status < 500 else UNKNOWN_ERROR
+        # The spec's table has no codes for these: an unreadable or oversized request is a
+        # missing request (2); anything else (401, unknown route, 500) is an unknown error (1).
+        code = REQUEST_MISSING if http_status in (400, 413) else UNKNOWN_ERROR
         return CalltaskError(http_status, code, text).response()
     return ApiError(http_status, text).response()

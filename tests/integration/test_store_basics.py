@@ -48,3 +48,4 @@ async def test_calltask_paths_answer_in_their_own_envelope(api: Api) -> None:
     status, body = await api.request("POST", "/itxdialer/calltaskimport", auth=False)
     assert status == 401
     assert set(body) == {"statusCode", "statusText"}
+    assert body["statusCode"] == 1
