@@ -371,10 +371,12 @@ class RatioPacer:
 MIN_OUTCOMES = 30
 MIN_LIVE_ANSWERS = 10
 MIN_HANDLED = 10
-PLAN_S = 900.0  # the abandon budget is spread over this much of the coming time
+# The abandon budget is spread over this much of the coming time; much shorter plans
+# overreact to a burst of abandons and fall back to progressive for long spells.
+PLAN_S = 3600.0
 EVIDENCE_Z = 1.5  # margin below the limit, in standard errors of the measured rate
 MIN_TARGET_SHARE = 0.4  # ...but the target never drops below this share of the limit
-MIN_MARGIN_SHARE = 0.1  # ...nor rises above 90% of it: the budget is tracked, not hit exactly
+MIN_MARGIN_SHARE = 0.15  # ...nor rises above 85% of it: the budget is tracked, not hit
 MAX_ALLOWANCE_SHARE = 2.0  # cap on the per-tick abandon allowance, as a share of the limit
 LOSS_HORIZON_QUANTILE = 0.95  # the loss is checked up to this quantile of live ring times
 LOSS_POINTS = 6  # ...at about this many points
@@ -388,8 +390,9 @@ class PredictivePacer:
     Each tick: (1) the *allowance* is the abandon rate the campaign may run at for the next
     ``PLAN_S`` seconds without its rate over the rolling window or today exceeding a
     target set below the limit by a margin that shrinks as answers accumulate (1.5
-    standard errors of the measured rate, at least 10% of the limit); it is 0 at or above
-    the target, which makes the pacer back off before the limit, not after.
+    standard errors of the measured rate, at least 15% of the limit). It shrinks as the
+    measured rate rises and is 0 once the budget is spent, which makes the pacer back off
+    before the limit, not after.
     (2) At points τ every few seconds up to the 95th percentile of the recent ring times of
     live answers, demand D(τ) is the waiting calls plus the live answers expected by τ
     from the calls already ringing and from the new ones; supply S(τ) is the agents ready
