@@ -176,13 +176,15 @@ def test_predictive_waits_for_agents_far_from_finishing() -> None:
     assert PredictivePacer().calls_to_place(snap(view, stats=trained())) == 0
 
 
-def test_predictive_backs_off_before_the_abandon_limit() -> None:
+def test_predictive_backs_off_as_the_abandon_rate_nears_the_limit() -> None:
     view = agents(free=2, talking=20, talking_for=150.0)
-    fresh = PredictivePacer().calls_to_place(snap(view, stats=trained(abandoned=0)))
-    # 9 abandons of 334 live answers: 2.7%, under the 3% limit but past the pacer's target.
-    near = PredictivePacer().calls_to_place(snap(view, stats=trained(abandoned=9)))
-    assert fresh > 2
-    assert near == 2  # progressive
+    # 0, 5, 8 and 10 abandons of 334 live answers: 0%, 1.5%, 2.4% and 3.0%.
+    placed = [
+        PredictivePacer().calls_to_place(snap(view, stats=trained(abandoned=n)))
+        for n in (0, 5, 8, 10)
+    ]
+    assert placed[0] > placed[1] > placed[2] > placed[3]
+    assert placed[3] == 2  # progressive: the budget is spent before the limit is reached
 
 
 def test_predictive_is_bolder_with_more_aggressiveness_and_a_higher_limit() -> None:
