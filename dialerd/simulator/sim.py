@@ -230,7 +230,6 @@ class Simulation:
         self._waiting: deque[_Call] = deque()
         self._ringing = 0
         self._n_waiting = 0
-        self._placed = 0
         self._limiter = (
             RateLimiter(scenario.max_rate_per_s, max(1, math.ceil(scenario.max_rate_per_s)))
             if scenario.max_rate_per_s
@@ -319,14 +318,13 @@ class Simulation:
         if self._limiter is not None:
             n = self._limiter.take(now, n)
         if self.sc.contacts is not None:
-            n = min(n, self.sc.contacts - self._placed)
+            n = min(n, self.sc.contacts - self.result.placed)
         for _ in range(n):
             self._place(now)
 
     def _place(self, now: float) -> None:
         callee = next(self._callees)
         call = _Call(callee, now)
-        self._placed += 1
         self._ringing += 1
         self.result.placed += 1
         self.stats.placed(now)
