@@ -292,20 +292,21 @@ class Engine:
         return apply_caps(wanted, in_flight=total, max_in_flight=self.settings.max_calls_in_flight)
 
     async def _dial(self, run: CampaignRun) -> None:
-        wanted = self._wanted(run)
-        if wanted <= 0:
-            return
-        now = self._clock()
-        if run.limiter is not None:
-            wanted = run.limiter.take(now, wanted)
-        if self._limiter is not None:
-            wanted = self._limiter.take(now, wanted)
+        limiters = [x for x in (run.limiter, self._limiter) if x is not None]
+        wanted = min([self._wanted(run), *(x.burst for x in limiters)])
         if wanted <= 0:
             return
         async with self._lock:
             calls = await self.scheduler.due_calls(run.campaign, wanted, self._now())
             if not calls:
                 return
+            # Tokens only for calls that will be placed: a campaign with nothing due must not
+            # use up the global rate; what the rate does not allow now is given back.
+            granted = len(calls)
+            for limiter in limiters:
+                granted = limiter.take(self._clock(), granted)
+            await self.store.release([(c.contact_id, self._now()) for c in calls[granted:]])
+            calls = calls[:granted]
             started = await self.store.start_attempts(
                 [(c.contact_id, c.number, c.slot) for c in calls],
                 caller_id_number(run.campaign.caller_id),

@@ -266,3 +266,33 @@ async def test_graceful_stop_waits_for_calls(
     fake_ami.push(event("Hangup", attempt, Cause="16"))
     await asyncio.wait_for(run.task, 5)
     assert (await history(pool, attempt))["connres"] == 6
+
+
+async def test_global_originate_rate_and_no_starvation(
+    settings: Settings, pool: asyncpg.Pool, fake_ami: FakeAmi
+) -> None:
+    fake_ami.members = [member(i) for i in range(1, 21)]
+    idle = await add_campaign(pool, "idle", queue=QUEUE)  # agents, but nothing due
+    busy = await add_campaign(pool, "busy", queue=QUEUE)
+    for _ in range(20):
+        await add_contact(pool, busy, min_call_interval_h=1)
+    engine = build_dialer(
+        engine_settings(settings, fake_ami).model_copy(update={"max_originate_rate": 4.0}), pool
+    )
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(run_dialer(engine, stop_event))
+    await asyncio.sleep(1.5)
+    originates = [a for a in fake_ami.actions if a.get("Action") == "Originate"]
+    # 4/s with a burst of one tick: about 6 in 1.5 s, and all of them for the busy campaign.
+    assert 3 <= len(originates) <= 8, len(originates)
+    assert all(f"DIALERD_CAMPAIGN_ID={busy}" in a["Variable"] for a in originates)
+    assert idle != busy
+    stop_event.set()  # no new calls; the ones placed end
+    await asyncio.sleep(0.2)
+    for a in fake_ami.actions:
+        if a.get("Action") == "Originate":
+            attempt = int(str(a["ChannelId"]).removeprefix("dialerd-"))
+            fake_ami.push(event("Hangup", attempt, Cause="16"))
+    await asyncio.wait_for(task, 10)
+    # Claims the rate did not allow were given back.
+    assert await pool.fetchval("SELECT count(*) FROM contacts WHERE claimed_by IS NOT NULL") == 0
