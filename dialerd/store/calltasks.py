@@ -55,7 +55,7 @@ async def upsert(
 ) -> dict[int, Written]:
     """Writes the tasks (their extCustIds unique); returns what became of each, by task index."""
     ids: list[int] = await conn.fetchval(q("calltask_new_ids"), len(tasks))
-    returned = await conn.fetch(
+    returned = await conn.fetchrow(
         q("calltask_upsert"),
         campaign_id,
         system_code,
@@ -68,7 +68,8 @@ async def upsert(
         [orjson.dumps(t.properties).decode() if t.properties else "{}" for t in tasks],
         [",".join(t.numbers) for t in tasks],  # E.164 has no commas
     )
-    by_ext = {r["ext_cust_id"]: r["id"] for r in returned if r["ext_cust_id"] is not None}
+    assert returned is not None  # an aggregate always gives a row
+    by_ext = dict(zip(returned["ext_cust_ids"], returned["ids"], strict=True))
     written = {}
     for task, new_id in zip(tasks, ids, strict=True):
         row_id = new_id if task.ext_cust_id is None else by_ext[task.ext_cust_id]

@@ -6,10 +6,12 @@ CREATE FUNCTION number_state_kept(
 ) RETURNS anycompatiblearray
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT ARRAY(
+    SELECT CASE WHEN old_numbers = new_numbers THEN old_state  -- a plain re-send: no per-number work
+    ELSE ARRAY(
         SELECT CASE WHEN old_numbers[i] = new_numbers[i] THEN old_state[i] ELSE fresh END
         FROM generate_subscripts(new_numbers, 1) AS i
         ORDER BY i)
+    END
 $$;
 
 -- An async import's request and result as json, not jsonb: the poll answers the very text the

@@ -23,8 +23,9 @@ SELECT array_agg(nextval(pg_get_serial_sequence('contacts', 'id'))) FROM generat
 -- $4 minCallIntervalHours, then one array per column ($5 ids from calltask_new_ids, $6 names,
 -- $7 extCustIds, $8 systemLookupCodes, $9 properties as JSON text, $10 numbers joined by ",").
 -- An open call task with the same campaign + systemCode + extCustId is updated instead: its
--- attempts and the state of every number that kept its position stay. Returns (id, ext_cust_id)
--- of every row written; an updated row has its old id.
+-- attempts and the state of every number that kept its position stay. Returns the ids and
+-- extCustIds of the rows written, as two arrays (an updated row has its old id).
+WITH written AS (
 INSERT INTO contacts (
     id, campaign_id, system_code, max_attempts, min_call_interval_h, name, user_data, ext_cust_id,
     system_lookup_code, properties, phone_numbers, number_tries, number_last_cause,
@@ -61,6 +62,8 @@ DO UPDATE SET
                        THEN contacts.next_number ELSE 0 END,
     updated_at = now()
 RETURNING id, ext_cust_id
+)
+SELECT array_agg(id) AS ids, array_agg(ext_cust_id) AS ext_cust_ids FROM written
 
 -- name: calltask_job_insert
 -- Stores an importAsync request ($1 id, $2 client, $3 returnImportedCallTasks, $4 body).
