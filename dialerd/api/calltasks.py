@@ -17,7 +17,7 @@ import structlog
 from aiohttp import web
 
 from dialerd.api.app import CLIENT_ID, POOL
-from dialerd.api.errors import REQUEST_MISSING, CalltaskError, json_response
+from dialerd.api.errors import REQUEST_MISSING, UNKNOWN_ERROR, CalltaskError, json_response
 from dialerd.calltasks.service import import_calltasks, precheck
 from dialerd.calltasks.validate import parse_body
 from dialerd.calltasks.worker import ImportWorker
@@ -74,11 +74,11 @@ async def _poll(request: web.Request) -> web.Response:
     try:
         job_id = uuid.UUID(request.match_info["id"])
     except ValueError:
-        raise CalltaskError(404, REQUEST_MISSING, "no such import") from None
+        raise CalltaskError(404, UNKNOWN_ERROR, "no such import") from None
     async with request.app[POOL].acquire() as conn:
         status, http_status, result = await store.get_job(conn, job_id, request[CLIENT_ID])
     if not status:
-        raise CalltaskError(404, REQUEST_MISSING, "no such import")
+        raise CalltaskError(404, UNKNOWN_ERROR, "no such import")
     progress = {"importId": str(job_id), "status": status}
     if status == "queued":
         return json_response(progress, 202)

@@ -264,7 +264,9 @@ async def test_unreadable_bodies_are_400_request_missing(api: Api, pool: asyncpg
 async def test_without_a_valid_token_it_is_401_in_the_calltask_envelope(api: Api) -> None:
     for auth in (False, "Bearer nope", "Basic abc"):
         status, body = await api.request("POST", PATH, auth=auth, json=SPEC_EXAMPLE)
-        assert status == 401 and set(body) == {"statusCode", "statusText"}
+        assert (
+            status == 401 and body["statusCode"] == 1 and set(body) == {"statusCode", "statusText"}
+        )
 
 
 async def test_an_oversized_body_is_413_in_the_calltask_envelope(
