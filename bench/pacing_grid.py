@@ -29,6 +29,7 @@ ANSWER_RATES = (0.15, 0.30, 0.60)
 TALK_MEANS = (60.0, 180.0, 300.0)
 PACERS = ("progressive", "ratio", "predictive")
 LIMIT = 0.03
+CLEARLY_ABOVE = 0.02  # "clearly above progressive" for the 5-agent cells
 
 Task = tuple[int, float, float, str, int, float]
 Summary = dict[str, float | int | str]
@@ -118,15 +119,18 @@ def main() -> None:
 def from_raw(
     paths: list[Path],
 ) -> tuple[dict[tuple[int, float, float, str], list[Summary]], int, float]:
-    """The runs recorded with --raw: results by cell, seeds per cell (the fewest), hours."""
+    """The runs recorded with --raw: results by cell, the number of seeds, hours."""
     results: dict[tuple[int, float, float, str], list[Summary]] = {}
     for path in paths:
         for line in path.read_text().splitlines():
             row = json.loads(line)
             key = (int(row["agents"]), float(row["answer_rate"]), float(row["talk_mean"]))
             results.setdefault((*key, str(row["pacer"])), []).append(row)
+    # Only the seeds every cell and pacer has finished: a sitting may have been cut short.
+    complete = set.intersection(*({r["seed"] for r in runs} for runs in results.values()))
+    results = {key: [r for r in runs if r["seed"] in complete] for key, runs in results.items()}
     hours = float(next(iter(results.values()))[0]["hours"])
-    return results, min(len(runs) for runs in results.values()), hours
+    return results, len(complete), hours
 
 
 def render(
@@ -150,7 +154,8 @@ def render(
         "Abandon rates are the worst seed's: overall and worst rolling day (the same "
         "over an 8-hour day). `Δprog` is predictive minus progressive occupancy, for "
         "the worst seed. Targets: abandon ≤ 3% on every seed; occupancy ≥ 85% with 25+ "
-        "agents, ≥ 75% with 10, above progressive with 5; Δprog ≥ -1 point everywhere.",
+        "agents, ≥ 75% with 10, clearly above progressive with 5 (taken as at least "
+        f"{100 * CLEARLY_ABOVE:g} points, on the mean); Δprog ≥ -1 point everywhere.",
         "",
         "| agents | answer | talk s | progressive | ratio 1.5 | predictive "
         "| pred. talk min/agent-h "
@@ -179,8 +184,9 @@ def render(
         target = occupancy_target(agents)
         if target is not None and occ["predictive"] < target:
             missed.append(f"occupancy {100 * occ['predictive']:.1f}% < {100 * target:.0f}%")
-        if target is None and occ["predictive"] <= occ["progressive"]:
-            missed.append("occupancy not above progressive")
+        if target is None and occ["predictive"] - occ["progressive"] < CLEARLY_ABOVE:
+            gain = 100 * (occ["predictive"] - occ["progressive"])
+            missed.append(f"only {gain:+.1f} points over progressive")
         if delta < -0.01:
             missed.append(f"Δprog {100 * delta:.1f} points")
         if missed:
