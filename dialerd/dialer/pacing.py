@@ -212,8 +212,9 @@ class CallStats:
 
         The ``*_window`` counts cover the rolling window up to ``now`` and include today's.
         They are added to the bucket of ``now`` and so leave the window as one block,
-        ``window_s`` after ``now``: conservative, and exact again after a restart within a
-        window. Call it before feeding events.
+        ``window_s`` after ``now``: older history is kept too long, which only errs on the
+        cautious side when the past was worse than the present. Call it before feeding
+        events.
         """
         self._roll(now)
         self._buckets[-1][1] += answered_window
