@@ -89,14 +89,26 @@ async def test_the_spec_example_gives_the_documented_answer(api: Api, pool: asyn
 
 
 @pytest.mark.usefixtures("setup")
-async def test_request_level_codes_that_depend_on_the_store(api: Api, pool: asyncpg.Pool) -> None:
+async def test_every_request_level_code_over_http(api: Api, pool: asyncpg.Pool) -> None:
     await pool.execute("INSERT INTO campaigns (id, name) VALUES (124, 'No queue yet')")
     await pool.execute(
         "INSERT INTO campaigns (id, client_id, name, queue, dial_string)"
         " VALUES (125, 2, 'Other client', 'q', 'PJSIP/{number}@t')"
     )
+
+    def without(key: str) -> dict[str, Any]:
+        return {k: v for k, v in request(task()).items() if k != key}
+
     cases = [
+        (without("systemCode"), 3),
         (request(task(), systemCode="NOT_REGISTERED"), 4),
+        (without("callCode"), 5),
+        (request(task(), callCode="123"), 6),
+        (without("maxCallAttempts"), 7),
+        (request(task(), maxCallAttempts="3"), 8),
+        (without("minCallIntervalHours"), 9),
+        (request(task(), minCallIntervalHours=-1), 10),
+        (request(), 11),
         (request(task(), callCode=999), 6),
         (request(task(), callCode=125), 6),  # another client's campaign
         (request(task(), callCode=124), 12),
@@ -288,10 +300,11 @@ async def test_chunks_written_while_the_next_is_checked_stay_all_or_nothing(
 ) -> None:
     monkeypatch.setattr(service, "CHUNK", 2)
     tasks = [task(f"T{i}", extCustId=str(i)) for i in range(7)]
-    for late_problem, code in (
+    late_problems: list[tuple[Any, int]] = [
         ("not a task", 2),
         (task(properties={"emprId": 999, "value": "x"}), 12),
-    ):
+    ]
+    for late_problem, code in late_problems:
         status, body = await api.request("POST", PATH, json=request(*tasks, late_problem))
         assert (status, body["statusCode"]) == (400, code)
         assert await contacts(pool) == []
