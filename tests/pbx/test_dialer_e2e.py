@@ -178,6 +178,13 @@ def closed_count(h: Harness, n: int) -> Callable[[], Awaitable[bool]]:
     return lambda: h.all_closed(n)
 
 
+def state_is(h: Harness, contact: int, state: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return bool((await h.record(contact))["State"] == state)
+
+    return check
+
+
 async def test_each_far_end_behaviour(h: Harness) -> None:
     campaign = await h.campaign()
     contacts = {d: await h.contact(campaign, number(d)) for d in range(10)}
@@ -234,10 +241,7 @@ async def test_busy_first_number_then_second(h: Harness) -> None:
     campaign = await h.campaign(MinCallIntervalHours=0, RetryMinutes={"3": 0})
     contact = await h.contact(campaign, number(5), number(0))
 
-    async def done() -> bool:
-        return (await h.record(contact))["State"] == "done"
-
-    await h.run_until(done, 60)
+    await h.run_until(state_is(h, contact, "done"), 60)
     first, second = await h.history(contact)
     assert (first["PhoneNumberOffset"], first["CONNRES"]) == (1, 3)
     assert (second["PhoneNumberOffset"], second["CONNRES"]) == (2, 1)
@@ -249,10 +253,7 @@ async def test_max_attempts_stop_retries(h: Harness) -> None:
     campaign = await h.campaign(MinCallIntervalHours=0, MaxAttempts=2)
     contact = await h.contact(campaign, number(5))
 
-    async def done() -> bool:
-        return (await h.record(contact))["State"] == "finished"
-
-    await h.run_until(done, 60)
+    await h.run_until(state_is(h, contact, "finished"), 60)
     await asyncio.sleep(1)
     attempts = await h.history(contact)
     assert [a["CONNRES"] for a in attempts] == [3, 3]
