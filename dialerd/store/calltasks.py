@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import orjson
 
 from dialerd.calltasks.validate import CampaignSetup, Task
@@ -68,13 +69,21 @@ async def upsert(
         [orjson.dumps(t.properties).decode() if t.properties else "{}" for t in tasks],
         [",".join(t.numbers) for t in tasks],  # E.164 has no commas
     )
-    assert returned is not None  # an aggregate always gives a row
-    by_ext = dict(zip(returned["ext_cust_ids"], returned["ids"], strict=True))
+    by_ext = _ids_by_ext(returned)
+    unchanged = [t.ext_cust_id for t in tasks if t.ext_cust_id and t.ext_cust_id not in by_ext]
+    if unchanged:
+        found = await conn.fetchrow(q("calltask_open_ids"), campaign_id, system_code, unchanged)
+        by_ext.update(_ids_by_ext(found))
     written = {}
     for task, new_id in zip(tasks, ids, strict=True):
         row_id = new_id if task.ext_cust_id is None else by_ext[task.ext_cust_id]
         written[task.index] = Written(row_id, row_id == new_id)
     return written
+
+
+def _ids_by_ext(row: asyncpg.Record | None) -> dict[str | None, int]:
+    assert row is not None  # an aggregate always gives a row
+    return dict(zip(row["ext_cust_ids"] or [], row["ids"] or [], strict=True))
 
 
 @dataclass(frozen=True, slots=True)

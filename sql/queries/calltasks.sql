@@ -23,8 +23,9 @@ SELECT array_agg(nextval(pg_get_serial_sequence('contacts', 'id'))) FROM generat
 -- $4 minCallIntervalHours, then one array per column ($5 ids from calltask_new_ids, $6 names,
 -- $7 extCustIds, $8 systemLookupCodes, $9 properties as JSON text, $10 numbers joined by ",").
 -- An open call task with the same campaign + systemCode + extCustId is updated instead: its
--- attempts and the state of every number that kept its position stay. Returns the ids and
--- extCustIds of the rows written, as two arrays (an updated row has its old id).
+-- attempts and the state of every number that kept its position stay; one that would not
+-- change is left alone. Returns the ids and extCustIds of the rows inserted or updated, as two
+-- arrays (an updated row has its old id).
 WITH written AS (
 INSERT INTO contacts (
     id, campaign_id, system_code, max_attempts, min_call_interval_h, name, user_data, ext_cust_id,
@@ -61,9 +62,19 @@ DO UPDATE SET
     next_number = CASE WHEN contacts.next_number < cardinality(EXCLUDED.phone_numbers)
                        THEN contacts.next_number ELSE 0 END,
     updated_at = now()
+-- A plain re-send changes nothing: no new row version, no index entries (calltask_open_ids).
+WHERE (contacts.name, contacts.system_lookup_code, contacts.properties, contacts.max_attempts,
+       contacts.min_call_interval_h, contacts.phone_numbers)
+      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.system_lookup_code, EXCLUDED.properties,
+                        EXCLUDED.max_attempts, EXCLUDED.min_call_interval_h, EXCLUDED.phone_numbers)
 RETURNING id, ext_cust_id
 )
 SELECT array_agg(id) AS ids, array_agg(ext_cust_id) AS ext_cust_ids FROM written
+
+-- name: calltask_open_ids
+-- The ids of the open call tasks of campaign $1 and system $2 with the extCustIds $3.
+SELECT array_agg(id) AS ids, array_agg(ext_cust_id) AS ext_cust_ids FROM contacts
+WHERE campaign_id = $1 AND system_code = $2 AND ext_cust_id = ANY($3::text[]) AND state = 'open'
 
 -- name: calltask_job_insert
 -- Stores an importAsync request ($1 id, $2 client, $3 returnImportedCallTasks, $4 body).

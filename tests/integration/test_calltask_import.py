@@ -188,10 +188,15 @@ async def test_a_resent_task_updates_the_open_one_and_keeps_its_dialing_state(
     assert c1["number_tries"] == [1, 0] and c1["number_last_cause"] == [17, None]
     assert (c1["attempts"], c1["max_attempts"], c1["next_number"]) == (2, 5, 1)
     assert c1["system_lookup_code"] == "L"
+    # Sent once more unchanged: the row is left alone and still reported.
+    status, body = await api.request("POST", f"{PATH}?returnImportedCallTasks=true", json=again)
+    first = body["callTasks"][0]
+    assert (status, first["callTaskId"], first["created"]) == (200, c1["id"], False)
+    assert (await contacts(pool))[0]["updated_at"] == c1["updated_at"]
     # A finished call task is history: the same customer gets a new one.
     await pool.execute("UPDATE contacts SET state = 'done' WHERE id = $1", c1["id"])
     assert (await api.request("POST", PATH, json=again))[0] == 200
-    assert len(await contacts(pool)) == 5
+    assert len(await contacts(pool)) == 6
 
 
 @pytest.mark.usefixtures("setup")
