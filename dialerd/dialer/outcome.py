@@ -289,6 +289,8 @@ class AttemptEvents:
             return _REASON_CONNRES[self.originate_reason], None
         if self.cause == CAUSE_NORMAL_CLEARING or self.dt_alert is not None:
             return Connres.NO_ANSWER, None
+        if self.originate_result == "Failure":  # e.g. the channel could not even be created
+            return unknown, f"ORIGINATE FAILURE (Reason {self.originate_reason})"
         return unknown, "OUTCOME UNKNOWN"
 
     def _cause(self) -> int | None:

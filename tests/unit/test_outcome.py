@@ -207,3 +207,10 @@ def test_agent_complete_alone_is_connected() -> None:
     out = a.outcome(ended_at=at(10))
     assert out.connres == Connres.CONNECTED
     assert (out.agent, out.dt_agent_connect, out.caller_hangup) == ("PJSIP/agent3", at(5.0), False)
+
+
+def test_failure_without_any_cause_is_an_error() -> None:
+    out = run(
+        (0.1, "OriginateResponse", {"Response": "Failure", "Reason": "0", "Uniqueid": UID}),
+    ).outcome(ended_at=at(3))
+    assert (out.connres, out.detail) == (Connres.ERROR, "ORIGINATE FAILURE (Reason 0)")
