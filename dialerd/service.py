@@ -54,6 +54,11 @@ async def run_dialer(engine: Engine, stop: asyncio.Event) -> None:
         await engine.ami.stop()
 
 
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("dialer_crashed", exc_info=task.exception())
+
+
 async def serve(settings: Settings) -> None:
     pool = await create_pool(settings.require_database_url())
     stop = asyncio.Event()
@@ -69,6 +74,7 @@ async def serve(settings: Settings) -> None:
     if settings.ami_host:
         engine = build_dialer(settings, pool)
         dialer = asyncio.create_task(run_dialer(engine, stop), name="dialer")
+        dialer.add_done_callback(_report_crash)
         log.info("dialer_enabled", ami_host=settings.ami_host, ami_port=settings.ami_port)
     try:
         await stop.wait()

@@ -37,7 +37,7 @@ from dialerd.dialer.pacing import (
 )
 from dialerd.dialer.scheduler import DueCall, Scheduler
 from dialerd.domain import Connres
-from dialerd.pbx.ami import AmiActionError, AmiConnection, AmiEvent, AmiUnavailable
+from dialerd.pbx.ami import AmiActionError, AmiConnection, AmiError, AmiEvent, AmiUnavailable
 from dialerd.pbx.state import LiveState
 from dialerd.store.dialer import ClosedAttempt, DialCampaign, DialerStore, OpenAttempt
 
@@ -231,6 +231,9 @@ class Engine:
             await self.store.renew_leases()
             if self.ami.ready:
                 await self.reconcile()  # siblings that died with calls open
+                # What events cannot tell (e.g. a shared agent's wrap-up in other queues).
+                with contextlib.suppress(AmiError):
+                    await self.live.refresh_queues(self.ami)
         if self.ami.ready and self._reconciled.is_set():
             for cid, run in list(self.runs.items()):
                 if cid in self._active:
