@@ -72,9 +72,16 @@ RETURNING id, ext_cust_id
 SELECT array_agg(id) AS ids, array_agg(ext_cust_id) AS ext_cust_ids FROM written
 
 -- name: calltask_open_ids
--- The ids of the open call tasks of campaign $1 and system $2 with the extCustIds $3.
-SELECT array_agg(id) AS ids, array_agg(ext_cust_id) AS ext_cust_ids FROM contacts
-WHERE campaign_id = $1 AND system_code = $2 AND ext_cust_id = ANY($3::text[]) AND state = 'open'
+-- The ids of the open call tasks of campaign $1 and system $2 with the extCustIds $3. One index
+-- probe per key (LIMIT 1 keeps the planner from turning it into a join): right after a bulk
+-- import the table's statistics are stale, and a join then scans the campaign once per key.
+SELECT array_agg(c.id) AS ids, array_agg(c.ext_cust_id) AS ext_cust_ids
+FROM unnest($3::text[]) AS k (ext_cust_id)
+CROSS JOIN LATERAL (
+    SELECT id, ext_cust_id FROM contacts
+    WHERE campaign_id = $1 AND system_code = $2 AND ext_cust_id = k.ext_cust_id AND state = 'open'
+    LIMIT 1
+) AS c
 
 -- name: calltask_job_insert
 -- Stores an importAsync request ($1 id, $2 client, $3 returnImportedCallTasks, $4 body).

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from dialerd.api.app import init_app
 from dialerd.calltasks import service
 from dialerd.config import Settings
+from dialerd.store.sqlfiles import q
 from tests.conftest import Api
 
 PATH = "/itxdialer/calltaskimport"
@@ -322,3 +323,18 @@ async def test_chunks_written_while_the_next_is_checked_stay_all_or_nothing(
     first, *_, last = body["callTasks"]
     assert first["callTaskId"] == last["callTaskId"] and first["created"] and last["created"]
     assert first["callReceiverName"] == "late"
+
+
+async def test_the_lookup_of_unchanged_tasks_probes_the_index_per_key(pool: asyncpg.Pool) -> None:
+    """Right after a bulk import the statistics are stale; the plan must not depend on them."""
+    async with pool.acquire() as conn:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        await conn.execute(f"PREPARE open_ids (integer, text, text[]) AS {q('calltask_open_ids')}")
+        [plan] = await conn.fetchval("EXPLAIN (FORMAT JSON) EXECUTE open_ids (1, 'S', '{a,b}')")
+        await conn.execute("DEALLOCATE open_ids; RESET plan_cache_mode")
+    scans = [n for n in _plan_nodes(plan["Plan"]) if n.get("Index Name") == "contacts_open_ext_key"]
+    assert scans and "ext_cust_id = k.ext_cust_id" in scans[0]["Index Cond"], plan
+
+
+def _plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node, *(n for child in node.get("Plans", []) for n in _plan_nodes(child))]
