@@ -72,13 +72,17 @@ def main() -> None:
         nargs="+",
         help="only render the table from these JSONL files (runs done in several sittings)",
     )
+    parser.add_argument(
+        "--elapsed-min", type=float, help="with --from-raw: the sittings' wall time, to report"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "pacing_grid.md")
     args = parser.parse_args()
 
     agent_counts = [int(a) for a in args.agents.split(",")]
     if args.from_raw:
         recorded, seeds, hours = from_raw(args.from_raw)
-        text = render(recorded, agent_counts, seeds, hours, args.workers, None)
+        elapsed = args.elapsed_min * 60 if args.elapsed_min else None
+        text = render(recorded, agent_counts, seeds, hours, args.workers, elapsed)
         args.out.write_text(text)
         print(text)
         return
