@@ -81,36 +81,35 @@ async def campaign(store: DialerStore, campaign_id: int) -> DialCampaign:
     return next(c for c in await store.campaigns() if c.id == campaign_id)
 
 
-NOW = datetime.now(UTC)
-
-
 async def test_claims_only_due_contacts(pool: asyncpg.Pool) -> None:
+    now = datetime.now(UTC)
     cid = await add_campaign(pool)
     due = await add_contact(pool, cid)
     await add_contact(pool, cid, locked=True)
     await add_contact(pool, cid, state="done")
-    await add_contact(pool, cid, dt_next_try=NOW + timedelta(hours=1))
+    await add_contact(pool, cid, dt_next_try=now + timedelta(hours=1))
     await add_contact(pool, cid, attempts=3, max_attempts=3)
     await add_contact(pool, cid, ["+4930100001"], number_invalid=[True])
-    await add_contact(pool, cid, claimed_by="other", lease_until=NOW + timedelta(minutes=1))
+    await add_contact(pool, cid, claimed_by="other", lease_until=now + timedelta(minutes=1))
     expired = await add_contact(
-        pool, cid, claimed_by="crashed", lease_until=NOW - timedelta(seconds=1)
+        pool, cid, claimed_by="crashed", lease_until=now - timedelta(seconds=1)
     )
     inactive = await add_campaign(pool, "off", active=False)
     await add_contact(pool, inactive)
     store = DialerStore(pool, "me", 60)
-    calls = await Scheduler(store).due_calls(await campaign(store, cid), 10, NOW)
+    calls = await Scheduler(store).due_calls(await campaign(store, cid), 10, now)
     assert sorted(c.contact_id for c in calls) == [due, expired]
     assert await store.campaigns() != [] and all(c.id != inactive for c in await store.campaigns())
 
 
 async def test_two_instances_never_share_a_contact(pool: asyncpg.Pool) -> None:
+    now = datetime.now(UTC)
     cid = await add_campaign(pool)
     ids = {await add_contact(pool, cid) for _ in range(50)}
     a, b = DialerStore(pool, "a", 60), DialerStore(pool, "b", 60)
     camp = await campaign(a, cid)
     results = await asyncio.gather(
-        *(Scheduler(s).due_calls(camp, 7, NOW) for s in (a, b, a, b, a, b, a, b))
+        *(Scheduler(s).due_calls(camp, 7, now) for s in (a, b, a, b, a, b, a, b))
     )
     claimed = [c.contact_id for r in results for c in r]
     assert len(claimed) == len(set(claimed)) == 50
@@ -118,6 +117,7 @@ async def test_two_instances_never_share_a_contact(pool: asyncpg.Pool) -> None:
 
 
 async def test_next_number_and_invalid_slots(pool: asyncpg.Pool) -> None:
+    now = datetime.now(UTC)
     cid = await add_campaign(pool)
     contact = await add_contact(
         pool,
@@ -126,7 +126,7 @@ async def test_next_number_and_invalid_slots(pool: asyncpg.Pool) -> None:
         next_number=1,
     )
     store = DialerStore(pool, "me", 60)
-    [call] = await Scheduler(store).due_calls(await campaign(store, cid), 10, NOW)
+    [call] = await Scheduler(store).due_calls(await campaign(store, cid), 10, now)
     assert (call.contact_id, call.slot, call.number) == (contact, 2, "+4930100002")
 
 
