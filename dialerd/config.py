@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     """Global cap on Originate actions per second."""
     claim_lease_seconds: int = Field(default=120, ge=10)
     tick_seconds: float = Field(default=0.2, gt=0)
+    drain_timeout_s: float = Field(default=600.0, ge=0)
+    """On SIGTERM, how long calls in progress may take to end before dialerd exits anyway (their
+    attempts are then reconciled by the next start)."""
 
     def require_database_url(self) -> str:
         if not self.database_url:

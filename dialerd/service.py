@@ -20,10 +20,6 @@ from dialerd.store.pool import create_pool
 
 log = structlog.get_logger(__name__)
 
-DRAIN_TIMEOUT_S = 600.0
-"""On SIGTERM, how long calls in progress may take to end before dialerd exits anyway (their
-attempts are then reconciled by the next start)."""
-
 
 def build_dialer(settings: Settings, pool: asyncpg.Pool) -> Engine:
     """The engine wired to a new AMI connection and LiveState (not started)."""
@@ -40,7 +36,7 @@ def build_dialer(settings: Settings, pool: asyncpg.Pool) -> Engine:
     ami.on_ready.append(resync)  # before the engine's reconciliation, which reads it
     ami.on_lost.append(live.clear)
     store = DialerStore(pool, settings.instance_id, settings.claim_lease_seconds)
-    engine = Engine(settings, store, ami, live, drain_timeout_s=DRAIN_TIMEOUT_S)
+    engine = Engine(settings, store, ami, live, drain_timeout_s=settings.drain_timeout_s)
     engine.attach()
     return engine
 
@@ -54,12 +50,9 @@ async def run_dialer(engine: Engine, stop: asyncio.Event) -> None:
         await engine.ami.stop()
 
 
-def _report_crash(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("dialer_crashed", exc_info=task.exception())
-
-
 async def serve(settings: Settings) -> None:
+    """Runs until SIGTERM/SIGINT. A crashed dialer stops the whole service (exit status 1), so
+    that a supervisor restarts it instead of leaving an API that no longer dials."""
     pool = await create_pool(settings.require_database_url())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -74,13 +67,16 @@ async def serve(settings: Settings) -> None:
     if settings.ami_host:
         engine = build_dialer(settings, pool)
         dialer = asyncio.create_task(run_dialer(engine, stop), name="dialer")
-        dialer.add_done_callback(_report_crash)
+        dialer.add_done_callback(lambda _: stop.set())
         log.info("dialer_enabled", ami_host=settings.ami_host, ami_port=settings.ami_port)
     try:
         await stop.wait()
         log.info("stopping")
         if dialer is not None:
             await dialer  # no new calls; the calls in progress end and are recorded
+    except Exception:
+        log.exception("dialer_crashed")
+        raise SystemExit(1) from None
     finally:
         if dialer is not None and not dialer.done():
             dialer.cancel()
