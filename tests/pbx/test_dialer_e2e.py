@@ -390,7 +390,12 @@ async def test_kill_9_and_restart(h: Harness, serve: Callable[[], subprocess.Pop
     assert sorted(r["contact_id"] for r in rows) == sorted(contacts)  # nobody called twice
     assert all(r["status"] == "closed" for r in rows)
     for r in rows:  # taken over and followed to the end, or gone: error, with the reason
-        assert r["connres"] == 1 or (r["connres"] == 7 and "RECONCILED" in r["detail"]), dict(r)
+        outcome = {k: r[k] for k in ("contact_id", "connres", "cause_code", "abandoned", "detail")}
+        # On a loaded machine Asterisk may not hand a call to a free agent within the 2 s limit:
+        # that call is rightly closed as abandoned (seen once in CI under load).
+        abandoned = r["connres"] == 4 and r["abandoned"] and "ABANDONED" in r["detail"]
+        reconciled = r["connres"] == 7 and "RECONCILED" in r["detail"]
+        assert r["connres"] == 1 or abandoned or reconciled, outcome
     assert (
         await h.pool.fetchval("SELECT count(*) FROM contacts WHERE open_attempt_id IS NOT NULL")
         == 0
