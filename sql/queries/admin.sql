@@ -17,13 +17,19 @@ ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name
 
 -- name: insert_demo_campaign
 -- The demo campaign of the README's run command (id 123 = the calltask spec's callCode), on the
--- lab's agent queue (scripts/lab.sh).
+-- lab's agent queue (scripts/lab.sh). A demo database from an earlier run gets the PBX settings
+-- back, so that a re-run dials too.
 WITH ins AS (
     INSERT INTO campaigns (id, name, queue, dial_string, caller_id, window_start, window_end,
                            window_days, min_call_interval_h, amd_enabled)
     VALUES (123, 'Demo', 'lab-agents', 'PJSIP/{number}@farend', '"dialerd" <4700000000>',
             '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 0, true)
-    ON CONFLICT DO NOTHING
+    ON CONFLICT (id) DO UPDATE
+        SET queue = EXCLUDED.queue, dial_string = EXCLUDED.dial_string,
+            window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end,
+            window_days = EXCLUDED.window_days, amd_enabled = EXCLUDED.amd_enabled,
+            min_call_interval_h = EXCLUDED.min_call_interval_h, active = true, updated_at = now()
+        WHERE campaigns.name = 'Demo'
     RETURNING id
 )
 SELECT setval(pg_get_serial_sequence('campaigns', 'id'),
