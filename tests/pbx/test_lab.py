@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.pbx.conftest import Ami, Attempt, Event, Lab
+from tests.pbx.conftest import Ami, Attempt, Event, Lab, attempt_ids
 
 AGENT_QUEUE = "lab-agents"
 EMPTY_QUEUE = "lab-empty"
@@ -72,6 +72,12 @@ async def call(
     attempt, task = ami.send_originate(number, queue, **kw)  # type: ignore[arg-type]
     await task
     await ami.wait_for(callee_hangup(attempt), hangup_timeout)
+    if named(ami.for_attempt(attempt), "AgentConnect"):
+        # On a busy machine AgentComplete can come later than the callee's Hangup + grace.
+        ours = attempt.attempt_id
+        await ami.wait_for(
+            lambda ev: ev.name == "AgentComplete" and ours in attempt_ids(ev), hangup_timeout
+        )
     await asyncio.sleep(grace)
     return attempt, ami.for_attempt(attempt)
 
