@@ -280,7 +280,11 @@ async def test_tasks_worked_off_with_three_agents(h: Harness, mode: str) -> None
     await h.run_until(closed_count(h, n), 40 + n * 4)
     rows = await h.pool.fetch("SELECT * FROM contact_history ORDER BY id")
     assert sorted(r["contact_id"] for r in rows) == sorted(contacts)  # each dialled once
-    assert {r["connres"] for r in rows} == {1}
+    for r in rows:
+        # A callee who hangs up 1 s after answering can be gone before a busy machine's Asterisk
+        # hands the call to the agent: rightly CONNRES 6 then. Nobody else ends without an agent.
+        hung_up_first = r["connres"] == 6 and r["phone_number"].endswith("4")
+        assert r["connres"] == 1 or hung_up_first, (r["contact_id"], r["connres"], r["detail"])
     assert_agents_never_doubled(list(rows))
 
 

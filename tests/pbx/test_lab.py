@@ -36,6 +36,11 @@ def callee_hangup(attempt: Attempt) -> Callable[[Event], bool]:
     return lambda ev: ev.name == "Hangup" and ev.get("uniqueid") == chan
 
 
+def agent_connected(attempt: Attempt) -> Callable[[Event], bool]:
+    chan = f"dialerd-{attempt.attempt_id}"
+    return lambda ev: ev.name == "AgentConnect" and ev.get("uniqueid") == chan
+
+
 def answered_at(events: list[Event]) -> float:
     """Arrival time of the callee's DialEnd ANSWER (the answer of the originated leg)."""
     (ev,) = [
@@ -206,12 +211,7 @@ async def test_all_agents_busy_is_abandoned(ami: Ami, lab: Lab) -> None:
     busy = [ami.send_originate(f"0600{i}", AGENT_QUEUE) for i in range(lab.agents)]
     await asyncio.gather(*(task for _, task in busy))
     for attempt, _ in busy:
-        await ami.wait_for(
-            lambda ev, a=attempt: (
-                ev.name == "AgentConnect" and ev.get("uniqueid") == f"dialerd-{a.attempt_id}"
-            ),
-            5,
-        )
+        await ami.wait_for(agent_connected(attempt), 5)
 
     # a person waits DIALERD_AGENT_TIMEOUT (2 s) and is told so; a callee hanging up while
     # waiting is not an ABANDONED result (QueueCallerAbandon + Hangup tell the engine)
