@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dialerd import logs
 from dialerd.config import Settings
+from dialerd.pbx.bare import bare_manager
 from dialerd.service import build_dialer, run_dialer
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect, create_pool
@@ -153,20 +154,7 @@ async def main() -> None:
             "set DIALERD_AMI_HOST/PORT/USERNAME/SECRET (scripts/lab.sh up prints them)"
         )
 
-    manager = Manager(
-        host=base.ami_host,
-        port=base.ami_port,
-        username=base.ami_username,
-        secret=base.ami_secret,
-        ping_delay=3600,
-        ping_interval=3600,
-        loop=asyncio.get_running_loop(),
-    )
-    await asyncio.wait_for(manager.connect(), 10)
-    for _ in range(200):  # connect() returns before the login completes
-        if manager.authenticated:
-            break
-        await asyncio.sleep(0.05)
+    manager = await bare_manager(base.ami_host, base.ami_port, base.ami_username, base.ami_secret)
 
     name = f"dialerd_bench_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(ADMIN_DSN)

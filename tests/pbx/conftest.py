@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 from panoramisk import Manager
 
+from dialerd.pbx.bare import bare_manager
+
 REPO = Path(__file__).resolve().parents[2]
 LAB_SH = REPO / "scripts" / "lab.sh"
 
@@ -197,7 +199,7 @@ class Attempt:
 class Ami:
     """A raw panoramisk client that records every event with its arrival time."""
 
-    manager: Manager
+    manager: Manager = field(init=False)
     events: list[Event] = field(default_factory=list)
     waiters: list[tuple[Callable[[Event], bool], asyncio.Future[Event]]] = field(
         default_factory=list
@@ -305,24 +307,11 @@ def attempt_ids(ev: Event) -> set[str]:
 
 @pytest.fixture(scope="session")
 async def ami(lab: Lab) -> AsyncIterator[Ami]:
-    manager = Manager(
-        host=lab.ami_host,
-        port=lab.ami_port,
-        username=lab.ami_username,
-        secret=lab.ami_secret,
-        ping_delay=3600,
-        ping_interval=3600,
-        loop=asyncio.get_running_loop(),
+    client = Ami()  # records from the first event on, login included
+    client.manager = await bare_manager(
+        lab.ami_host, lab.ami_port, lab.ami_username, lab.ami_secret, on_event=client._on_event
     )
-    client = Ami(manager)
-    manager.register_event("*", client._on_event)
-    await asyncio.wait_for(manager.connect(), 10)
-    # connect() returns before the login: wait for it.
-    deadline = time.monotonic() + 10
-    while not manager.authenticated:
-        assert time.monotonic() < deadline, "AMI login did not complete"
-        await asyncio.sleep(0.05)
     try:
         yield client
     finally:
-        manager.close()
+        client.manager.close()
