@@ -21,6 +21,7 @@ import math
 import operator
 from bisect import bisect_right
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -118,6 +119,13 @@ class _Decayed:
 
 # Indexes into CallStats._recent.
 _LIVE, _MACHINE, _UNANSWERED = range(3)
+# The answer rate of the calls placed lately (see CallStats): its memory, and when it
+# replaces the longer estimate (a difference of CHANGE_Z standard errors, with at least
+# CHANGE_MIN_OUTCOMES live ring times known and enough calls placed lately).
+FRESH_HALF_LIFE_S = 20.0
+FRESH_WINDOW_S = 120
+CHANGE_Z = 3.0
+CHANGE_MIN_OUTCOMES = 20
 
 
 class CallStats:
@@ -135,7 +143,15 @@ class CallStats:
     ``day_offset_s`` that is local midnight; the simulator starts its clock at 0.
 
     The answer rate, ring and handle times follow recent behaviour (decaying with
-    ``half_life_s``; the last ``sample_size`` durations), so pacing adapts within minutes.
+    ``half_life_s``; the last ``sample_size`` durations). The answer rate also has a short
+    memory, by when calls were *placed* rather than when they ended: the live answers of
+    the calls placed in the last seconds (weights halving every ``FRESH_HALF_LIFE_S``) over
+    the live answers those calls would have given by now at a rate of 1 (each call weighed
+    by the share of live answers that come within its age). Unanswered calls end last (they
+    ring out), so a rate by end time mixes in the older calls for half a minute and more;
+    this one sees a jump of the answer rate (a fresh list, a new hour of the day) within
+    about one ring time. Where it differs from the longer estimate by more than
+    ``CHANGE_Z`` standard errors, it is the answer rate.
     """
 
     def __init__(
@@ -158,6 +174,7 @@ class CallStats:
         self._prior_rate = prior_answer_rate
         self._prior_weight = prior_weight
         self._recent = _Decayed(half_life_s, 3)
+        self._fresh: deque[list[int]] = deque()  # [second placed, calls, live answers]
         self.talk_times = _Sample(sample_size)
         self.wrapup_times = _Sample(sample_size)
         self.live_ring_times = _Sample(sample_size)
@@ -171,12 +188,24 @@ class CallStats:
 
     def placed(self, t: float) -> None:
         self.placed_calls += 1
+        second = math.floor(t)
+        if not self._fresh or self._fresh[-1][0] < second:
+            self._fresh.append([second, 0, 0])
+            while second - self._fresh[0][0] > FRESH_WINDOW_S:
+                self._fresh.popleft()
+        self._fresh[-1][1] += 1
 
     def answered(self, t: float, ring_time: float) -> None:
         """A live answer after ``ring_time`` s of ringing; it now needs an agent."""
         self._outcome(t, _LIVE, ring_time)
         self.live_answers += 1
         self.live_ring_times.add(ring_time)
+        placed_at = math.floor(t - ring_time)
+        for bucket in reversed(self._fresh):
+            if bucket[0] <= placed_at:
+                if bucket[0] == placed_at:
+                    bucket[2] += 1
+                break
         self._count(t, 0)
 
     def machine(self, t: float, ring_time: float) -> None:
@@ -228,11 +257,29 @@ class CallStats:
 
     def answer_rate(self, now: float) -> float:
         """Recent share of placed calls that became live answers, pulled towards the prior
-        while there is little data."""
+        while there is little data; the last minutes' share when it differs from that by
+        more than ``CHANGE_Z`` standard errors."""
         self._recent.decay_to(now)
         v = self._recent.values
         total = v[_LIVE] + v[_MACHINE] + v[_UNANSWERED]
-        return (v[_LIVE] + self._prior_rate * self._prior_weight) / (total + self._prior_weight)
+        rate = (v[_LIVE] + self._prior_rate * self._prior_weight) / (total + self._prior_weight)
+        if len(self.live_ring_times) < CHANGE_MIN_OUTCOMES:
+            return rate
+        ring_times = self.live_ring_times.sorted()
+        n_ring = len(ring_times)
+        decay = math.log(2) / FRESH_HALF_LIFE_S
+        exposure = live = 0.0
+        for second, calls, answers in self._fresh:
+            age = now - second
+            weight = math.exp(-decay * age)
+            exposure += weight * calls * bisect_right(ring_times, age) / n_ring
+            live += weight * answers
+        if exposure < CHANGE_MIN_OUTCOMES * math.exp(-decay * FRESH_HALF_LIFE_S):
+            return rate
+        fresh = min(1.0, live / exposure)
+        if abs(fresh - rate) > CHANGE_Z * math.sqrt(rate * (1.0 - rate) / exposure):
+            return fresh
+        return rate
 
     def live_answers_per_s(self, now: float) -> float:
         self._recent.decay_to(now)
@@ -391,9 +438,11 @@ class PredictivePacer:
     Each tick: (1) the *allowance* is the abandon rate the campaign may run at for the next
     ``PLAN_S`` seconds without its rate over the rolling window or today exceeding a
     target set below the limit by a margin that shrinks as answers accumulate (1.5
-    standard errors of the measured rate, at least 15% of the limit). It shrinks as the
-    measured rate rises and is 0 once the budget is spent, which makes the pacer back off
-    before the limit, not after.
+    standard errors of the measured rate, at least 15% of the limit). The coming hour's
+    answers are counted at the pace the agents can take them, so that a spell over the
+    target is paid back at a lower rate, not by an hour of progressive dialling. It
+    shrinks as the measured rate rises, is 0 once the budget is spent and 0 at the limit,
+    which makes the pacer back off before the limit, not after.
     (2) At points τ every few seconds up to the 95th percentile of the recent ring times of
     live answers, demand D(τ) is the waiting calls plus the live answers expected by τ
     from the calls already ringing and from the new ones; supply S(τ) is the agents ready
@@ -429,7 +478,7 @@ class PredictivePacer:
         return n
 
     def _decide(self, snap: PacingSnapshot) -> int:
-        agents, settings, stats, now = snap.agents, snap.settings, snap.stats, snap.now
+        agents, settings, stats = snap.agents, snap.settings, snap.stats
         if not _can_dial(agents):
             return 0
         floor = max(0, agents.free - snap.in_flight)
@@ -440,6 +489,27 @@ class PredictivePacer:
         if allowance <= 0.0:
             return floor
 
+        p_abandon = self._abandon_probability(snap)
+
+        def within(n: int) -> bool:
+            return p_abandon(n) <= allowance
+
+        # Galloping from progressive (always allowed): the answer is usually a few calls.
+        lo, hi, step = floor, ceiling, 1
+        while lo + step <= ceiling and within(lo + step):
+            lo, step = lo + step, step * 2
+        hi = min(ceiling, lo + step - 1)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if within(mid):
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def _abandon_probability(self, snap: PacingSnapshot) -> Callable[[int], float]:
+        """P(the n-th new call, if it is a live answer, finds no agent), as a function of n."""
+        agents, settings, stats, now = snap.agents, snap.settings, snap.stats, snap.now
         self._refresh_tables(stats, now, settings.agent_timeout_s)
         p_new = stats.answer_rate(now)
         supply, supply_var = self._agents_ready(agents, settings.agent_timeout_s)
@@ -458,27 +528,15 @@ class PredictivePacer:
             )
         ]
 
-        def within(n: int) -> bool:
-            """Whether the n-th new call, if live, finds an agent often enough."""
+        def p_abandon(n: int) -> float:
             ahead = n - 1
             p_abandon = 0.0
             for excess, var, q, share in segments:
                 sd = math.sqrt(var + ahead * q * (1.0 - q) + 1e-9)
                 p_abandon += share * _normal_cdf((excess + ahead * q + 0.5) / sd)
-            return p_abandon <= allowance
+            return p_abandon
 
-        # Galloping from progressive (always allowed): the answer is usually a few calls.
-        lo, hi, step = floor, ceiling, 1
-        while lo + step <= ceiling and within(lo + step):
-            lo, step = lo + step, step * 2
-        hi = min(ceiling, lo + step - 1)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if within(mid):
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+        return p_abandon
 
     def _agents_ready(self, agents: AgentsView, timeout: float) -> tuple[list[float], list[float]]:
         """Mean and variance of how many agents are ready by each point τ plus the agent
@@ -541,9 +599,16 @@ class PredictivePacer:
         """The abandon rate the coming calls may have, from the budget left."""
         settings, stats, now = snap.settings, snap.stats, snap.now
         limit = settings.abandon_limit
-        coming = max(stats.live_answers_per_s(now) * PLAN_S, 1.0)
+        # The answers of the coming hour at the pace the campaign's agents can take them, not
+        # at the recent rate only: after a spell of backing off that rate is low, and a plan
+        # built on it would keep the pacer progressive long after the budget has recovered.
+        handle = stats.talk_times.mean(120.0) + stats.wrapup_times.mean(0.0)
+        capacity = snap.agents.available / max(handle, 1.0)
+        coming = max(max(stats.live_answers_per_s(now), capacity) * PLAN_S, 1.0)
         allowance = MAX_ALLOWANCE_SHARE * limit
         for answered, abandoned in (stats.window_counts(now), stats.today_counts(now)):
+            if answered and abandoned >= limit * answered:
+                return 0.0
             margin = EVIDENCE_Z * math.sqrt(limit * (1.0 - limit) / max(answered, 1))
             margin = min(max(margin, MIN_MARGIN_SHARE * limit), (1.0 - MIN_TARGET_SHARE) * limit)
             target = limit - margin

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -178,13 +180,13 @@ def test_predictive_waits_for_agents_far_from_finishing() -> None:
 
 def test_predictive_backs_off_as_the_abandon_rate_nears_the_limit() -> None:
     view = agents(free=2, talking=20, talking_for=150.0)
-    # 0, 5, 8 and 10 abandons of 334 live answers: 0%, 1.5%, 2.4% and 3.0%.
+    # 0, 5, 8, 9 and 11 abandons of 334 live answers: 0%, 1.5%, 2.4%, 2.7% and 3.3%.
     placed = [
         PredictivePacer().calls_to_place(snap(view, stats=trained(abandoned=n)))
-        for n in (0, 5, 8, 10)
+        for n in (0, 5, 8, 9, 11)
     ]
-    assert placed[0] > placed[1] > placed[2] > placed[3]
-    assert placed[3] == 2  # progressive: the budget is spent before the limit is reached
+    assert placed[0] > placed[1] > placed[2] >= placed[3] > placed[4]
+    assert placed[4] == 2  # progressive at the limit
 
 
 def test_predictive_is_bolder_with_more_aggressiveness_and_a_higher_limit() -> None:
@@ -285,3 +287,33 @@ def test_answer_rate_starts_at_the_prior_and_follows_recent_calls() -> None:
     for i in range(2000):  # a bad batch of numbers: nobody answers for a while
         stats.unanswered(500.0 + i * 0.6, 25.0)
     assert stats.answer_rate(1700.0) < 0.1
+
+
+def test_answer_rate_follows_a_jump_within_a_minute() -> None:
+    """Four calls a second; a live answer after 6..17 s, the rest ring out at 30 s. The
+    answer rate jumps from 15% to 60% at t = 3600 s: calls placed before it keep ending
+    unanswered for half a minute, which holds back a rate by end time, not one by placement."""
+    stats = CallStats(half_life_s=600.0)
+    outcomes: list[tuple[float, float, bool]] = []  # (ends at, ring time, live)
+    readings: dict[int, float] = {}
+    n = 0
+    for second in range(3700):
+        now = float(second)
+        while outcomes and outcomes[0][0] <= now:
+            end, ring, live = heapq.heappop(outcomes)
+            if live:
+                stats.answered(end, ring)
+            else:
+                stats.unanswered(end, ring)
+        readings[second] = stats.answer_rate(now)
+        rate = 0.15 if second < 3600 else 0.6
+        for _ in range(4):
+            live = (n * 0.618034) % 1.0 < rate  # evenly spread, deterministic
+            ring = 6.0 + n % 12 if live else 30.0
+            stats.placed(now)
+            heapq.heappush(outcomes, (now + ring, ring, live))
+            n += 1
+    assert all(abs(readings[s] - 0.15) < 0.04 for s in range(1800, 3600))
+    assert readings[3630] > 0.3  # the rate by end time alone is still below 0.2 here
+    assert readings[3660] > 0.5
+    assert readings[3699] == pytest.approx(0.6, abs=0.06)
