@@ -4,8 +4,10 @@
 
 Grid: agents 5, 10, 25, 50, 100 x answer rate 15%, 30%, 60% x mean talk time 60, 180,
 300 s, on top of bench/scenarios/grid_base.toml; each cell runs progressive, ratio and
-predictive on the same seeds (and so on the same callees). Writes
-bench/results/pacing_grid.md and prints it.
+predictive on the same seeds (and so on the same callees). Then predictive through
+bench/scenarios/answer_rate_jump.toml (25 agents, 60 s calls, the answer rate jumping
+from 15% to 60% at hour 4) on the same seeds. Writes bench/results/pacing_grid.md and
+prints it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from dialerd.simulator import scenario
 from dialerd.simulator.pacers import parse_pacer
-from dialerd.simulator.sim import Simulation
+from dialerd.simulator.sim import BIN_S, Simulation
 
 HERE = Path(__file__).parent
 AGENTS = (5, 10, 25, 50, 100)
@@ -47,6 +49,18 @@ def run_one(task: Task) -> tuple[Task, Summary]:
         talk_time=replace(base.talk_time, mean=talk_mean),
     )
     return task, Simulation(sc, parse_pacer(pacer)).run().summary()
+
+
+def run_jump(seed: int) -> Summary:
+    """Predictive through the answer-rate jump; adds the abandon rate of the quarter hour
+    from the jump on."""
+    sc = replace(scenario.load(HERE / "scenarios" / "answer_rate_jump.toml"), seed=seed)
+    result = Simulation(sc, parse_pacer("predictive")).run()
+    jump_bin = round(sc.answer_rate[1][0] / BIN_S)
+    quarter = slice(jump_bin, jump_bin + round(900 / BIN_S))
+    answered = sum(result.bin_answered[quarter])
+    abandoned = sum(result.bin_abandoned[quarter])
+    return result.summary() | {"abandon_rate_jump_quarter": abandoned / answered}
 
 
 def occupancy_target(agents: int) -> float | None:
@@ -113,8 +127,10 @@ def main() -> None:
                     raw.write(json.dumps(row) + "\n")
             if done % 50 == 0:
                 print(f"{done}/{len(tasks)} runs, {time.monotonic() - started:.0f} s", flush=True)
+        jump = pool.map(run_jump, range(args.first_seed, args.first_seed + args.seeds))
     elapsed = time.monotonic() - started
     text = render(results, agent_counts, args.seeds, args.hours, args.workers, elapsed)
+    text += render_jump(jump)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)
@@ -206,6 +222,26 @@ def render(
     lines += ["", "## Targets missed", ""] + (misses or ["None."])
     lines += ["", SCENARIO_NOTES]
     return "\n".join(lines) + "\n"
+
+
+def render_jump(runs: list[Summary]) -> str:
+    def worst(key: str) -> str:
+        return f"{100 * max(float(r[key]) for r in runs):.2f}%"
+
+    mean_occupancy = statistics.fmean(float(r["occupancy"]) for r in runs)
+    return "\n".join(
+        [
+            "",
+            "## The answer rate jumps (bench/scenarios/answer_rate_jump.toml)",
+            "",
+            "25 agents, 60 s calls, the answer rate 15% until hour 4, then 60%; predictive, "
+            f"{len(runs)} seeds, worst seed's abandon rates: overall {worst('abandon_rate')}, "
+            f"worst rolling hour {worst('abandon_rate_worst_hour')}, the quarter hour from "
+            f"the jump on {worst('abandon_rate_jump_quarter')}; occupancy "
+            f"{100 * mean_occupancy:.1f}% (mean).",
+            "",
+        ]
+    )
 
 
 SCENARIO_NOTES = """## The scenario around the grid (bench/scenarios/grid_base.toml)
