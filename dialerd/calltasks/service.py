@@ -11,8 +11,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import structlog
 
+from dialerd.api import errors as codes
 from dialerd.api.errors import CalltaskError
 from dialerd.calltasks.validate import (
     Plan,
@@ -68,20 +70,29 @@ async def import_calltasks(
         if error is not None:
             # A malformed task (code 2) comes before it in the table: look through the tasks.
             raise await asyncio.to_thread(checker.malformed_task, body) or error
-        async with conn.transaction():  # a savepoint: an error found in a late chunk undoes all
-            written = await _check_and_write(conn, checker, body)
+        try:
+            async with conn.transaction():  # a savepoint: an error in a late chunk undoes all
+                written = await _check_and_write(conn, checker, body, by_copy=True)
+        except asyncpg.UniqueViolationError:
+            # A call task was reopened with one of the keys while this import ran (a reset
+            # through the contacts API): do it again, updating where the COPY could only add.
+            log.info("calltask_import_redone_without_copy", client_id=client_id)
+            checker = TaskChecker(setup)
+            async with conn.transaction():
+                written = await _check_and_write(conn, checker, body, by_copy=False)
     except CalltaskError as exc:
         log.info("calltask_import_refused", client_id=client_id, status_code=exc.status_code)
         return Answer(exc.http_status, exc.body())
     plan = checker.plan(body)
-    created = sum(w.created for w in written.values())
+    rows = {w.id for w in written.values()}
+    created = len({w.id for w in written.values() if w.created})
     log.info(
         "calltask_import_written",
         client_id=client_id,
         campaign_id=plan.campaign_id,
         system_code=plan.system_code,
         created=created,
-        updated=len({w.id for w in written.values()}) - created,
+        updated=len(rows) - created,
         task_errors=len(plan.errors),
         ms=round((time.perf_counter() - started) * 1000),
     )
@@ -89,37 +100,45 @@ async def import_calltasks(
 
 
 async def _check_and_write(
-    conn: Conn, checker: TaskChecker, body: dict[str, Any]
+    conn: Conn, checker: TaskChecker, body: dict[str, Any], *, by_copy: bool
 ) -> dict[int, store.Written]:
     """Checks the tasks chunk by chunk in a thread, writing each chunk while the next is checked.
 
-    Of two tasks with one extCustId in different chunks, the later one updates the row the
-    earlier one created, so the later one wins as it does within a chunk."""
+    Each task index has its row id from the start, so the thread also turns the new tasks into
+    COPY rows; Postgres then only adds them (COPY) or, for an extCustId with an open call task,
+    updates that (calltask_upsert). A campaign with no open call task of the calling system, as
+    in a first import, needs no lookup of the keys. Of two tasks with one extCustId in
+    different chunks, the later one updates the row the earlier one created, so the later one
+    wins as it does within a chunk."""
     plan = checker.plan(body)
     raw_tasks: list[Any] = body["callTasks"]
     await store.lock_import(conn, plan.campaign_id, plan.system_code)
-    written: dict[int, store.Written] = {}
+    campaign_there, system_there = await store.lock_parents(
+        conn, plan.campaign_id, plan.system_code
+    )
+    if not system_there:  # removed by hand since load_setup read it
+        raise CalltaskError(400, codes.INVALID_SYSTEM_CODE, "systemCode is no longer registered")
+    if not campaign_there:
+        raise CalltaskError(400, codes.INVALID_CALL_CODE, "callCode is no longer a campaign")
+    to = store.Target(
+        plan.campaign_id, plan.system_code, plan.max_attempts, plan.min_call_interval_h
+    )
+    ids = await store.new_ids(conn, len(raw_tasks))
+    writer = _Writer(conn, to, ids, look_up=await store.has_open_keys(conn, to), by_copy=by_copy)
+    copy_rows = store.CopyRows(to)
 
-    async def write(tasks: list[Task]) -> None:
-        if tasks:
-            written.update(
-                await store.upsert(
-                    conn,
-                    campaign_id=plan.campaign_id,
-                    system_code=plan.system_code,
-                    max_attempts=plan.max_attempts,
-                    min_call_interval_h=plan.min_call_interval_h,
-                    tasks=tasks,
-                )
-            )
+    def check(start: int) -> tuple[list[Task], list[str]]:
+        tasks = latest_per_key(checker.check_range(raw_tasks, start, start + CHUNK))
+        lines = [copy_rows.line(t, ids[t.index]) for t in tasks] if by_copy else []
+        return tasks, lines
 
     writing: asyncio.Task[None] | None = None
     try:
         for start in range(0, len(raw_tasks), CHUNK):
-            valid = await asyncio.to_thread(checker.check_range, raw_tasks, start, start + CHUNK)
+            tasks, lines = await asyncio.to_thread(check, start)
             if writing is not None:
                 await writing
-            writing = asyncio.create_task(write(latest_per_key(valid)))
+            writing = asyncio.create_task(writer.write(tasks, lines))
         if writing is not None:
             await writing
     finally:
@@ -128,9 +147,60 @@ async def _check_and_write(
     unknown = checker.unknown_fields_error()
     if unknown is not None:
         raise unknown
-    # "created" means: by this request, also when a later chunk updated the row.
-    created_ids = {w.id for w in written.values() if w.created}
-    return {i: store.Written(w.id, w.id in created_ids) for i, w in written.items()}
+    return writer.result()
+
+
+class _Writer:
+    """Writes the checked chunks of one import, in order, on its connection."""
+
+    def __init__(
+        self, conn: Conn, to: store.Target, ids: list[int], *, look_up: bool, by_copy: bool
+    ) -> None:
+        self.conn = conn
+        self.to = to
+        self.ids = ids
+        self.look_up = look_up
+        self.by_copy = by_copy
+        self.written: dict[int, store.Written] = {}
+        self.row_of_key: dict[str | None, int] = {}  # extCustId -> row written by this import
+
+    async def write(self, tasks: list[Task], lines: list[str]) -> None:
+        known: dict[str | None, int] = {}
+        if self.look_up:
+            keys = [t.ext_cust_id for t in tasks if t.ext_cust_id is not None]
+            known = await store.open_ids(self.conn, self.to, keys)
+        new_lines: list[str] = []
+        new: list[Task] = []
+        other: list[Task] = []
+        for i, task in enumerate(tasks):
+            key = task.ext_cust_id
+            if not self.by_copy or (key is not None and (key in known or key in self.row_of_key)):
+                other.append(task)
+            else:
+                new.append(task)
+                new_lines.append(lines[i])
+        if new:
+            await store.copy_new(self.conn, "".join(new_lines).encode())
+            ids = self.ids
+            self.written.update((t.index, store.Written(ids[t.index], True)) for t in new)
+        if other:
+            other_ids = [self.ids[t.index] for t in other]
+            self.written.update(
+                await store.upsert(self.conn, self.to, other, other_ids, known | self.row_of_key)
+            )
+        for task in tasks:
+            if task.ext_cust_id is not None:
+                self.row_of_key[task.ext_cust_id] = self.written[task.index].id
+
+    def result(self) -> dict[int, store.Written]:
+        """What became of each task; "created" means by this request, also where a later chunk
+        updated the row an earlier one created."""
+        created = {w.id for w in self.written.values() if w.created}
+        written = self.written
+        for index, w in written.items():
+            if not w.created and w.id in created:
+                written[index] = store.Written(w.id, True)
+        return written
 
 
 def _result(plan: Plan, written: dict[int, store.Written], return_tasks: bool) -> dict[str, Any]:

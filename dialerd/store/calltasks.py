@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import asyncpg
 import orjson
 
 from dialerd.calltasks.validate import CampaignSetup, Task
+from dialerd.domain import MAX_PHONE_NUMBERS
 from dialerd.store.sqlfiles import q
 
 if TYPE_CHECKING:
@@ -21,6 +23,14 @@ async def lock_import(conn: Conn, campaign_id: int, system_code: str) -> None:
     """One import at a time per campaign and calling system, until the transaction ends: two
     imports re-sending the same customers wait for each other instead of deadlocking."""
     await conn.execute(q("calltask_import_lock"), campaign_id, system_code)
+
+
+async def lock_parents(conn: Conn, campaign_id: int, system_code: str) -> tuple[bool, bool]:
+    """Keeps the campaign and the calling system from being deleted until the transaction
+    ends (contacts have no foreign keys to them: migration 0005); whether each still exists."""
+    row = await conn.fetchrow(q("calltask_lock_parents"), campaign_id, system_code)
+    assert row is not None
+    return bool(row["campaign"]), bool(row["system"])
 
 
 async def system_known(conn: Conn, code: str) -> bool:
@@ -39,29 +49,64 @@ async def info_field_ids(conn: Conn) -> frozenset[int]:
     return frozenset(await conn.fetchval(q("calltask_info_field_ids")))
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
+class Written(NamedTuple):  # a tuple: 100,000 of them are made per large import
     id: int
     created: bool  # False: an open call task with the same extCustId was updated
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where an import writes: one campaign, one calling system, the request's attempt rules."""
+
+    campaign_id: int
+    system_code: str
+    max_attempts: int
+    min_call_interval_h: int
+
+
+async def new_ids(conn: Conn, count: int) -> list[int]:
+    """``count`` fresh contact ids: an import knows which task becomes which row."""
+    if count == 0:
+        return []
+    ids: list[int] = await conn.fetchval(q("calltask_new_ids"), count)
+    return ids
+
+
+async def has_open_keys(conn: Conn, to: Target) -> bool:
+    found: bool = await conn.fetchval(q("calltask_has_open_keys"), to.campaign_id, to.system_code)
+    return found
+
+
+async def open_ids(conn: Conn, to: Target, keys: list[str]) -> dict[str | None, int]:
+    """The ids of the open call tasks with these extCustIds."""
+    if not keys:
+        return {}
+    found = await conn.fetchrow(q("calltask_open_ids"), to.campaign_id, to.system_code, keys)
+    return _ids_by_ext(found)
+
+
+async def copy_new(conn: Conn, rows: bytes) -> None:
+    """Adds new call tasks given as rows of COPY's text format (``CopyRows``), the fastest way
+    into Postgres. A unique violation means one of them has an open call task after all."""
+    await conn.copy_to_table("contacts", source=_once(rows), columns=CopyRows.COLUMNS)
+
+
 async def upsert(
     conn: Conn,
-    *,
-    campaign_id: int,
-    system_code: str,
-    max_attempts: int,
-    min_call_interval_h: int,
+    to: Target,
     tasks: Sequence[Task],
+    ids: Sequence[int],
+    known: Mapping[str | None, int] | None = None,
 ) -> dict[int, Written]:
-    """Writes the tasks (their extCustIds unique); returns what became of each, by task index."""
-    ids: list[int] = await conn.fetchval(q("calltask_new_ids"), len(tasks))
+    """Writes tasks whose extCustIds are unique among them: a task becomes the row with its id
+    from ``ids``, or updates the open call task with its extCustId (``known``: the ids of such
+    call tasks already looked up). What became of each task, by task index."""
     returned = await conn.fetchrow(
         q("calltask_upsert"),
-        campaign_id,
-        system_code,
-        max_attempts,
-        min_call_interval_h,
+        to.campaign_id,
+        to.system_code,
+        to.max_attempts,
+        to.min_call_interval_h,
         ids,
         [t.name for t in tasks],
         [t.ext_cust_id for t in tasks],
@@ -69,16 +114,65 @@ async def upsert(
         [orjson.dumps(t.properties).decode() if t.properties else "{}" for t in tasks],
         [",".join(t.numbers) for t in tasks],  # E.164 has no commas
     )
-    by_ext = _ids_by_ext(returned)
+    # A task that changes nothing is not returned: its id is known, or looked up.
+    by_ext = dict(known or {}) | _ids_by_ext(returned)
     unchanged = [t.ext_cust_id for t in tasks if t.ext_cust_id and t.ext_cust_id not in by_ext]
-    if unchanged:
-        found = await conn.fetchrow(q("calltask_open_ids"), campaign_id, system_code, unchanged)
-        by_ext.update(_ids_by_ext(found))
+    by_ext.update(await open_ids(conn, to, unchanged))
     written = {}
     for task, new_id in zip(tasks, ids, strict=True):
         row_id = new_id if task.ext_cust_id is None else by_ext[task.ext_cust_id]
         written[task.index] = Written(row_id, row_id == new_id)
     return written
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_text(value: str | None) -> str:
+    """A value in COPY's text format: NULL as \\N, and backslash, tab, newline, CR escaped."""
+    if value is None:
+        return "\\N"
+    return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
+
+
+class CopyRows:
+    """New call tasks as rows of COPY's text format, one line each: cheap to make in Python and
+    quick for Postgres to parse."""
+
+    COLUMNS: ClassVar[list[str]] = [
+        "id", "name", "user_data", "ext_cust_id", "system_lookup_code", "properties",
+        "phone_numbers", "campaign_id", "system_code", "max_attempts", "min_call_interval_h",
+        "number_tries", "number_last_cause", "number_end_reason", "number_invalid",
+    ]  # fmt: skip
+
+    def __init__(self, to: Target) -> None:
+        self._constant = "\t".join(
+            (
+                str(to.campaign_id),
+                _copy_text(to.system_code),
+                str(to.max_attempts),
+                str(to.min_call_interval_h),
+            )
+        )
+        # Fresh per-number state, by the number of numbers: no tries, no cause, not invalid.
+        self._state = [
+            "\t".join("{" + ",".join([v] * k) + "}" for v in ("0", "NULL", "NULL", "f"))
+            for k in range(MAX_PHONE_NUMBERS + 1)
+        ]
+
+    def line(self, task: Task, row_id: int) -> str:
+        ext = _copy_text(task.ext_cust_id)
+        properties = orjson.dumps(task.properties).decode() if task.properties else "{}"
+        return (
+            f"{row_id}\t{_copy_text(task.name)}\t{ext}\t{ext}\t"
+            f"{_copy_text(task.system_lookup_code)}\t{_copy_text(properties)}\t"
+            f"{{{','.join(task.numbers)}}}\t{self._constant}\t{self._state[len(task.numbers)]}\n"
+        )
 
 
 def _ids_by_ext(row: asyncpg.Record | None) -> dict[str | None, int]:

@@ -14,9 +14,25 @@ SELECT coalesce(array_agg(id), '{}') FROM info_fields
 -- Serialises the imports into one campaign ($1) from one calling system ($2) (transaction lock).
 SELECT pg_advisory_xact_lock($1, hashtext($2))
 
+-- name: calltask_lock_parents
+-- Holds campaign $1 and calling system $2 FOR KEY SHARE until the import commits, the lock a
+-- foreign-key check would take (migration 0005); says whether each still exists.
+SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1 FOR KEY SHARE) AS campaign,
+       EXISTS (SELECT 1 FROM calling_systems WHERE code = $2 FOR KEY SHARE) AS system
+
 -- name: calltask_new_ids
 -- $1 fresh contact ids, so that an import knows which task became which row.
-SELECT array_agg(nextval(pg_get_serial_sequence('contacts', 'id'))) FROM generate_series(1, $1)
+-- The identity's sequence by name: a constant regclass makes nextval ten times faster here
+-- than pg_get_serial_sequence('contacts', 'id') (0.05 s instead of 0.5 s for 100,000 ids).
+SELECT array_agg(nextval('contacts_id_seq')) FROM generate_series(1, $1)
+
+-- name: calltask_has_open_keys
+-- Whether campaign $1 has any open call task of calling system $2 with an extCustId (if not, an
+-- import need not look up its keys).
+SELECT EXISTS (
+    SELECT 1 FROM contacts
+    WHERE campaign_id = $1 AND system_code = $2 AND ext_cust_id IS NOT NULL AND state = 'open'
+)
 
 -- name: calltask_upsert
 -- Writes call tasks in one statement: $1 campaign, $2 systemCode, $3 maxCallAttempts,

@@ -65,6 +65,7 @@ SELECT k.id, $2, $3, $4::jsonb, $5::text[],
        array_fill(false, ARRAY[cardinality($5::text[])]),
        k.max_attempts, k.min_call_interval_h
 FROM campaigns k WHERE k.id = $1
+FOR KEY SHARE OF k  -- what a foreign-key check would lock (migration 0005)
 RETURNING *
 
 -- name: contact_update

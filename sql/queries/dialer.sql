@@ -140,3 +140,4 @@ SELECT c.id, t.name, ARRAY[t.number], '{0}', '{0}', '{0}', '{f}', c.max_attempts
        c.min_call_interval_h
 FROM campaigns c, unnest($2::text[], $3::text[]) AS t(name, number)
 WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM contacts WHERE campaign_id = $1)
+FOR KEY SHARE OF c  -- what a foreign-key check would lock (migration 0005)

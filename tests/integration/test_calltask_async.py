@@ -100,7 +100,8 @@ async def app_running(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[w
 
 @asynccontextmanager
 async def campaign_locked(pool: asyncpg.Pool) -> AsyncIterator[None]:
-    """Holds campaign 123's row: an import into it blocks on its foreign key check, mid-insert."""
+    """Holds campaign 123's row: an import into it blocks inside its transaction, on the key-share
+    lock it takes of the campaign (what a foreign-key check would take; migration 0005)."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT 1 FROM campaigns WHERE id = 123 FOR UPDATE")
         yield
@@ -111,12 +112,13 @@ async def blocked_importer(pool: asyncpg.Pool) -> int:
     for _ in range(100):
         pid = await pool.fetchval(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO contacts%'"
+            " AND wait_event_type = 'Lock'"
+            " AND query LIKE '%FROM campaigns WHERE id = $1 FOR KEY SHARE%'"
         )
         if pid:
             return int(pid)
         await asyncio.sleep(0.05)
-    raise AssertionError("the worker never reached the insert")
+    raise AssertionError("the worker never reached its campaign lock")
 
 
 async def test_a_restart_mid_import_loses_nothing_and_imports_once(

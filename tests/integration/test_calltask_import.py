@@ -338,3 +338,87 @@ async def test_the_lookup_of_unchanged_tasks_probes_the_index_per_key(pool: asyn
 
 def _plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
     return [node, *(n for child in node.get("Plans", []) for n in _plan_nodes(child))]
+
+
+@pytest.mark.usefixtures("setup")
+async def test_new_tasks_go_in_by_copy_with_every_character_as_sent(
+    api: Api, pool: asyncpg.Pool
+) -> None:
+    """New tasks are COPY rows in text format: tabs, newlines, backslashes and quotes in any
+    field must arrive as sent, not as COPY syntax."""
+    odd = 'Tab\there, new\nline, back\\slash \\N, "quote", \\., Ærøskøbing ✓'
+    payload = request(
+        task(
+            odd,
+            extCustId="e\t1\\",
+            systemLookupCode="l\r\n2",
+            properties=[{"emprId": 216, "value": odd}],
+        ),
+        task("Plain", extCustId=None),
+    )
+    status, body = await api.request("POST", f"{PATH}?returnImportedCallTasks=true", json=payload)
+    assert (status, body["callTaskErrors"]) == (200, [])
+    first, second = await contacts(pool)
+    assert (first["name"], first["ext_cust_id"], first["user_data"]) == (odd, "e\t1\\", "e\t1\\")
+    assert first["system_lookup_code"] == "l\r\n2"
+    assert first["properties"] == {"216": odd}
+    assert first["phone_numbers"] == ["+4791234567"]
+    assert (first["number_tries"], first["number_last_cause"]) == ([0], [None])
+    assert (first["number_end_reason"], first["number_invalid"]) == ([None], [False])
+    assert (first["system_code"], first["campaign_id"], first["max_attempts"]) == (
+        "MY_SYSTEM",
+        123,
+        3,
+    )
+    assert second["ext_cust_id"] is None and second["name"] == "Plain"
+    assert [t["callTaskId"] for t in body["callTasks"]] == [first["id"], second["id"]]
+
+
+@pytest.mark.usefixtures("setup")
+async def test_a_key_reopened_during_the_import_is_updated_not_doubled(
+    api: Api, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import skips the key lookup when the campaign had no open call task of the system;
+    if one appears anyway (a contact reset meanwhile), the COPY's unique violation makes the
+    import start again without COPY, and that one updates it."""
+    status, _ = await api.request("POST", PATH, json=request(task("Old", extCustId="K")))
+    assert status == 200
+    [old] = await contacts(pool)
+
+    async def no_open_keys(*_: Any) -> bool:
+        return False
+
+    monkeypatch.setattr(service.store, "has_open_keys", no_open_keys)
+    payload = request(task("New", extCustId="K"), task("Other", extCustId="L"))
+    status, body = await api.request("POST", f"{PATH}?returnImportedCallTasks=true", json=payload)
+    assert (status, body["callTaskErrors"]) == (200, [])
+    rows = await contacts(pool)
+    assert [(r["id"], r["name"]) for r in rows][0] == (old["id"], "New")
+    assert sorted(r["name"] for r in rows) == ["New", "Other"]
+    assert [t["created"] for t in body["callTasks"]] == [False, True]
+
+
+@pytest.mark.usefixtures("setup")
+async def test_campaigns_and_systems_with_contacts_cannot_be_removed(
+    api: Api, pool: asyncpg.Pool
+) -> None:
+    """contacts has no foreign keys to them (migration 0005); the guards refuse instead."""
+    await pool.execute("INSERT INTO campaigns (id, name) VALUES (124, 'Empty')")
+    await pool.execute("INSERT INTO calling_systems (code) VALUES ('UNUSED')")
+    status, _ = await api.request("POST", PATH, json=request(task(extCustId="1")))
+    assert status == 200
+    refused = [
+        "DELETE FROM campaigns WHERE id = 123",
+        "UPDATE campaigns SET id = 999 WHERE id = 123",
+        "DELETE FROM calling_systems WHERE code = 'MY_SYSTEM'",
+        "UPDATE calling_systems SET code = 'X' WHERE code = 'MY_SYSTEM'",
+        "TRUNCATE campaigns CASCADE",
+        "TRUNCATE calling_systems",
+    ]
+    for statement in refused:
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await pool.execute(statement)
+    await pool.execute("UPDATE campaigns SET name = 'Renamed', id = id WHERE id = 123")
+    await pool.execute("DELETE FROM campaigns WHERE id = 124")
+    await pool.execute("DELETE FROM calling_systems WHERE code = 'UNUSED'")
+    assert len(await contacts(pool)) == 1
