@@ -28,11 +28,15 @@ def normalize(raw: str, default_region: str | None = None) -> str | None:
     Without a leading ``+`` (or ``00``), the number is read as a national number of
     ``default_region`` (ISO 3166 code); without a region such a number is rejected.
     """
-    compact = raw.translate(_SEPARATORS)
-    if _PLUS_DIGITS.fullmatch(compact):
-        fast = _fast_e164(compact)
-        if fast is not None:
-            return fast or None
+    if raw[:1] == "+" and raw.isascii() and raw[1:].isdigit() and 3 <= len(raw) - 1 <= 20:
+        compact = raw  # already "+<digits>" (isdigit of ASCII is 0-9): the common case
+    else:
+        compact = raw.translate(_SEPARATORS)
+        if not _PLUS_DIGITS.fullmatch(compact):
+            return _slow(raw, default_region)
+    fast = _fast_e164(compact)
+    if fast is not None:
+        return fast or None
     return _slow(raw, default_region)
 
 
@@ -41,12 +45,11 @@ def _fast_e164(number: str) -> str | None:
     digits = number[1:]
     if digits[0] == "0":
         return None
-    for length in (1, 2, 3):
-        cc = int(digits[:length])
-        if cc in COUNTRY_CODE_TO_REGION_CODE:
-            break
-    else:
+    # The shortest leading digits that are a country code, as the parser takes them.
+    country = _COUNTRIES.get(digits[:1]) or _COUNTRIES.get(digits[:2]) or _COUNTRIES.get(digits[:3])
+    if country is None:
         return ""
+    cc, length = country
     national = digits[length:]
     if not 2 <= len(national) <= 17:
         return None
@@ -54,6 +57,9 @@ def _fast_e164(number: str) -> str | None:
     if prefix is not None and prefix.match(national):
         return None
     return number if _possible_length(cc, len(national)) else ""
+
+
+_COUNTRIES = {str(cc): (cc, len(str(cc))) for cc in COUNTRY_CODE_TO_REGION_CODE}
 
 
 @cache
