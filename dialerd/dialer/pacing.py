@@ -17,12 +17,14 @@ Terms:
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 from dialerd.domain import DialMode
@@ -175,6 +177,8 @@ class CallStats:
         self._prior_weight = prior_weight
         self._recent = _Decayed(half_life_s, 3)
         self._fresh: deque[list[int]] = deque()  # [second placed, calls, live answers]
+        self._answer_rate_at: tuple[float, int, float] | None = None  # (now, events, rate)
+        self._changed_at = -math.inf  # when the answer rate last jumped
         self.talk_times = _Sample(sample_size)
         self.wrapup_times = _Sample(sample_size)
         self.live_ring_times = _Sample(sample_size)
@@ -183,6 +187,7 @@ class CallStats:
         self.outcomes = 0  # every answered/machine/unanswered ever seen
         self.live_answers = 0
         self.placed_calls = 0
+        self.abandoned_calls = 0
 
     # -- events -----------------------------------------------------------------------------
 
@@ -219,6 +224,7 @@ class CallStats:
         self.waits.add(wait)
 
     def abandoned(self, t: float) -> None:
+        self.abandoned_calls += 1
         self._count(t, 1)
 
     def handled(self, t: float, handle_time: float, wrapup_time: float = 0.0) -> None:
@@ -258,7 +264,19 @@ class CallStats:
     def answer_rate(self, now: float) -> float:
         """Recent share of placed calls that became live answers, pulled towards the prior
         while there is little data; the last minutes' share when it differs from that by
-        more than ``CHANGE_Z`` standard errors."""
+        more than ``CHANGE_Z`` standard errors, and for ``FRESH_WINDOW_S`` after that, while
+        it restarts the longer memory from that share (which must not fall back to the old
+        rate while the calls placed before the change still end)."""
+        events = self.placed_calls + self.outcomes
+        cached = self._answer_rate_at
+        if cached is not None and cached[0] == now and cached[1] == events:
+            return cached[2]
+        rate = self._answer_rate(now)
+        self._answer_rate_at = (now, events, rate)
+        return rate
+
+    def _answer_rate(self, now: float) -> float:
+        """answer_rate, worked out (the pacer asks several times a tick)."""
         self._recent.decay_to(now)
         v = self._recent.values
         total = v[_LIVE] + v[_MACHINE] + v[_UNANSWERED]
@@ -278,8 +296,19 @@ class CallStats:
             return rate
         fresh = min(1.0, live / exposure)
         if abs(fresh - rate) > CHANGE_Z * math.sqrt(rate * (1.0 - rate) / exposure):
-            return fresh
-        return rate
+            self._changed_at = now
+        elif now - self._changed_at > FRESH_WINDOW_S:
+            return rate
+        # As if the longer memory had seen only `exposure` outcomes, at the fresh share.
+        weight = self._prior_weight
+        total = max(exposure, weight)
+        live = min(total, max(0.0, fresh * (total + weight) - self._prior_rate * weight))
+        not_live = v[_MACHINE] + v[_UNANSWERED]
+        machine_share = v[_MACHINE] / not_live if not_live else 0.0
+        v[_LIVE] = live
+        v[_MACHINE] = (total - live) * machine_share
+        v[_UNANSWERED] = (total - live) * (1.0 - machine_share)
+        return fresh
 
     def live_answers_per_s(self, now: float) -> float:
         self._recent.decay_to(now)
@@ -429,6 +458,10 @@ MAX_ALLOWANCE_SHARE = 2.0  # cap on the per-tick abandon allowance, as a share o
 LOSS_HORIZON_QUANTILE = 0.95  # the loss is checked up to this quantile of live ring times
 LOSS_POINTS = 6  # ...at about this many points
 TABLES_REFRESH_S = 60.0
+CALIBRATION_HALF_LIFE_S = 3600.0
+CALIBRATION_PRIOR = 3.0  # abandons' worth of belief in the model as it is
+CALIBRATION_MAX = 4.0
+CALIBRATION_GAP_S = 60.0  # a longer pause between ticks: the pacer was not in charge
 
 
 class PredictivePacer:
@@ -470,8 +503,13 @@ class PredictivePacer:
         self._taus: list[int]  # the points τ ahead at which supply and demand are compared
         self._new_by: list[float]  # share of a new call's live answers by each τ
         self._covered: float
+        # Abandons the model expected of the calls placed and abandons seen, decayed: their
+        # ratio corrects the model's level (see _calibration).
+        self._expected_seen = _Decayed(CALIBRATION_HALF_LIFE_S, 2)
+        self._abandons_counted: tuple[float, int] | None = None  # (when, stats.abandoned_calls)
 
     def calls_to_place(self, snap: PacingSnapshot) -> int:
+        self._count_abandons(snap.stats, snap.now)
         n = self._decide(snap)
         if n > 0:
             self._placed.append((snap.now, n))
@@ -490,9 +528,10 @@ class PredictivePacer:
             return floor
 
         p_abandon = self._abandon_probability(snap)
+        calibration = self._calibration()
 
         def within(n: int) -> bool:
-            return p_abandon(n) <= allowance
+            return calibration * p_abandon(n) <= allowance
 
         # Galloping from progressive (always allowed): the answer is usually a few calls.
         lo, hi, step = floor, ceiling, 1
@@ -505,7 +544,23 @@ class PredictivePacer:
                 lo = mid
             else:
                 hi = mid - 1
+        self._expected_seen.add(snap.now, 0, stats.answer_rate(snap.now) * _sum_to(p_abandon, lo))
         return lo
+
+    def _count_abandons(self, stats: CallStats, now: float) -> None:
+        """The abandons since the last tick; none from before the pacer was first asked or
+        from a spell in another mode (they are not of calls this model placed)."""
+        last = self._abandons_counted
+        if last is not None and now - last[0] <= CALIBRATION_GAP_S:
+            self._expected_seen.add(now, 1, stats.abandoned_calls - last[1])
+        self._abandons_counted = (now, stats.abandoned_calls)
+
+    def _calibration(self) -> float:
+        """Abandons seen over abandons the model expected of the calls it placed, lately,
+        from 1 while there are few."""
+        expected, seen = self._expected_seen.values
+        ratio = (seen + CALIBRATION_PRIOR) / (expected + CALIBRATION_PRIOR)
+        return min(max(ratio, 1.0 / CALIBRATION_MAX), CALIBRATION_MAX)
 
     def _abandon_probability(self, snap: PacingSnapshot) -> Callable[[int], float]:
         """P(the n-th new call, if it is a live answer, finds no agent), as a function of n."""
@@ -528,6 +583,7 @@ class PredictivePacer:
             )
         ]
 
+        @cache
         def p_abandon(n: int) -> float:
             ahead = n - 1
             p_abandon = 0.0
@@ -615,6 +671,18 @@ class PredictivePacer:
             budget = target * (answered + coming) - abandoned
             allowance = min(allowance, budget / coming)
         return max(0.0, allowance * settings.aggressiveness)
+
+
+def _sum_to(f: Callable[[int], float], last: int, points: int = 8) -> float:
+    """f(1) + ... + f(last) for a smooth f; past ``points`` terms, by the trapezoid rule
+    on about that many of them (f is a probability rising with n: the error is small)."""
+    if last <= points:
+        return sum(f(n) for n in range(1, last + 1))
+    ns = sorted({1 + round(i * (last - 1) / (points - 1)) for i in range(points)})
+    total = 0.0
+    for a, b in itertools.pairwise(ns):
+        total += (f(a) + f(b)) * (b - a) / 2.0
+    return total + (f(ns[0]) + f(ns[-1])) / 2.0
 
 
 def _enough_evidence(stats: CallStats) -> bool:
