@@ -6,7 +6,7 @@ Grid: agents 5, 10, 25, 50, 100 x answer rate 15%, 30%, 60% x mean talk time 60,
 300 s, on top of bench/scenarios/grid_base.toml; each cell runs progressive, ratio and
 predictive on the same seeds (and so on the same callees). Then predictive through
 bench/scenarios/answer_rate_jump.toml (25 agents, 60 s calls, the answer rate jumping
-from 15% to 60% at hour 4) on the same seeds. Writes bench/results/pacing_grid.md and
+from 15% to 60% at hour 3) on the same seeds. Writes bench/results/pacing_grid.md and
 prints it.
 """
 
@@ -234,7 +234,7 @@ def render_jump(runs: list[Summary]) -> str:
             "",
             "## The answer rate jumps (bench/scenarios/answer_rate_jump.toml)",
             "",
-            "25 agents, 60 s calls, the answer rate 15% until hour 4, then 60%; predictive, "
+            "25 agents, 60 s calls, the answer rate 15% until hour 3, then 60%; predictive, "
             f"{len(runs)} seeds, worst seed's abandon rates: overall {worst('abandon_rate')}, "
             f"worst rolling hour {worst('abandon_rate_worst_hour')}, the quarter hour from "
             f"the jump on {worst('abandon_rate_jump_quarter')}; occupancy "
