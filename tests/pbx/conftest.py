@@ -201,32 +201,33 @@ class Ami:
 
     manager: Manager = field(init=False)
     events: list[Event] = field(default_factory=list)
-    waiters: list[tuple[Callable[[Event], bool], asyncio.Future[Event]]] = field(
-        default_factory=list
-    )
 
     def _on_event(self, _manager: Any, message: Any) -> None:
-        ev = _to_event(message)
-        self.record(ev)
+        self.events.append(_to_event(message))
 
     def record(self, ev: Event) -> None:
         self.events.append(ev)
-        for pred, fut in list(self.waiters):
-            if not fut.done() and pred(ev):
-                fut.set_result(ev)
 
     async def wait_for(self, pred: Callable[[Event], bool], within: float) -> Event:
-        """First event (already received or arriving within `within` s) matching pred."""
-        for ev in self.events:
-            if pred(ev):
-                return ev
-        fut: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
-        entry = (pred, fut)
-        self.waiters.append(entry)
-        try:
-            return await asyncio.wait_for(fut, within)
-        finally:
-            self.waiters.remove(entry)
+        """First event (already received or arriving within `within` s) matching pred.
+
+        Polls the recorded events rather than waking a future from the event callback: a
+        predicate that raises inside panoramisk's dispatch would otherwise be lost silently.
+        On timeout, lists the last events received, with the attempts they concern."""
+        deadline = time.monotonic() + within
+        seen = 0
+        while True:
+            arrived = len(self.events)
+            for ev in self.events[seen:arrived]:
+                if pred(ev):
+                    return ev
+            seen = arrived
+            if time.monotonic() > deadline:
+                tail = [
+                    (round(ev.t, 2), ev.name, sorted(attempt_ids(ev))) for ev in self.events[-15:]
+                ]
+                raise TimeoutError(f"no matching event within {within} s; the last ones: {tail}")
+            await asyncio.sleep(0.02)
 
     def send_originate(
         self,
