@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 import time
 import uuid
@@ -41,6 +42,7 @@ ADMIN_DSN = os.environ.get(
     "DIALERD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 QUEUE = "bench"
+ACTIVE_CHANNELS = re.compile(r"(\d+) active channels?$")
 
 
 def numbers(n: int, series: int) -> list[str]:
@@ -48,22 +50,27 @@ def numbers(n: int, series: int) -> list[str]:
 
 
 async def channel_count(manager: Manager) -> int:
+    """Active channels in the lab, from the Output lines of ``core show channels count``."""
     reply = await asyncio.wait_for(
         manager.send_action({"Action": "Command", "Command": "core show channels count"}), 10
     )
-    text = "\n".join(str(v) for v in (reply if isinstance(reply, list) else [reply]))
-    for line in str(text).splitlines():
-        if "active channel" in line:
-            return int("".join(ch for ch in line.split("active")[0] if ch.isdigit()) or 0)
-    return 0
+    for message in reply if isinstance(reply, list) else [reply]:
+        output = message.get("Output") or []
+        for line in [output] if isinstance(output, str) else output:
+            found = ACTIVE_CHANNELS.match(str(line).strip())
+            if found:
+                return int(found.group(1))
+    raise RuntimeError(f"no channel count in the reply to core show channels count: {reply!r}")
 
 
 async def wait_idle(manager: Manager) -> None:
     """Waits until the lab has no channels left from the previous run."""
     for _ in range(240):
-        if not await channel_count(manager):
+        count = await channel_count(manager)
+        if not count:
             return
         await asyncio.sleep(0.5)
+    raise SystemExit(f"the lab still has {count} channels after 120 s")
 
 
 async def raw_rate(manager: Manager, n: int) -> tuple[float, int]:
@@ -92,9 +99,9 @@ async def raw_rate(manager: Manager, n: int) -> tuple[float, int]:
 
 async def dialer_rate(
     settings: Settings, pool: asyncpg.Pool, n: int
-) -> tuple[float, float, int, dict[str, int]]:
-    """The engine dials n tasks; (calls/s to the last answer, placing calls/s, attempts
-    closed, count per CONNRES/detail)."""
+) -> tuple[float, int, dict[str, int]]:
+    """The engine dials n tasks; (calls/s to the last answer, attempts closed, count per
+    CONNRES/detail)."""
     campaign = await pool.fetchval(
         """INSERT INTO campaigns (name, queue, dial_string, caller_id, dial_mode, dial_ratio,
                ring_timeout_s, agent_timeout_s, window_start, window_end, window_days,
@@ -127,8 +134,7 @@ async def dialer_rate(
     await asyncio.wait_for(task, 120)
     row = await pool.fetchrow(
         """SELECT count(*) FILTER (WHERE status = 'closed') AS closed,
-                  extract(epoch FROM max(dt_call_connect) - min(dt_call_start)) AS answered_s,
-                  extract(epoch FROM max(dt_call_start) - min(dt_call_start)) AS placing_s
+                  extract(epoch FROM max(dt_call_connect) - min(dt_call_start)) AS answered_s
            FROM contact_history"""
     )
     assert row is not None
@@ -137,7 +143,6 @@ async def dialer_rate(
     )
     return (
         n / float(row["answered_s"] or 1e-9),
-        n / max(float(row["placing_s"] or 0), 1e-3),
         int(row["closed"]),
         {f"{r['connres']}/{r['cause_code']}/{r['detail'] or '-'}": r["n"] for r in outcomes},
     )
@@ -177,7 +182,7 @@ async def main() -> None:
         await wait_idle(manager)
         raw, raw_ok = await raw_rate(manager, args.calls)
         await wait_idle(manager)
-        dialer, placing, closed, outcomes = await dialer_rate(settings, pool, args.calls)
+        dialer, closed, outcomes = await dialer_rate(settings, pool, args.calls)
         await pool.close()
     finally:
         manager.close()
@@ -185,7 +190,7 @@ async def main() -> None:
         await admin.close()
 
     print(f"bare originates : {args.calls} in the run, {raw_ok} answered, {raw:7.1f} calls/s")
-    print(f"dialer          : {dialer:7.1f} calls/s (placing alone {placing:.1f} calls/s)")
+    print(f"dialer          : {dialer:7.1f} calls/s")
     print(f"ratio           : {dialer / raw:7.1%} (target >= 80%)")
     print(f"history         : {closed}/{args.calls} attempts closed")
     print(f"outcomes        : CONNRES/cause/detail: {outcomes}")

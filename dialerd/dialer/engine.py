@@ -467,7 +467,10 @@ class Engine:
 
     def on_lost(self) -> None:
         self._reconciled.clear()
-        log.warning("dialer_paused_ami_lost", calls=len(self.attempts))
+        # The AMI connection says why (ami_lost: a warning unless dialerd is stopping); here
+        # the news is calls whose end may go unseen until the reconciliation.
+        level = log.warning if self.attempts else log.info
+        level("dialer_paused_ami_lost", calls=len(self.attempts))
 
     async def on_ready(self) -> None:
         """After every (re)login, once LiveState has resynced: reconcile, then dial again."""
