@@ -43,7 +43,8 @@ class ImportWorker:
             except _CONNECTION_LOST as exc:
                 log.warning("calltask_import_worker_disconnected", error=repr(exc))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                async with asyncio.timeout(self._poll_seconds):  # not wait_for: see pbx/ami.py
+                    await self._wake.wait()
 
     async def run_one(self) -> bool:
         """Imports the oldest free job; False if there was none."""

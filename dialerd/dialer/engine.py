@@ -202,7 +202,8 @@ class Engine:
             except Exception:
                 log.exception("dialer_tick_failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.tick_seconds)
+                async with asyncio.timeout(self.settings.tick_seconds):  # see pbx/ami.py
+                    await stop.wait()
         await self._drain()
 
     async def _drain(self) -> None:

@@ -3,6 +3,12 @@ reconnect with back-off and a resync hook before the connection counts as ready.
 
 panoramisk only frames and parses the protocol here (see :mod:`dialerd.pbx._wire`); the
 lifecycle is ours, because every part of panoramisk's own lifecycle is wrong for a dialer.
+
+Timeouts are ``asyncio.timeout`` blocks, never ``asyncio.wait_for``: on Python 3.11,
+``wait_for`` drops a cancellation that arrives as the awaited thing completes (CPython
+gh-86296, fixed in 3.12 by rebuilding it on ``asyncio.timeout``). ``stop()`` cancelled the
+connection task at the moment a reconnect's TCP connect finished, the task went on reconnecting
+and ``stop()`` waited for ever: a test hung that way.
 """
 
 from __future__ import annotations
@@ -194,7 +200,8 @@ class AmiConnection:
     async def wait_ready(self, timeout: float) -> None:  # noqa: ASYNC109
         """Returns once ready; raises :class:`AmiUnavailable` after ``timeout`` seconds."""
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._ready.wait()
         except TimeoutError:
             raise AmiUnavailable(f"AMI not ready within {timeout} s") from None
 
@@ -242,7 +249,8 @@ class AmiConnection:
         session.pending[action_id] = _Pending(name, future)
         try:
             # The future of a response lost with the connection would never resolve.
-            return await asyncio.wait_for(future, wait_s)
+            async with asyncio.timeout(wait_s):
+                return await future
         except TimeoutError:
             self._lose(session, f"no answer to {name} within {wait_s} s")
             raise AmiUnavailable(f"AMI timeout on {name}") from None
@@ -320,15 +328,13 @@ class AmiConnection:
     async def _connect(self, session: _Session) -> None:
         started = time.monotonic()
         self._session = session
-        session.wire = await asyncio.wait_for(
-            open_wire(
+        async with asyncio.timeout(self.ping_timeout):
+            session.wire = await open_wire(
                 self.host,
                 self.port,
                 lambda raw: self._on_message(session, raw),
                 lambda reason: self._lose(session, reason),
-            ),
-            self.ping_timeout,
-        )
+            )
         # panoramisk's connect() returns before the login completes; here nothing else
         # may use the session until this Login has been answered.
         login = {"Action": "Login", "Username": self.username, "Secret": self._secret}

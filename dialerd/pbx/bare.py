@@ -33,7 +33,8 @@ async def bare_manager(
     )
     if on_event is not None:
         manager.register_event("*", on_event)
-    await asyncio.wait_for(manager.connect(), login_timeout)
+    async with asyncio.timeout(login_timeout):
+        await manager.connect()
     deadline = time.monotonic() + login_timeout
     while not manager.authenticated:
         if time.monotonic() > deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import time
 from collections.abc import AsyncIterator
 from unittest.mock import Mock
@@ -306,3 +307,32 @@ async def test_stop_closes_and_does_not_reconnect(ami: FakeAmi, conn: AmiConnect
     assert len(ami.login_times) == logins
     with pytest.raises(AmiUnavailable):
         await conn.send({"Action": "Ping"})
+
+
+async def test_stop_during_reconnects_always_stops(ami: FakeAmi) -> None:
+    """A stop that lands while a reconnect completes must still stop the connection task
+    (asyncio.wait_for on Python 3.11 dropped such a cancellation, and the task kept
+    reconnecting for ever). Many stops at random moments of a fast reconnect loop."""
+    ami.reject_logins = True
+    rng = random.Random(7)
+    for _ in range(150):
+        conn = AmiConnection(
+            ami.host,
+            ami.port,
+            ami.username,
+            ami.secret,
+            ping_interval=0.05,
+            ping_timeout=0.1,
+            reconnect_min=0.0005,
+            reconnect_max=0.002,
+        )
+        await conn.start()
+        task = conn._task
+        await asyncio.sleep(rng.uniform(0, 0.01))
+        stop = asyncio.create_task(conn.stop())
+        done, _ = await asyncio.wait([stop], timeout=1.0)
+        assert done, "stop() did not return"
+        assert task is not None and task.done()
+    logins = len(ami.login_times)
+    await asyncio.sleep(0.05)
+    assert len(ami.login_times) == logins  # nothing reconnects any more
