@@ -1,11 +1,16 @@
-"""The one module that imports panoramisk (it has no type stubs): AMI framing and message
-parsing (``AMIProtocol``), action serialisation and ActionIDs (``Action``).
+"""The one module that imports panoramisk (it has no type stubs): action serialisation and
+ActionIDs (``Action``). Framing and parsing of what Asterisk sends are done here.
 
-Its ``Manager`` is deliberately not used: it logs in behind ``connect()``'s back, pings
+panoramisk's ``Manager`` is deliberately not used: it logs in behind ``connect()``'s back, pings
 without checking the replies, reconnects on its own fixed timer, re-sends unanswered
 actions after a reconnect (a replayed Originate is a second call to the same person) and
 hands any event carrying a pending ActionID to that action instead of the event callbacks.
 :class:`dialerd.pbx.ami.AmiConnection` owns all of that instead.
+
+Nor is its ``AMIProtocol``'s parser: building a case-insensitive ``Message`` per event took
+most of the dialer's CPU at a hundred calls a second (some 60 events per call), and capped
+``bench/dial.py``'s dialer at half the rate of bare Originates. The parser below does the same
+job, a plain dict per message, several times faster.
 """
 
 from __future__ import annotations
@@ -16,34 +21,55 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from panoramisk.actions import Action
-from panoramisk.ami_protocol import AMIProtocol
 
 RawMessage = Mapping[str, str | list[str]]
 """One AMI message as parsed: a header sent more than once is a list, in order."""
 
+_END = "\r\n\r\n"
 
-class _Protocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
+
+def parse_message(block: str) -> dict[str, str | list[str]] | None:
+    """One message (the lines between two blank lines); None unless it is an event or a
+    response. Lines without ``": "`` (the greeting ``Asterisk Call Manager/…``) are skipped."""
+    headers: dict[str, str | list[str]] = {}
+    for line in block.split("\r\n"):
+        key, sep, value = line.partition(": ")
+        if not sep:
+            continue
+        old = headers.get(key)
+        if old is None:
+            headers[key] = value
+        elif isinstance(old, list):
+            old.append(value)
+        else:
+            headers[key] = [old, value]
+    if "Event" in headers or "Response" in headers:
+        return headers
+    return None
+
+
+class _Protocol(asyncio.Protocol):
     def __init__(
         self, on_message: Callable[[RawMessage], None], on_lost: Callable[[str], None]
     ) -> None:
-        super().__init__()
         self._on_message = on_message
         self._on_lost = on_lost
-        # panoramisk decodes every read on its own (errors="ignore"), which drops a UTF-8
-        # character split across two reads: hand it whole characters only.
+        # Whole characters only: a UTF-8 character can be split across two reads.
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._buffer = ""
 
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        self.encoding = "utf-8"
+        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(self._decoder.decode(data).encode("utf-8"))
-
-    def handle_message(self, message: Any) -> None:
-        # Routing responses to actions is AmiConnection's job (see the module docstring).
-        # panoramisk's Message also stores its body under "content"; AMI 2 has no bodies.
-        self._on_message({k: v for k, v in message.items() if k != "content"})
+        self._buffer += self._decoder.decode(data)
+        if _END not in self._buffer:
+            return
+        *blocks, self._buffer = self._buffer.split(_END)
+        for block in blocks:
+            message = parse_message(block.strip())
+            if message is not None:
+                self._on_message(message)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._on_lost(f"connection closed: {exc}" if exc else "connection closed by peer")

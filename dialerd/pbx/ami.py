@@ -1,8 +1,9 @@
 """The AMI connection: login, events to listeners, actions with timeouts, a ping watchdog,
 reconnect with back-off and a resync hook before the connection counts as ready.
 
-panoramisk only frames and parses the protocol here (see :mod:`dialerd.pbx._wire`); the
-lifecycle is ours, because every part of panoramisk's own lifecycle is wrong for a dialer.
+panoramisk only serialises actions here (see :mod:`dialerd.pbx._wire`, which frames and parses
+what Asterisk sends); the lifecycle is ours, because every part of panoramisk's own lifecycle
+is wrong for a dialer.
 
 Timeouts are ``asyncio.timeout`` blocks, never ``asyncio.wait_for``: on Python 3.11,
 ``wait_for`` drops a cancellation that arrives as the awaited thing completes (CPython
@@ -80,14 +81,15 @@ def decode(raw: RawMessage) -> AmiEvent:
     any other repeated header (a Command's ``Output``) is joined with newlines."""
     fields: dict[str, str] = {}
     for key, value in raw.items():
-        values = value if isinstance(value, list) else [value]
-        chanvar = _CHANVAR.match(key)
+        chanvar = _CHANVAR.match(key) if "ChanVariable" in key else None
         if chanvar:
-            for item in values:
+            for item in value if isinstance(value, list) else [value]:
                 name, _, val = item.partition("=")
                 fields[f"{chanvar.group(1)}({name})"] = val
+        elif isinstance(value, str):
+            fields[key] = value
         else:
-            fields[key] = "\n".join(values)
+            fields[key] = "\n".join(value)
     name = fields.get("Event") or ("Response" if "Response" in fields else "")
     return AmiEvent(name, fields, next(_seq))
 

@@ -12,7 +12,7 @@ from unittest.mock import Mock
 
 import pytest
 
-from dialerd.pbx._wire import RawMessage, _Protocol
+from dialerd.pbx._wire import RawMessage, _Protocol, parse_message
 from dialerd.pbx.ami import (
     AmiActionError,
     AmiConnection,
@@ -121,6 +121,26 @@ def test_decode_old_style_channel_variables_and_repeated_headers() -> None:
     assert event.fields["ChanVariable(X)"] == "a=b"
     assert event.get("Output") == "line 1\nline 2"
     assert decode({"Response": "Success"}).name == "Response"
+
+
+def test_messages_are_split_at_blank_lines_whatever_the_reads() -> None:
+    messages: list[RawMessage] = []
+    protocol = _Protocol(messages.append, lambda reason: None)
+    protocol.connection_made(Mock())
+    stream = (
+        b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: 1\r\n"
+        b"Message: Authentication accepted\r\n\r\n"
+        b"Event: VarSet\r\nValue: a: b\r\nChanVariable: X=1\r\nChanVariable: Y=2\r\n\r\n"
+        b"Garbage without a name\r\n\r\nEvent: Hangup\r\nCause: 16\r\n\r\n"
+    )
+    for start in range(0, len(stream), 7):  # reads of 7 bytes
+        protocol.data_received(stream[start : start + 7])
+    assert messages == [
+        {"Response": "Success", "ActionID": "1", "Message": "Authentication accepted"},
+        {"Event": "VarSet", "Value": "a: b", "ChanVariable": ["X=1", "Y=2"]},
+        {"Event": "Hangup", "Cause": "16"},
+    ]
+    assert parse_message("Key: value") is None  # neither an event nor a response
 
 
 def test_utf8_character_split_between_reads_survives() -> None:
