@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from dialerd.api.app import init_app
 from dialerd.calltasks import service
 from dialerd.config import Settings
+from dialerd.store import calltasks as calltask_store
 from dialerd.store.sqlfiles import q
 from tests.conftest import Api
 
@@ -388,12 +389,12 @@ async def test_a_key_reopened_during_the_import_is_updated_not_doubled(
     async def no_open_keys(*_: Any) -> bool:
         return False
 
-    monkeypatch.setattr(service.store, "has_open_keys", no_open_keys)
+    monkeypatch.setattr(calltask_store, "has_open_keys", no_open_keys)
     payload = request(task("New", extCustId="K"), task("Other", extCustId="L"))
     status, body = await api.request("POST", f"{PATH}?returnImportedCallTasks=true", json=payload)
     assert (status, body["callTaskErrors"]) == (200, [])
     rows = await contacts(pool)
-    assert [(r["id"], r["name"]) for r in rows][0] == (old["id"], "New")
+    assert (rows[0]["id"], rows[0]["name"]) == (old["id"], "New")
     assert sorted(r["name"] for r in rows) == ["New", "Other"]
     assert [t["created"] for t in body["callTasks"]] == [False, True]
 
