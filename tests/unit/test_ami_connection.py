@@ -30,7 +30,13 @@ async def ami() -> AsyncIterator[FakeAmi]:
         yield fake
 
 
-def connection(ami: FakeAmi, secret: str | None = None) -> AmiConnection:
+def connection(
+    ami: FakeAmi,
+    secret: str | None = None,
+    *,
+    reconnect_min: float = 0.01,
+    reconnect_max: float = 0.08,
+) -> AmiConnection:
     return AmiConnection(
         ami.host,
         ami.port,
@@ -38,8 +44,8 @@ def connection(ami: FakeAmi, secret: str | None = None) -> AmiConnection:
         ami.secret if secret is None else secret,
         ping_interval=0.05,
         ping_timeout=0.1,
-        reconnect_min=0.01,
-        reconnect_max=0.08,
+        reconnect_min=reconnect_min,
+        reconnect_max=reconnect_max,
     )
 
 
@@ -336,16 +342,7 @@ async def test_stop_during_reconnects_always_stops(ami: FakeAmi) -> None:
     ami.reject_logins = True
     rng = random.Random(7)
     for _ in range(150):
-        conn = AmiConnection(
-            ami.host,
-            ami.port,
-            ami.username,
-            ami.secret,
-            ping_interval=0.05,
-            ping_timeout=0.1,
-            reconnect_min=0.0005,
-            reconnect_max=0.002,
-        )
+        conn = connection(ami, reconnect_min=0.0005, reconnect_max=0.002)
         await conn.start()
         task = conn._task
         await asyncio.sleep(rng.uniform(0, 0.01))
