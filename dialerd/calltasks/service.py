@@ -185,9 +185,12 @@ class _Writer:
             self.written.update((t.index, store.Written(ids[t.index], True)) for t in new)
         if other:
             other_ids = [self.ids[t.index] for t in other]
-            self.written.update(
-                await store.upsert(self.conn, self.to, other, other_ids, known | self.row_of_key)
-            )
+            rows: dict[str | None, int] = {}  # the ids of the other tasks' rows, where known
+            for t in other:
+                row = known.get(t.ext_cust_id) or self.row_of_key.get(t.ext_cust_id)
+                if row is not None:
+                    rows[t.ext_cust_id] = row
+            self.written.update(await store.upsert(self.conn, self.to, other, other_ids, rows))
         for task in tasks:
             if task.ext_cust_id is not None:
                 self.row_of_key[task.ext_cust_id] = self.written[task.index].id
