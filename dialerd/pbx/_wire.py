@@ -8,9 +8,8 @@ hands any event carrying a pending ActionID to that action instead of the event 
 :class:`dialerd.pbx.ami.AmiConnection` owns all of that instead.
 
 Nor is its ``AMIProtocol``'s parser: building a case-insensitive ``Message`` per event took
-most of the dialer's CPU at a hundred calls a second (some 60 events per call), and capped
-``bench/dial.py``'s dialer at half the rate of bare Originates. The parser below does the same
-job, a plain dict per message, several times faster.
+most of the dialer's CPU in a profile of ``bench/dial.py`` (some 60 events per call). The parser
+below gives a plain dict per message: 3.6 µs instead of 21 µs for an 18-header event.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import codecs
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from panoramisk.actions import Action
 
@@ -57,9 +55,6 @@ class _Protocol(asyncio.Protocol):
         # Whole characters only: a UTF-8 character can be split across two reads.
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._buffer = ""
-
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         self._buffer += self._decoder.decode(data)
