@@ -37,7 +37,14 @@ from dialerd.dialer.pacing import (
 )
 from dialerd.dialer.scheduler import DueCall, Scheduler
 from dialerd.domain import Connres
-from dialerd.pbx.ami import AmiActionError, AmiConnection, AmiError, AmiEvent, AmiUnavailable
+from dialerd.pbx.ami import (
+    AmiActionError,
+    AmiConnection,
+    AmiError,
+    AmiEvent,
+    AmiNotSent,
+    AmiUnavailable,
+)
 from dialerd.pbx.state import LiveState
 from dialerd.store.dialer import ClosedAttempt, DialCampaign, DialerStore, OpenAttempt
 
@@ -105,6 +112,9 @@ class Attempt:
     contact_id: int
     slot: int
     failed_at: float | None = None  # monotonic: OriginateResponse Failure without a Hangup
+    # The Originate was tried (it may have gone out). Until then a reconnect's reconciliation
+    # leaves the attempt alone: that no channel exists yet says nothing.
+    originate_tried: bool = False
     stats_answer_fed: bool = False
 
     @property
@@ -338,8 +348,14 @@ class Engine:
         )
         run.stats.placed(self._wall())
         self.placed += 1
+        attempt.originate_tried = True
         try:
             await self.ami.originate(fields, variables)
+        except AmiNotSent as exc:
+            # Never written: nobody was called, and the contact may be dialled again at once.
+            log.info("originate_not_sent", attempt=attempt.id, error=str(exc))
+            self._close(attempt, Connres.NOT_DIALLED, detail=f"NOT SENT: {exc}", retry_at_once=True)
+            return False
         except AmiActionError as exc:
             # Asterisk refused it: nothing was dialled.
             log.warning(
@@ -404,6 +420,7 @@ class Engine:
         unknown: Connres = Connres.ERROR,
         *,
         detail: str | None = None,
+        retry_at_once: bool = False,
     ) -> None:
         """Ends following an attempt; its history row and contact are written on the next
         flush."""
@@ -430,7 +447,9 @@ class Engine:
                 run.stats.handled(t, (outcome.dt_end - outcome.dt_agent_connect).total_seconds())
         self._unwritten.add(attempt.id)
         self._to_close.append(
-            ClosedAttempt(attempt.id, attempt.contact_id, attempt.slot, outcome, e.channel)
+            ClosedAttempt(
+                attempt.id, attempt.contact_id, attempt.slot, outcome, e.channel, retry_at_once
+            )
         )
         log.info(
             "attempt_closed",
@@ -477,8 +496,13 @@ class Engine:
         """After every (re)login, once LiveState has resynced: reconcile, then dial again."""
         async with self._lock:
             for attempt in list(self.attempts.values()):
-                # Still ringing or talking, or its failure's Hangup grace is running.
-                if self.live.attempt_channels(attempt.id) or attempt.failed_at is not None:
+                # Still ringing or talking, its failure's Hangup grace is running, or its
+                # Originate is still to be tried.
+                if (
+                    self.live.attempt_channels(attempt.id)
+                    or attempt.failed_at is not None
+                    or not attempt.originate_tried
+                ):
                     continue
                 self._close(attempt)  # ended while we were not looking: what is known
         await self.reconcile()

@@ -149,6 +149,7 @@ def after_attempt(
     machine: bool,
     now: datetime,
     retry_minutes: Mapping[str, float],
+    retry_at_once: bool = False,
 ) -> ContactUpdate:
     """How a contact moves on after an attempt on its number at ``slot`` (0-based).
 
@@ -158,7 +159,8 @@ def after_attempt(
       and the contact is finished when attempts reach ``max_attempts`` or no valid number is
       left; else the next try goes to the next valid number after ``slot``.
     - ``dt_next_try`` = now + ``retry_minutes[str(connres)]`` minutes if the campaign sets a
-      delay for this outcome, else now + ``min_call_interval_h`` hours.
+      delay for this outcome, else now + ``min_call_interval_h`` hours; now with
+      ``retry_at_once`` (an Originate that was never sent: nobody was called).
     """
     tries = list(contact.number_tries)
     causes = list(contact.number_last_cause)
@@ -184,11 +186,12 @@ def after_attempt(
     next_slot = pick_slot(contact.phone_numbers, invalid, start % len(contact.phone_numbers))
 
     minutes = retry_minutes.get(str(int(connres)))
-    delay = (
-        timedelta(minutes=float(minutes))
-        if minutes is not None
-        else timedelta(hours=contact.min_call_interval_h)
-    )
+    if retry_at_once:
+        delay = timedelta(0)
+    elif minutes is not None:
+        delay = timedelta(minutes=float(minutes))
+    else:
+        delay = timedelta(hours=contact.min_call_interval_h)
     return ContactUpdate(
         number_tries=tuple(tries),
         number_last_cause=tuple(causes),

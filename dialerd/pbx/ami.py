@@ -46,6 +46,11 @@ class AmiUnavailable(AmiError):
     """Not connected, or the connection was lost or timed out while waiting."""
 
 
+class AmiNotSent(AmiUnavailable):
+    """Unavailable before the action was written: Asterisk never saw it (for an Originate:
+    no call went out)."""
+
+
 class AmiActionError(AmiError):
     """Asterisk answered an action with ``Response: Error``."""
 
@@ -228,11 +233,13 @@ class AmiConnection:
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> None:
         """Places a call: an async Originate, returning once Asterisk accepted it. Raises
-        :class:`AmiUnavailable` unless :attr:`ready` (so no call goes out before a resync).
-        The OriginateResponse event comes later through the listeners."""
+        :class:`AmiNotSent` unless :attr:`ready` (so no call goes out before a resync), and
+        :class:`AmiUnavailable` when the connection fails after the action was written (the
+        call may have gone out). The OriginateResponse event comes later through the
+        listeners."""
         session = self._session
         if session is None or not self.ready:
-            raise AmiUnavailable("AMI not ready")
+            raise AmiNotSent("AMI not ready")
         action: dict[str, str | list[str]] = {**fields, "Action": "Originate", "Async": "true"}
         if variables:
             action["Variable"] = [f"{k}={v}" for k, v in variables.items()]
@@ -244,7 +251,7 @@ class AmiConnection:
         self, session: _Session, action: Mapping[str, str | list[str]], wait_s: float
     ) -> list[AmiEvent]:
         if session.lost.is_set() or session.wire is None:
-            raise AmiUnavailable(f"AMI connection lost: {session.reason}")
+            raise AmiNotSent(f"AMI connection lost: {session.reason}")
         name = str(action.get("Action", ""))
         future: asyncio.Future[list[AmiEvent]] = asyncio.get_running_loop().create_future()
         action_id = session.wire.write(action)

@@ -83,6 +83,7 @@ class ClosedAttempt:
     slot: int  # 0-based
     outcome: Outcome
     channel: str | None
+    retry_at_once: bool = False  # see after_attempt
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class DialerStore:
                     machine=o.machine,
                     now=now,
                     retry_minutes=row["retry_minutes"] or {},
+                    retry_at_once=c.retry_at_once,
                 )
                 updates.append(
                     (

@@ -133,9 +133,11 @@ class Harness:
         return int(await self.pool.fetchval("SELECT count(*) FROM contacts WHERE state = 'open'"))
 
     async def all_closed(self, attempts: int) -> bool:
+        """At least ``attempts`` calls placed, and all of them ended (an Originate never
+        sent, CONNRES 0, is not a call)."""
         row = await self.pool.fetchrow(
             "SELECT count(*) FILTER (WHERE status = 'closed') AS closed, count(*) AS total "
-            "FROM contact_history"
+            "FROM contact_history WHERE connres IS DISTINCT FROM 0"
         )
         assert row is not None
         return bool(row["total"] >= attempts and row["closed"] == row["total"])
@@ -279,7 +281,13 @@ async def test_tasks_worked_off_with_three_agents(h: Harness, mode: str) -> None
     contacts = [await h.contact(campaign, number(4 if i % 4 else 0)) for i in range(n)]
     await h.run_until(closed_count(h, n), 40 + n * 4)
     rows = await h.pool.fetch("SELECT * FROM contact_history ORDER BY id")
-    assert sorted(r["contact_id"] for r in rows) == sorted(contacts)  # each dialled once
+    # An AMI reconnect on a starved machine can land between an attempt's start and its
+    # Originate: that attempt is closed as never sent (CONNRES 0) and the contact dialled
+    # again. Every contact is dialled exactly once.
+    not_sent = [r for r in rows if r["connres"] == 0]
+    assert all(r["detail"].startswith("NOT SENT") for r in not_sent), not_sent
+    rows = [r for r in rows if r["connres"] != 0]
+    assert sorted(r["contact_id"] for r in rows) == sorted(contacts)
     for r in rows:
         # A callee who hangs up 1 s after answering can be gone before a busy machine's Asterisk
         # hands the call to the agent: rightly CONNRES 6 then. Nobody else ends without an agent.

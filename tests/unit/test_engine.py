@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import pytest
@@ -222,6 +223,50 @@ async def test_ami_cut_mid_call_reconciles(
     await wait_for(lambda: closed(pool, second))
     assert (await history(pool, second))["connres"] == 1
     await stop(run)
+
+
+async def test_ami_lost_before_the_originate_is_tried(
+    settings: Settings, pool: asyncpg.Pool, fake_ami: FakeAmi
+) -> None:
+    """The AMI drops after the attempt is written and is back (its reconnect waiting for the
+    engine) before the Originate is tried. No channel exists, but that says nothing: the
+    attempt must not be closed as unknown and counted. Nobody was called; the contact is
+    dialled once the AMI is ready."""
+    cid = await add_campaign(pool, queue=QUEUE)
+    contact = await add_contact(pool, cid, min_call_interval_h=1)
+    engine = build_dialer(engine_settings(settings, fake_ami), pool)
+    start_attempts = engine.store.start_attempts
+
+    async def resynced_again() -> bool:
+        return sum(1 for a in fake_ami.actions if a.get("Action") == "CoreShowChannels") >= 2
+
+    async def start_then_lose_ami(*args: Any, **kwargs: Any) -> Any:
+        started = await start_attempts(*args, **kwargs)
+        if len(fake_ami.login_times) == 1:
+            fake_ami.drop()
+            await wait_for(resynced_again)
+            await asyncio.sleep(0.1)  # the reconnect's reconciliation waits for the engine
+        return started
+
+    engine.store.start_attempts = start_then_lose_ami  # type: ignore[method-assign]
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(run_dialer(engine, stop_event))
+    action = await asyncio.wait_for(fake_ami.next_action("Originate"), 10)
+    assert f"DIALERD_CONTACT_ID={contact}" in action["Variable"]
+    attempt = int(str(action["ChannelId"]).removeprefix("dialerd-"))
+    fake_ami.push(event("Hangup", attempt, Cause="16"))
+    await wait_for(lambda: closed(pool, attempt))
+    rows = await pool.fetch(
+        "SELECT id, connres, detail FROM contact_history WHERE contact_id=$1 ORDER BY id", contact
+    )
+    dialled = [r for r in rows if r["connres"] != 0]
+    assert [r["id"] for r in dialled] == [attempt], [dict(r) for r in rows]
+    for r in rows[:-1]:
+        assert (r["connres"], r["detail"]) == (0, "NOT SENT: AMI not ready")
+    c = await fetchrow(pool, "SELECT * FROM contacts WHERE id=$1", contact)
+    assert c["attempts"] == 1
+    stop_event.set()
+    await asyncio.wait_for(task, 10)
 
 
 async def _count(ami: FakeAmi, n: int) -> bool:

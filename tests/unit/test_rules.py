@@ -161,6 +161,21 @@ def test_not_dialled_does_not_count() -> None:
     assert up.dt_next_try == NOW + timedelta(minutes=1)
 
 
+def test_originate_never_sent_retries_at_once() -> None:
+    up = after_attempt(
+        contact(),
+        slot=1,
+        connres=Connres.NOT_DIALLED,
+        cause=None,
+        machine=False,
+        now=NOW,
+        retry_minutes={"0": 1},
+        retry_at_once=True,
+    )
+    assert (up.attempts, up.number_tries, up.next_number) == (0, (0, 0), 1)
+    assert up.dt_next_try == NOW
+
+
 WINDOW = CallWindow(time(8), time(20), frozenset({1, 2, 3, 4, 5}), "Europe/Berlin")
 
 
