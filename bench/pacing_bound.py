@@ -1,0 +1,357 @@
+"""How much occupancy pacers that could see part of the future would get: a reference for
+the grid's targets, not pacers the engine can run.
+
+    .venv/bin/python bench/pacing_bound.py [--cells 25:0.15:60,...] [--seeds 3]
+        [--knows agents,calls] [--thresholds 0.01,...] [--hours 8] [--workers 2] [--out F]
+
+Every pacer runs in the simulator on the grid's scenario (bench/scenarios/grid_base.toml with
+the cell's agents, answer rate and mean talk time; by default the cells whose targets
+predictive misses), on the same seeds and so the same callees. Two kinds read what no real
+pacer knows, from the simulation's own state and event heap:
+
+- ``knows:agents``, ``knows:calls``: the real predictive pacer (its model, calibration and
+  abandon budget unchanged) told the truth about one of its two guesses: the second each
+  agent will be ready (the talk and wrap-up already drawn for their calls, breaks and
+  log-ins to come), or which calls in flight will be live answers and when. What it gains
+  over ``predictive`` is what that guess costs.
+- ``oracle:<threshold>``: knows both, and is unsure only of the calls it places now (each a
+  live answer with the scenario's probability, after a ring time from the scenario's
+  distribution). It places the n-th new call while the chance that this call (or a known
+  answer it would take the agent from) finds no agent in time, or must wait and its
+  callee hangs up, stays within the threshold; the best threshold whose abandon rate stays
+  within 3% on every seed is reported.
+
+Nothing here is proven optimal: these are references built the same way as the real pacer,
+with better information. A real pacer, which must guess what they know, gets less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import multiprocessing
+import random
+import statistics
+import time
+from bisect import bisect_right
+from dataclasses import replace
+from pathlib import Path
+
+from pacing_grid import occupancy_target  # bench/ is this script's folder
+
+from dialerd.dialer.pacing import AgentsView, PacingSnapshot, PredictivePacer, make_pacer
+from dialerd.simulator import scenario
+from dialerd.simulator.pacers import parse_pacer
+from dialerd.simulator.scenario import Scenario
+from dialerd.simulator.sim import (
+    BREAK,
+    BREAK_END,
+    FREE,
+    LOGIN,
+    LOGOUT,
+    RING_END,
+    TALKING,
+    WRAPUP,
+    PacerSpec,
+    Simulation,
+    _Call,
+)
+
+HERE = Path(__file__).parent
+LIMIT = 0.03
+HORIZON_S = 45  # past the longest ring time (40 s) and the agent timeout
+# The cells of the grid whose targets predictive misses (bench/results/pacing_grid.md).
+MISSED = (
+    "5:0.6:180",
+    "5:0.6:300",
+    "10:0.15:60",
+    "10:0.3:60",
+    "10:0.6:60",
+    "25:0.15:60",
+    "25:0.3:60",
+    "25:0.6:60",
+    "50:0.15:60",
+    "50:0.3:60",
+    "50:0.6:60",
+)
+
+Cell = tuple[int, float, float]
+
+
+def foresee(sim: Simulation, now: float) -> tuple[list[float], list[tuple[float, float]]]:
+    """What the future holds, from the simulation's own state and event heap: when each
+    agent will be ready (sorted), and the live answers of the calls in flight, waiting ones
+    included, as (answered at, given up by), sorted."""
+    timeout = sim.settings.agent_timeout_s
+    leaves: dict[int, float] = {}  # agent -> next break or log-out
+    returns: list[float] = []  # agents back from a break or logging in
+    answers: list[tuple[float, float]] = []  # known live answers: (at, deadline)
+    for when, _, kind, ref in sim._events:
+        if kind == RING_END:
+            assert isinstance(ref, _Call)
+            callee = ref.callee
+            answered = callee.u_answer < sim.sc.answer_rate_at(ref.placed_at)
+            if answered and callee.machine != callee.amd_right:
+                patience = math.inf if callee.machine else callee.patience
+                answers.append((when, when + min(timeout, patience)))
+        elif kind in (BREAK, LOGOUT):
+            assert isinstance(ref, int)
+            leaves[ref] = min(when, leaves.get(ref, math.inf))
+        elif kind in (BREAK_END, LOGIN):
+            returns.append(when)
+    for call in sim._waiting:
+        if call.waiting:
+            patience = math.inf if call.callee.machine else call.callee.patience
+            answers.append((now, call.answered_at + min(timeout, patience)))
+    ready: list[float] = list(returns)
+    for a, state in enumerate(sim._state):
+        if state == FREE:
+            ready.append(now)
+            continue
+        if state not in (TALKING, WRAPUP) or sim._pending[a] is not None:
+            continue
+        current = sim._call_of[a]
+        assert current is not None
+        callee = current.callee
+        if state == TALKING:
+            at = sim._talking[a] + callee.talk_time + callee.wrapup_time
+        else:
+            at = sim._wrapping[a] + callee.wrapup_time
+        if leaves.get(a, math.inf) > at:
+            ready.append(at)
+    ready.sort()
+    answers.sort()
+    return ready, answers
+
+
+class InformedPredictive(PredictivePacer):
+    """The real predictive pacer, risk model, calibration and budget unchanged, with one or
+    both of its guesses replaced by what the simulation knows: ``agents`` (when each agent
+    will be ready) and ``calls`` (which calls in flight will be live answers, and when).
+    What it gains over the real pacer is what that guess costs."""
+
+    def __init__(self, sim: Simulation, knows: str) -> None:
+        super().__init__()
+        self.sim = sim
+        self.knows_agents = "agents" in knows
+        self.knows_calls = "calls" in knows
+        self._future: tuple[float, list[float], list[tuple[float, float]]] | None = None
+
+    def _foresee(self, now: float) -> tuple[list[float], list[tuple[float, float]]]:
+        if self._future is None or self._future[0] != now:
+            self._future = (now, *foresee(self.sim, now))
+        return self._future[1], self._future[2]
+
+    def _agents_ready(self, agents: AgentsView, timeout: float) -> tuple[list[float], list[float]]:
+        if not self.knows_agents:
+            return super()._agents_ready(agents, timeout)
+        ready, _ = self._foresee(self.sim_now)
+        means = [float(bisect_right(ready, self.sim_now + tau + timeout)) for tau in self._taus]
+        return means, [0.0] * len(means)
+
+    def _ringing_answers(
+        self, now: float, ringing: int, p_live: float
+    ) -> tuple[list[float], list[float]]:
+        if not self.knows_calls:
+            return super()._ringing_answers(now, ringing, p_live)
+        _, answers = self._foresee(now)
+        # waiting calls are counted by the pacer itself (snap.calls_waiting)
+        ringing_at = [at for at, _ in answers if at > now]
+        means = [float(bisect_right(ringing_at, now + tau)) for tau in self._taus]
+        return means, [0.0] * len(means)
+
+    def calls_to_place(self, snap: PacingSnapshot) -> int:
+        self.sim_now = snap.now
+        return super().calls_to_place(snap)
+
+
+class OraclePacer:
+    """See the module docstring. ``threshold``: the largest chance of an abandon a new
+    call may carry."""
+
+    def __init__(self, sim: Simulation, threshold: float) -> None:
+        self.sim = sim
+        self.threshold = threshold
+        sc = sim.sc
+        live_share = (1 - sc.machine_share) * sc.amd_accuracy + sc.machine_share * (
+            1 - sc.amd_accuracy
+        )
+        self.live_share = live_share
+        rng = random.Random(f"{sc.seed}:oracle")
+        draw = sc.ring_time.sampler(rng)
+        rings = sorted(draw() for _ in range(20_000))
+        # ring_cdf[s]: P(ring time <= s); answer_at[s]: P(s - 1 < ring time <= s)
+        self.ring_cdf = [sum(1 for r in rings if r <= s) / len(rings) for s in range(HORIZON_S)]
+        self.answer_at = [
+            self.ring_cdf[s] - (self.ring_cdf[s - 1] if s else 0.0) for s in range(HORIZON_S)
+        ]
+        # A callee who must wait for an agent hangs up first with about this chance (the
+        # wait taken as half the agent timeout).
+        patience = sc.patience.sampler(rng)
+        half = sim.settings.agent_timeout_s / 2
+        self.hang_up = sum(patience() < half for _ in range(20_000)) / 20_000
+
+    def calls_to_place(self, snap: PacingSnapshot) -> int:
+        agents = snap.agents
+        if agents.logged_in == 0 or agents.available == 0:
+            return 0
+        now = snap.now
+        sim = self.sim
+        timeout = sim.settings.agent_timeout_s
+        q = sim.sc.answer_rate_at(now) * self.live_share
+
+        ready, answers = foresee(sim, now)
+
+        # The known answers matched to the agents in order (FIFO): which ones connect.
+        connected: list[float] = []
+        j = 0
+        for at, deadline in answers:
+            if j < len(ready) and ready[j] <= deadline:
+                connected.append(at)
+                j += 1
+        # late[s] (now[s]): agents ready by now + s + timeout (by now + s) minus the known
+        # answers connected by now + s.
+        late, ready_now = [], []
+        r = r0 = c = 0
+        for s in range(HORIZON_S):
+            while r < len(ready) and ready[r] <= now + s + timeout:
+                r += 1
+            while r0 < len(ready) and ready[r0] <= now + s:
+                r0 += 1
+            while c < len(connected) and connected[c] <= now + s:
+                c += 1
+            late.append(r - c)
+            ready_now.append(r0 - c)
+        ring_cdf, answer_at, hang_up = self.ring_cdf, self.answer_at, self.hang_up
+
+        def p_abandon(n: int) -> float:
+            """The n-th new call, answered at s, is abandoned when no agent is ready by
+            s + timeout, or when it must wait and its callee hangs up first; or it takes
+            the agent of a later answer, when that happens at some s' >= s."""
+            risk = [0.0] * HORIZON_S
+            worst = 0.0
+            for s in range(HORIZON_S - 1, -1, -1):
+                pi = q * ring_cdf[s]
+                mean = (n - 1) * pi + 0.5
+                sd = math.sqrt((n - 1) * pi * (1 - pi) + 1e-9) * math.sqrt(2.0)
+                # P(new answers ahead >= slack), normal approximation
+                none = 0.5 * (1.0 + math.erf((mean - late[s]) / sd))
+                wait = 0.5 * (1.0 + math.erf((mean - ready_now[s]) / sd))
+                worst = max(worst, none + hang_up * (wait - none))
+                risk[s] = worst
+            return sum(a * b for a, b in zip(answer_at, risk, strict=True))
+
+        ceiling = 5 * agents.available
+        n = 0
+        while n < ceiling and p_abandon(n + 1) <= self.threshold:
+            n += 1
+        return n
+
+
+def cell_scenario(cell: Cell, seed: int, hours: float) -> Scenario:
+    agents, answer_rate, talk_mean = cell
+    base = scenario.load(HERE / "scenarios" / "grid_base.toml")
+    return replace(
+        base,
+        hours=hours,
+        seed=seed,
+        agents=replace(base.agents, count=agents),
+        answer_rate=((0.0, answer_rate),),
+        talk_time=replace(base.talk_time, mean=talk_mean),
+    )
+
+
+Task = tuple[Cell, str, int, float]
+
+
+def run(task: Task) -> tuple[Task, float, float]:
+    """(task, occupancy, abandon rate); pacer is a built-in name or oracle:<threshold>."""
+    cell, pacer, seed, hours = task
+    sc = cell_scenario(cell, seed, hours)
+    if pacer.startswith(("oracle:", "knows:")):
+        sim = Simulation(sc, PacerSpec(pacer, make_pacer))
+        kind, _, arg = pacer.partition(":")
+        sim.pacer = (
+            OraclePacer(sim, float(arg)) if kind == "oracle" else InformedPredictive(sim, arg)
+        )
+    else:
+        sim = Simulation(sc, parse_pacer(pacer))
+    result = sim.run()
+    return task, result.occupancy, result.abandon_rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", default=",".join(MISSED))
+    parser.add_argument(
+        "--knows",
+        default="agents,calls",
+        help="the real pacer told the truth about: agents, calls (comma-separated)",
+    )
+    parser.add_argument("--thresholds", default="0.002,0.005,0.01,0.02")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--hours", type=float, default=8.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="also write the table here")
+    args = parser.parse_args()
+    cells: list[Cell] = []
+    for text in args.cells.split(","):
+        a, p, t = text.split(":")
+        cells.append((int(a), float(p), float(t)))
+    knows = [f"knows:{k}" for k in args.knows.split(",") if k]
+    oracles = [f"oracle:{t}" for t in args.thresholds.split(",") if t]
+    pacers = ["progressive", "predictive", *knows, *oracles]
+    tasks: list[Task] = [
+        (cell, pacer, seed, args.hours)
+        for cell, pacer, seed in itertools.product(cells, pacers, range(1, args.seeds + 1))
+    ]
+    started = time.monotonic()
+    with multiprocessing.Pool(args.workers) as pool:
+        done = pool.map(run, tasks, chunksize=1)
+    elapsed = time.monotonic() - started
+    by: dict[tuple[Cell, str], list[tuple[float, float]]] = {}
+    for (cell, pacer, _, _), occupancy, abandon in done:
+        by.setdefault((cell, pacer), []).append((occupancy, abandon))
+
+    def shown(cell: Cell, pacer: str) -> str:
+        runs = by[(cell, pacer)]
+        worst = max(a for _, a in runs)
+        return f"{statistics.mean(o for o, _ in runs):.1%} ({worst:.2%})"
+
+    lines = [
+        "# What foresight buys (bench/pacing_bound.py)",
+        "",
+        f"{args.seeds} seeds of {args.hours:g} h per cell, {elapsed / 60:.1f} min on "
+        f"{args.workers} worker(s). Occupancy is the mean over the seeds, in brackets the "
+        "worst seed's abandon rate. *oracle*: its best threshold whose abandon rate stays "
+        "within 3% on every seed.",
+        "",
+        "| agents | answer | talk s | target | progressive | predictive | "
+        + " | ".join(k.replace(":", " ") for k in knows)
+        + " | oracle | oracle threshold |",
+        "|---:|---:|---:|---|---:|---:|" + "---:|" * len(knows) + "---:|---:|",
+    ]
+    for cell in cells:
+        within = [
+            (statistics.mean(o for o, _ in by[(cell, p)]), p)
+            for p in oracles
+            if max(a for _, a in by[(cell, p)]) <= LIMIT
+        ]
+        best = max(within) if within else None
+        target = occupancy_target(cell[0])
+        lines.append(
+            f"| {cell[0]} | {cell[1]:.0%} | {cell[2]:g} | "
+            + (f"{target:.0%}" if target else "progressive + 2")
+            + f" | {shown(cell, 'progressive')} | {shown(cell, 'predictive')} | "
+            + "".join(f"{shown(cell, k)} | " for k in knows)
+            + (f"{shown(cell, best[1])} | {best[1].partition(':')[2]} |" if best else "— | — |")
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
