@@ -35,15 +35,12 @@ import random
 import statistics
 import time
 from bisect import bisect_right
-from dataclasses import replace
 from pathlib import Path
 
-from pacing_grid import occupancy_target  # bench/ is this script's folder
+from pacing_grid import cell_scenario, occupancy_target  # bench/ is this script's folder
 
 from dialerd.dialer.pacing import AgentsView, PacingSnapshot, PredictivePacer, make_pacer
-from dialerd.simulator import scenario
 from dialerd.simulator.pacers import parse_pacer
-from dialerd.simulator.scenario import Scenario
 from dialerd.simulator.sim import (
     BREAK,
     BREAK_END,
@@ -58,7 +55,6 @@ from dialerd.simulator.sim import (
     _Call,
 )
 
-HERE = Path(__file__).parent
 LIMIT = 0.03
 HORIZON_S = 45  # past the longest ring time (40 s) and the agent timeout
 # The cells of the grid whose targets predictive misses (bench/results/pacing_grid.md).
@@ -249,26 +245,13 @@ class OraclePacer:
         return n
 
 
-def cell_scenario(cell: Cell, seed: int, hours: float) -> Scenario:
-    agents, answer_rate, talk_mean = cell
-    base = scenario.load(HERE / "scenarios" / "grid_base.toml")
-    return replace(
-        base,
-        hours=hours,
-        seed=seed,
-        agents=replace(base.agents, count=agents),
-        answer_rate=((0.0, answer_rate),),
-        talk_time=replace(base.talk_time, mean=talk_mean),
-    )
-
-
 Task = tuple[Cell, str, int, float]
 
 
 def run(task: Task) -> tuple[Task, float, float]:
     """(task, occupancy, abandon rate); pacer is a built-in name or oracle:<threshold>."""
     cell, pacer, seed, hours = task
-    sc = cell_scenario(cell, seed, hours)
+    sc = cell_scenario(*cell, seed, hours)
     if pacer.startswith(("oracle:", "knows:")):
         sim = Simulation(sc, PacerSpec(pacer, make_pacer))
         kind, _, arg = pacer.partition(":")

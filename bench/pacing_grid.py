@@ -37,10 +37,12 @@ Task = tuple[int, float, float, str, int, float]
 Summary = dict[str, float | int | str]
 
 
-def run_one(task: Task) -> tuple[Task, Summary]:
-    agents, answer_rate, talk_mean, pacer, seed, hours = task
+def cell_scenario(
+    agents: int, answer_rate: float, talk_mean: float, seed: int, hours: float
+) -> scenario.Scenario:
+    """The grid's base day with a cell's agents, answer rate and mean talk time."""
     base = scenario.load(HERE / "scenarios" / "grid_base.toml")
-    sc = replace(
+    return replace(
         base,
         hours=hours,
         seed=seed,
@@ -48,6 +50,11 @@ def run_one(task: Task) -> tuple[Task, Summary]:
         answer_rate=((0.0, answer_rate),),
         talk_time=replace(base.talk_time, mean=talk_mean),
     )
+
+
+def run_one(task: Task) -> tuple[Task, Summary]:
+    agents, answer_rate, talk_mean, pacer, seed, hours = task
+    sc = cell_scenario(agents, answer_rate, talk_mean, seed, hours)
     return task, Simulation(sc, parse_pacer(pacer)).run().summary()
 
 

@@ -145,7 +145,11 @@ def test_machine_sets_mailbox_flag() -> None:
     assert up.attempts == 1
 
 
-def test_not_dialled_does_not_count() -> None:
+@pytest.mark.parametrize(
+    ("retry_at_once", "next_try"),
+    [(False, NOW + timedelta(minutes=1)), (True, NOW)],  # refused; never sent
+)
+def test_not_dialled_does_not_count(retry_at_once: bool, next_try: datetime) -> None:
     up = after_attempt(
         contact(),
         slot=1,
@@ -154,26 +158,12 @@ def test_not_dialled_does_not_count() -> None:
         machine=False,
         now=NOW,
         retry_minutes={"0": 1},
+        retry_at_once=retry_at_once,
     )
     assert up.attempts == 0
     assert up.number_tries == (0, 0)
     assert up.next_number == 1
-    assert up.dt_next_try == NOW + timedelta(minutes=1)
-
-
-def test_originate_never_sent_retries_at_once() -> None:
-    up = after_attempt(
-        contact(),
-        slot=1,
-        connres=Connres.NOT_DIALLED,
-        cause=None,
-        machine=False,
-        now=NOW,
-        retry_minutes={"0": 1},
-        retry_at_once=True,
-    )
-    assert (up.attempts, up.number_tries, up.next_number) == (0, (0, 0), 1)
-    assert up.dt_next_try == NOW
+    assert up.dt_next_try == next_try
 
 
 WINDOW = CallWindow(time(8), time(20), frozenset({1, 2, 3, 4, 5}), "Europe/Berlin")
