@@ -77,14 +77,24 @@ async def call(
     attempt, task = ami.send_originate(number, queue, **kw)  # type: ignore[arg-type]
     await task
     await ami.wait_for(callee_hangup(attempt), hangup_timeout)
-    if named(ami.for_attempt(attempt), "AgentConnect"):
-        # On a busy machine AgentComplete can come later than the callee's Hangup + grace.
-        ours = attempt.attempt_id
-        await ami.wait_for(
-            lambda ev: ev.name == "AgentComplete" and ours in attempt_ids(ev), hangup_timeout
-        )
+    connects = named(ami.for_attempt(attempt), "AgentConnect")
+    complete: list[Event] = []
+    if connects:
+        # On a busy machine AgentComplete can come later than the callee's Hangup + grace, and
+        # then without the caller's fields (Asterisk no longer has the caller's snapshot): it
+        # is ours if it names our agent, after our AgentConnect, and no other caller.
+        ours, agent, since = attempt.attempt_id, connects[0].get("interface"), connects[0].t
+
+        def our_complete(ev: Event) -> bool:
+            if ev.name != "AgentComplete" or ev.t < since:
+                return False
+            ids = attempt_ids(ev)
+            return ours in ids or (not ids and ev.get("interface") == agent)
+
+        found = await ami.wait_for(our_complete, hangup_timeout)
+        complete = [] if ours in attempt_ids(found) else [found]
     await asyncio.sleep(grace)
-    return attempt, ami.for_attempt(attempt)
+    return attempt, ami.for_attempt(attempt) + complete
 
 
 # --- far-end failures -----------------------------------------------------------------------
