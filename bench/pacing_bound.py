@@ -2,7 +2,8 @@
 the grid's targets, not pacers the engine can run.
 
     .venv/bin/python bench/pacing_bound.py [--cells 25:0.15:60,...] [--seeds 3]
-        [--knows agents,calls] [--thresholds 0.01,...] [--hours 8] [--workers 2] [--out F]
+        [--knows agents,calls] [--thresholds 0.01,...] [--sampled 0.01,...] [--hours 8]
+        [--workers 2] [--out F]
 
 Every pacer runs in the simulator on the grid's scenario (bench/scenarios/grid_base.toml with
 the cell's agents, answer rate and mean talk time; by default the cells whose targets
@@ -20,6 +21,12 @@ pacer knows, from the simulation's own state and event heap:
   answer it would take the agent from) finds no agent in time, or must wait and its
   callee hangs up, stays within the threshold; the best threshold whose abandon rate stays
   within 3% on every seed is reported.
+- ``sampled:<threshold>``: the oracle's rule without its foresight, as a control: its risk
+  averaged over futures drawn from what the engine knows (how long each agent has talked or
+  been in wrap-up, the age of each call ringing, the calls waiting) and from the scenario's
+  true distributions. Against ``predictive`` it tells whether the real pacer's rule, rather
+  than its information, leaves occupancy on the table. Slow (24 futures a tick): a few
+  minutes per 8-hour day.
 
 Nothing here is proven optimal: these are references built the same way as the real pacer,
 with better information. A real pacer, which must guess what they know, gets less.
@@ -41,6 +48,7 @@ from pacing_grid import cell_scenario, occupancy_target  # bench/ is this script
 
 from dialerd.dialer.pacing import AgentsView, PacingSnapshot, PredictivePacer, make_pacer
 from dialerd.simulator.pacers import parse_pacer
+from dialerd.simulator.scenario import Dist
 from dialerd.simulator.sim import (
     BREAK,
     BREAK_END,
@@ -73,9 +81,10 @@ MISSED = (
 )
 
 Cell = tuple[int, float, float]
+Future = tuple[list[float], list[tuple[float, float]]]  # agents ready at, (answer, deadline)
 
 
-def foresee(sim: Simulation, now: float) -> tuple[list[float], list[tuple[float, float]]]:
+def foresee(sim: Simulation, now: float) -> Future:
     """What the future holds, from the simulation's own state and event heap: when each
     agent will be ready (sorted), and the live answers of the calls in flight, waiting ones
     included, as (answered at, given up by), sorted."""
@@ -188,55 +197,40 @@ class OraclePacer:
         half = sim.settings.agent_timeout_s / 2
         self.hang_up = sum(patience() < half for _ in range(20_000)) / 20_000
 
+    def futures(self, snap: PacingSnapshot) -> list[Future]:
+        """The futures the risk is averaged over: for the oracle, the one that will happen."""
+        return [foresee(self.sim, snap.now)]
+
     def calls_to_place(self, snap: PacingSnapshot) -> int:
         agents = snap.agents
         if agents.logged_in == 0 or agents.available == 0:
             return 0
         now = snap.now
-        sim = self.sim
-        timeout = sim.settings.agent_timeout_s
-        q = sim.sc.answer_rate_at(now) * self.live_share
-
-        ready, answers = foresee(sim, now)
-
-        # The known answers matched to the agents in order (FIFO): which ones connect.
-        connected: list[float] = []
-        j = 0
-        for at, deadline in answers:
-            if j < len(ready) and ready[j] <= deadline:
-                connected.append(at)
-                j += 1
-        # late[s] (now[s]): agents ready by now + s + timeout (by now + s) minus the known
-        # answers connected by now + s.
-        late, ready_now = [], []
-        r = r0 = c = 0
-        for s in range(HORIZON_S):
-            while r < len(ready) and ready[r] <= now + s + timeout:
-                r += 1
-            while r0 < len(ready) and ready[r0] <= now + s:
-                r0 += 1
-            while c < len(connected) and connected[c] <= now + s:
-                c += 1
-            late.append(r - c)
-            ready_now.append(r0 - c)
+        timeout = self.sim.settings.agent_timeout_s
+        q = self.sim.sc.answer_rate_at(now) * self.live_share
+        tables = [slack(now, timeout, *future) for future in self.futures(snap)]
         ring_cdf, answer_at, hang_up = self.ring_cdf, self.answer_at, self.hang_up
 
         def p_abandon(n: int) -> float:
             """The n-th new call, answered at s, is abandoned when no agent is ready by
             s + timeout, or when it must wait and its callee hangs up first; or it takes
-            the agent of a later answer, when that happens at some s' >= s."""
-            risk = [0.0] * HORIZON_S
-            worst = 0.0
-            for s in range(HORIZON_S - 1, -1, -1):
-                pi = q * ring_cdf[s]
-                mean = (n - 1) * pi + 0.5
-                sd = math.sqrt((n - 1) * pi * (1 - pi) + 1e-9) * math.sqrt(2.0)
-                # P(new answers ahead >= slack), normal approximation
-                none = 0.5 * (1.0 + math.erf((mean - late[s]) / sd))
-                wait = 0.5 * (1.0 + math.erf((mean - ready_now[s]) / sd))
-                worst = max(worst, none + hang_up * (wait - none))
-                risk[s] = worst
-            return sum(a * b for a, b in zip(answer_at, risk, strict=True))
+            the agent of a later answer, when that happens at some s' >= s. Averaged over
+            the futures."""
+            total = 0.0
+            for late, ready_now in tables:
+                risk = [0.0] * HORIZON_S
+                worst = 0.0
+                for s in range(HORIZON_S - 1, -1, -1):
+                    pi = q * ring_cdf[s]
+                    mean = (n - 1) * pi + 0.5
+                    sd = math.sqrt((n - 1) * pi * (1 - pi) + 1e-9) * math.sqrt(2.0)
+                    # P(new answers ahead >= slack), normal approximation
+                    none = 0.5 * (1.0 + math.erf((mean - late[s]) / sd))
+                    wait = 0.5 * (1.0 + math.erf((mean - ready_now[s]) / sd))
+                    worst = max(worst, none + hang_up * (wait - none))
+                    risk[s] = worst
+                total += sum(a * b for a, b in zip(answer_at, risk, strict=True))
+            return total / len(tables)
 
         ceiling = 5 * agents.available
         n = 0
@@ -245,19 +239,123 @@ class OraclePacer:
         return n
 
 
+def slack(
+    now: float, timeout: float, ready: list[float], answers: list[tuple[float, float]]
+) -> tuple[list[int], list[int]]:
+    """(late, ready_now): for each second s ahead, the agents ready by now + s + timeout
+    (by now + s) minus the known answers that connect by now + s, the known answers matched
+    to the agents in order (FIFO)."""
+    connected: list[float] = []
+    j = 0
+    for at, deadline in answers:
+        if j < len(ready) and ready[j] <= deadline:
+            connected.append(at)
+            j += 1
+    late, ready_now = [], []
+    r = r0 = c = 0
+    for s in range(HORIZON_S):
+        while r < len(ready) and ready[r] <= now + s + timeout:
+            r += 1
+        while r0 < len(ready) and ready[r0] <= now + s:
+            r0 += 1
+        while c < len(connected) and connected[c] <= now + s:
+            c += 1
+        late.append(r - c)
+        ready_now.append(r0 - c)
+    return late, ready_now
+
+
+class SampledPacer(OraclePacer):
+    """The oracle's rule with no foresight: its risk averaged over ``SAMPLES`` futures drawn
+    from what the engine knows (how long each agent has talked or been in wrap-up, the age
+    of each call ringing, the calls waiting) and from the scenario's true distributions (the
+    real pacer must estimate them). What it gets, against ``predictive``, says whether the
+    real pacer's rule leaves occupancy on the table, not its information."""
+
+    SAMPLES = 24
+
+    def __init__(self, sim: Simulation, threshold: float) -> None:
+        super().__init__(sim, threshold)
+        sc = sim.sc
+        rng = random.Random(f"{sc.seed}:sampled")
+        self.rng = random.Random(f"{sc.seed}:futures")
+
+        def pool(dist: Dist) -> list[float]:
+            draw = dist.sampler(rng)
+            return sorted(draw() for _ in range(20_000))
+
+        self.talk, self.wrapup, self.ring = (
+            pool(sc.talk_time),
+            pool(sc.wrapup_time),
+            pool(sc.ring_time),
+        )
+        busy, congestion = pool(sc.busy_time), pool(sc.congestion_time)
+        n_busy = round(20_000 * sc.busy_share)
+        n_congestion = round(20_000 * sc.congestion_share)
+        self.failure = sorted(
+            busy[:n_busy]
+            + congestion[:n_congestion]
+            + [sc.no_answer_timeout_s] * (20_000 - n_busy - n_congestion)
+        )
+
+    def _beyond(self, values: list[float], elapsed: float) -> float:
+        """A draw of a duration known to be longer than ``elapsed``."""
+        i = bisect_right(values, elapsed)
+        return values[self.rng.randrange(i, len(values))] if i < len(values) else elapsed + 1.0
+
+    def futures(self, snap: PacingSnapshot) -> list[Future]:
+        sim, now = self.sim, snap.now
+        timeout = sim.settings.agent_timeout_s
+        p_answer = sim.sc.answer_rate_at(now)
+        ages = [
+            now - ref.placed_at
+            for _, _, kind, ref in sim._events
+            if kind == RING_END and isinstance(ref, _Call)
+        ]
+        waiting = [(now, call.answered_at + timeout) for call in sim._waiting if call.waiting]
+        n = len(self.ring)
+        futures: list[Future] = []
+        for _ in range(self.SAMPLES):
+            ready = [now] * snap.agents.free
+            for elapsed in snap.agents.talking_for:
+                left = self._beyond(self.talk, elapsed) - elapsed
+                ready.append(now + left + self.wrapup[self.rng.randrange(len(self.wrapup))])
+            for elapsed in snap.agents.wrapup_for:
+                ready.append(now + self._beyond(self.wrapup, elapsed) - elapsed)
+            answers = list(waiting)
+            for age in ages:
+                still_ringing_answered = p_answer * (1 - bisect_right(self.ring, age) / n)
+                still_ringing_failed = (1 - p_answer) * (
+                    1 - bisect_right(self.failure, age) / len(self.failure)
+                )
+                total = still_ringing_answered + still_ringing_failed
+                if total <= 0 or self.rng.random() * total >= still_ringing_answered:
+                    continue
+                if self.rng.random() >= self.live_share:
+                    continue
+                at = now + self._beyond(self.ring, age) - age
+                answers.append((at, at + timeout))
+            ready.sort()
+            answers.sort()
+            futures.append((ready, answers))
+        return futures
+
+
 Task = tuple[Cell, str, int, float]
 
 
 def run(task: Task) -> tuple[Task, float, float]:
-    """(task, occupancy, abandon rate); pacer is a built-in name or oracle:<threshold>."""
+    """(task, occupancy, abandon rate); pacer is a built-in name, knows:<what>,
+    oracle:<threshold> or sampled:<threshold>."""
     cell, pacer, seed, hours = task
     sc = cell_scenario(*cell, seed, hours)
-    if pacer.startswith(("oracle:", "knows:")):
+    if pacer.startswith(("oracle:", "knows:", "sampled:")):
         sim = Simulation(sc, PacerSpec(pacer, make_pacer))
         kind, _, arg = pacer.partition(":")
-        sim.pacer = (
-            OraclePacer(sim, float(arg)) if kind == "oracle" else InformedPredictive(sim, arg)
-        )
+        if kind == "knows":
+            sim.pacer = InformedPredictive(sim, arg)
+        else:
+            sim.pacer = (OraclePacer if kind == "oracle" else SampledPacer)(sim, float(arg))
     else:
         sim = Simulation(sc, parse_pacer(pacer))
     result = sim.run()
@@ -272,7 +370,10 @@ def main() -> None:
         default="agents,calls",
         help="the real pacer told the truth about: agents, calls (comma-separated)",
     )
-    parser.add_argument("--thresholds", default="0.002,0.005,0.01,0.02")
+    parser.add_argument("--thresholds", default="0.01,0.03,0.06,0.1")
+    parser.add_argument(
+        "--sampled", default="", help="thresholds for the oracle's rule without foresight"
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--workers", type=int, default=2)
@@ -284,7 +385,8 @@ def main() -> None:
         cells.append((int(a), float(p), float(t)))
     knows = [f"knows:{k}" for k in args.knows.split(",") if k]
     oracles = [f"oracle:{t}" for t in args.thresholds.split(",") if t]
-    pacers = ["progressive", "predictive", *knows, *oracles]
+    sampled = [f"sampled:{t}" for t in args.sampled.split(",") if t]
+    pacers = ["progressive", "predictive", *knows, *oracles, *sampled]
     tasks: list[Task] = [
         (cell, pacer, seed, args.hours)
         for cell, pacer, seed in itertools.product(cells, pacers, range(1, args.seeds + 1))
@@ -302,34 +404,40 @@ def main() -> None:
         worst = max(a for _, a in runs)
         return f"{statistics.mean(o for o, _ in runs):.1%} ({worst:.2%})"
 
+    # The threshold rules: the best threshold of each whose abandon rate stays within the
+    # limit on every seed.
+    rules = [(name, group) for name, group in (("oracle", oracles), ("sampled", sampled)) if group]
     lines = [
         "# What foresight buys (bench/pacing_bound.py)",
         "",
         f"{args.seeds} seeds of {args.hours:g} h per cell, {elapsed / 60:.1f} min on "
         f"{args.workers} worker(s). Occupancy is the mean over the seeds, in brackets the "
-        "worst seed's abandon rate. *oracle*: its best threshold whose abandon rate stays "
-        "within 3% on every seed.",
+        "worst seed's abandon rate. *oracle*"
+        + (", *sampled*" if sampled else "")
+        + ": the best threshold whose abandon rate stays within 3% on every seed.",
         "",
         "| agents | answer | talk s | target | progressive | predictive | "
-        + " | ".join(k.replace(":", " ") for k in knows)
-        + " | oracle | oracle threshold |",
-        "|---:|---:|---:|---|---:|---:|" + "---:|" * len(knows) + "---:|---:|",
+        + "".join(f"{k.replace(':', ' ')} | " for k in knows)
+        + "".join(f"{name} | {name} threshold | " for name, _ in rules),
+        "|---:|---:|---:|---|---:|---:|" + "---:|" * (len(knows) + 2 * len(rules)),
     ]
     for cell in cells:
-        within = [
-            (statistics.mean(o for o, _ in by[(cell, p)]), p)
-            for p in oracles
-            if max(a for _, a in by[(cell, p)]) <= LIMIT
-        ]
-        best = max(within) if within else None
         target = occupancy_target(cell[0])
-        lines.append(
+        row = (
             f"| {cell[0]} | {cell[1]:.0%} | {cell[2]:g} | "
             + (f"{target:.0%}" if target else "progressive + 2")
             + f" | {shown(cell, 'progressive')} | {shown(cell, 'predictive')} | "
             + "".join(f"{shown(cell, k)} | " for k in knows)
-            + (f"{shown(cell, best[1])} | {best[1].partition(':')[2]} |" if best else "— | — |")
         )
+        for _, group in rules:
+            within = [
+                (statistics.mean(o for o, _ in by[(cell, p)]), p)
+                for p in group
+                if max(a for _, a in by[(cell, p)]) <= LIMIT
+            ]
+            best = max(within)[1] if within else None
+            row += f"{shown(cell, best)} | {best.partition(':')[2]} | " if best else "— | — | "
+        lines.append(row.rstrip())
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -66,3 +66,26 @@ def test_oracle_outdoes_predictive_on_the_same_callees() -> None:
     _, oracle, abandoned = pacing_bound.run((cell, "oracle:0.01", 1, 2.0))
     assert oracle > predictive + 0.05
     assert abandoned <= 0.03
+
+
+def test_sampled_futures_hold_only_what_the_engine_knows() -> None:
+    sim = Simulation(SCENARIO, PacerSpec("predictive", make_pacer, DialMode.PREDICTIVE))
+    sampled = pacing_bound.SampledPacer(sim, 0.02)
+    checked: list[int] = []
+
+    class Checking:
+        def calls_to_place(self, snap: PacingSnapshot) -> int:
+            if snap.now % 60 == 0 and snap.agents.available:
+                for ready, answers in sampled.futures(snap):
+                    # one ready time per agent not paused, none before now
+                    busy = snap.agents.free + snap.agents.talking + snap.agents.wrapup
+                    assert len(ready) == busy and min(ready) >= snap.now
+                    # live answers only from the calls ringing or waiting
+                    assert len(answers) <= snap.calls_ringing + snap.calls_waiting
+                checked.append(1)
+            return int(sampled.calls_to_place(snap))
+
+    sim.pacer = Checking()
+    result = sim.run()
+    assert len(checked) > 10
+    assert result.connected > 0
