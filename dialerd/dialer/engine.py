@@ -332,10 +332,12 @@ class Engine:
                 attempt = Attempt(
                     AttemptEvents(s.id, started=s.started), run.campaign.id, s.contact_id, call.slot
                 )
-                self.attempts[s.id] = run.attempts[s.id] = attempt
                 placing.append((attempt, call))
-            # Locked or changed since the claim: give them back.
+            # Locked or changed since the claim: give them back. Should that fail, the attempts
+            # just written are nobody's yet, and the reconciliation closes them.
             await self.store.release([(cid, self._now()) for cid in by_contact])
+            for attempt, _ in placing:
+                self.attempts[attempt.id] = run.attempts[attempt.id] = attempt
         results = await asyncio.gather(
             *(self._originate(run, a, c) for a, c in placing), return_exceptions=True
         )
