@@ -131,43 +131,46 @@ def foresee(sim: Simulation, now: float) -> Future:
 
 
 class InformedPredictive(PredictivePacer):
-    """The real predictive pacer, risk model, calibration and budget unchanged, with one or
-    both of its guesses replaced by what the simulation knows: ``agents`` (when each agent
-    will be ready) and ``calls`` (which calls in flight will be live answers, and when).
-    What it gains over the real pacer is what that guess costs."""
+    """The real predictive pacer, risk model, calibration and budget unchanged, with one of
+    its guesses replaced by what the simulation knows: ``agents`` (when each agent will be
+    ready) or ``calls`` (which calls in flight will be live answers, and when). What it
+    gains over the real pacer is what that guess costs. (Both at once leave its normal
+    approximation with no variance at all, and it stops working: that is the oracle's job.)"""
 
     def __init__(self, sim: Simulation, knows: str) -> None:
+        if knows not in ("agents", "calls"):
+            raise ValueError(f"knows:{knows}: expected agents or calls")
         super().__init__()
         self.sim = sim
-        self.knows_agents = "agents" in knows
-        self.knows_calls = "calls" in knows
-        self._future: tuple[float, list[float], list[tuple[float, float]]] | None = None
+        self.knows = knows
+        self.now = 0.0
+        self._future: tuple[float, Future] | None = None
 
-    def _foresee(self, now: float) -> tuple[list[float], list[tuple[float, float]]]:
-        if self._future is None or self._future[0] != now:
-            self._future = (now, *foresee(self.sim, now))
-        return self._future[1], self._future[2]
+    def _foresee(self) -> Future:
+        if self._future is None or self._future[0] != self.now:
+            self._future = (self.now, foresee(self.sim, self.now))
+        return self._future[1]
 
     def _agents_ready(self, agents: AgentsView, timeout: float) -> tuple[list[float], list[float]]:
-        if not self.knows_agents:
+        if self.knows != "agents":
             return super()._agents_ready(agents, timeout)
-        ready, _ = self._foresee(self.sim_now)
-        means = [float(bisect_right(ready, self.sim_now + tau + timeout)) for tau in self._taus]
+        ready, _ = self._foresee()
+        means = [float(bisect_right(ready, self.now + tau + timeout)) for tau in self._taus]
         return means, [0.0] * len(means)
 
     def _ringing_answers(
         self, now: float, ringing: int, p_live: float
     ) -> tuple[list[float], list[float]]:
-        if not self.knows_calls:
+        if self.knows != "calls":
             return super()._ringing_answers(now, ringing, p_live)
-        _, answers = self._foresee(now)
+        _, answers = self._foresee()
         # waiting calls are counted by the pacer itself (snap.calls_waiting)
         ringing_at = [at for at, _ in answers if at > now]
         means = [float(bisect_right(ringing_at, now + tau)) for tau in self._taus]
         return means, [0.0] * len(means)
 
     def calls_to_place(self, snap: PacingSnapshot) -> int:
-        self.sim_now = snap.now
+        self.now = snap.now
         return super().calls_to_place(snap)
 
 
@@ -368,7 +371,7 @@ def main() -> None:
     parser.add_argument(
         "--knows",
         default="agents,calls",
-        help="the real pacer told the truth about: agents, calls (comma-separated)",
+        help="the real pacer told the truth about, one at a time: agents, calls",
     )
     parser.add_argument("--thresholds", default="0.01,0.03,0.06,0.1")
     parser.add_argument(
