@@ -190,7 +190,7 @@ class OraclePacer:
         draw = sc.ring_time.sampler(rng)
         rings = sorted(draw() for _ in range(20_000))
         # ring_cdf[s]: P(ring time <= s); answer_at[s]: P(s - 1 < ring time <= s)
-        self.ring_cdf = [sum(1 for r in rings if r <= s) / len(rings) for s in range(HORIZON_S)]
+        self.ring_cdf = [bisect_right(rings, s) / len(rings) for s in range(HORIZON_S)]
         self.answer_at = [
             self.ring_cdf[s] - (self.ring_cdf[s - 1] if s else 0.0) for s in range(HORIZON_S)
         ]
