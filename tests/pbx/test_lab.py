@@ -77,24 +77,29 @@ async def call(
     attempt, task = ami.send_originate(number, queue, **kw)  # type: ignore[arg-type]
     await task
     await ami.wait_for(callee_hangup(attempt), hangup_timeout)
-    connects = named(ami.for_attempt(attempt), "AgentConnect")
     complete: list[Event] = []
-    if connects:
-        # On a busy machine AgentComplete can come later than the callee's Hangup + grace, and
-        # then without the caller's fields (Asterisk no longer has the caller's snapshot): it
-        # is ours if it names our agent, after our AgentConnect, and no other caller.
-        ours, agent, since = attempt.attempt_id, connects[0].get("interface"), connects[0].t
-
-        def our_complete(ev: Event) -> bool:
-            if ev.name != "AgentComplete" or ev.t < since:
-                return False
-            ids = attempt_ids(ev)
-            return ours in ids or (not ids and ev.get("interface") == agent)
-
-        found = await ami.wait_for(our_complete, hangup_timeout)
-        complete = [] if ours in attempt_ids(found) else [found]
+    if named(ami.for_attempt(attempt), "AgentConnect"):
+        found = await agent_complete(ami, attempt, hangup_timeout)
+        complete = [] if attempt.attempt_id in attempt_ids(found) else [found]
     await asyncio.sleep(grace)
     return attempt, ami.for_attempt(attempt) + complete
+
+
+async def agent_complete(ami: Ami, attempt: Attempt, within: float) -> Event:
+    """The AgentComplete of a connected attempt. It can come later than the callee's Hangup,
+    and then without the caller's fields (Asterisk no longer has the caller's snapshot): it
+    is the attempt's if it names the attempt's agent, after its AgentConnect, and no other
+    caller."""
+    (connect,) = named(ami.for_attempt(attempt), "AgentConnect")
+    ours, agent, since = attempt.attempt_id, connect.get("interface"), connect.t
+
+    def ours_complete(ev: Event) -> bool:
+        if ev.name != "AgentComplete" or ev.t < since:
+            return False
+        ids = attempt_ids(ev)
+        return ours in ids or (not ids and ev.get("interface") == agent)
+
+    return await ami.wait_for(ours_complete, within)
 
 
 # --- far-end failures -----------------------------------------------------------------------
@@ -250,9 +255,9 @@ async def test_all_agents_busy_is_abandoned(ami: Ami, lab: Lab) -> None:
     assert not named(events, "AgentConnect")
 
     for attempt, _ in busy:
-        events = ami.for_attempt(attempt)
-        assert not results(events)
-        assert named(events, "AgentComplete")[0].get("reason") == "agent"
+        assert not results(ami.for_attempt(attempt))
+        complete = await agent_complete(ami, attempt, lab.talk_time + 10)
+        assert complete.get("reason") == "agent"
 
 
 # --- raw originate rate --------------------------------------------------------------------------
