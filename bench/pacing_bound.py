@@ -46,7 +46,8 @@ from pathlib import Path
 
 from pacing_grid import cell_scenario, occupancy_target  # bench/ is this script's folder
 
-from dialerd.dialer.pacing import AgentsView, PacingSnapshot, PredictivePacer, make_pacer
+from dialerd.dialer.pacing import PacingSnapshot, PredictivePacer, make_pacer
+from dialerd.domain import AgentsView
 from dialerd.simulator.pacers import parse_pacer
 from dialerd.simulator.scenario import Dist
 from dialerd.simulator.sim import (

@@ -1,7 +1,12 @@
-"""Names shared by the API, the store, the dialer and the docs."""
+"""The domain: the names and records every layer shares (campaign, contact and its number
+slots, attempt, outcome, agents, CONNRES). Imports nothing of dialerd: the store, the PBX
+adapter, the dialer, the API and the simulator all build on it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time
 from enum import IntEnum, StrEnum
 
 
@@ -37,3 +42,246 @@ class MachineAction(StrEnum):
 
 MAX_PHONE_NUMBERS = 6
 """The contacts API has PhoneNumber1..6; the calltask API's callNumberList shares that limit."""
+
+CAUSE_UNALLOCATED = 1
+CAUSE_NORMAL_CLEARING = 16
+CAUSE_USER_BUSY = 17
+CAUSE_NO_USER_RESPONSE = 18
+CAUSE_NO_ANSWER = 19
+CAUSE_INVALID_NUMBER_FORMAT = 28
+
+INVALID_NUMBER_CAUSES = frozenset({CAUSE_UNALLOCATED, CAUSE_INVALID_NUMBER_FORMAT})
+"""Q.850 causes by which the network says the number does not exist: it is marked invalid."""
+
+
+# -- campaign ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """What the dialer needs of a campaign (the campaigns table; docs/campaigns.md)."""
+
+    id: int
+    queue: str
+    dial_string: str  # "{number}" is replaced by the callee's E.164 number
+    caller_id: str | None
+    dial_mode: DialMode
+    dial_ratio: float
+    max_lines_per_agent: float
+    abandon_limit: float
+    aggressiveness: float
+    max_calls_in_flight: int | None
+    max_originate_rate: float | None
+    ring_timeout_s: int
+    agent_timeout_s: int
+    amd_enabled: bool
+    machine_action: MachineAction
+    window_start: time
+    window_end: time
+    window_days: tuple[int, ...]  # ISO weekdays
+    timezone: str
+    retry_minutes: Mapping[str, float]  # CONNRES → minutes to the next try
+
+
+# -- contact -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberSlot:
+    """One of a contact's numbers (PhoneNumber1..6) and what its calls gave so far."""
+
+    number: str | None
+    tries: int = 0
+    last_cause: int | None = None  # Q.850; None: never called
+    last_connres: int | None = None  # the end reason of its last attempt
+    invalid: bool = False
+
+    @property
+    def dialable(self) -> bool:
+        return self.number is not None and not self.invalid
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A contact as the dialer sees it when an attempt on it closes."""
+
+    id: int
+    slots: tuple[NumberSlot, ...]
+    state: ContactState
+    attempts: int
+    max_attempts: int
+    min_call_interval_h: float
+    next_number: int = 0  # 0-based slot to dial next
+
+
+@dataclass(frozen=True)
+class ContactUpdate:
+    """How a contact moves on after an attempt (decided by the dialer's rules)."""
+
+    slots: tuple[NumberSlot, ...]
+    next_number: int
+    state: ContactState
+    attempts: int
+    dt_next_try: datetime
+    last_connres: int
+    last_cause: int | None
+    last_result_mailbox: bool
+
+
+# -- attempt -------------------------------------------------------------------------------------
+
+CHANNEL_ID_PREFIX = "dialerd-"
+
+
+def channel_id(attempt_id: int) -> str:
+    """The Uniqueid an attempt's callee channel gets (Originate's ChannelId)."""
+    return f"{CHANNEL_ID_PREFIX}{attempt_id}"
+
+
+def attempt_of_channel_id(value: str | None) -> int | None:
+    """``dialerd-17`` and ``dialerd-17-2`` (the other half of a Local channel) → 17."""
+    if not value or not value.startswith(CHANNEL_ID_PREFIX):
+        return None
+    head, _, tail = value[len(CHANNEL_ID_PREFIX) :].partition("-")
+    if not head.isdigit() or tail not in ("", "2"):
+        return None
+    return int(head)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the history row of an attempt records."""
+
+    connres: Connres
+    cause: int | None
+    dt_alert: datetime | None
+    dt_connect: datetime | None  # the callee answered
+    dt_agent_connect: datetime | None
+    dt_end: datetime | None
+    caller_hangup: bool | None  # the called party hung up first (None: unknown)
+    agent: str | None
+    abandoned: bool
+    machine: bool
+    detail: str | None
+
+    @property
+    def answered(self) -> bool:
+        return self.dt_connect is not None
+
+    @property
+    def live_answer(self) -> bool:
+        """A person answered (what pacing calls a live answer)."""
+        return self.answered and not self.machine
+
+
+@dataclass(frozen=True)
+class ClaimedContact:
+    id: int
+    slots: tuple[NumberSlot, ...]  # numbers and invalid flags only
+    next_number: int
+
+
+@dataclass(frozen=True)
+class StartedAttempt:
+    id: int
+    contact_id: int
+    started: datetime
+
+
+@dataclass(frozen=True)
+class OpenAttempt:
+    """An attempt found open at start-up or after a reconnect, to reconcile."""
+
+    id: int
+    contact_id: int
+    campaign_id: int
+    slot: int  # 0-based
+    status: str  # pending (Originate maybe not sent) or dialing (acknowledged)
+    started: datetime
+
+
+@dataclass(frozen=True)
+class ClosedAttempt:
+    attempt_id: int
+    contact_id: int
+    slot: int  # 0-based
+    outcome: Outcome
+    channel: str | None
+    retry_at_once: bool = False  # nobody was called: the contact is due again at once
+
+
+Decide = Callable[[Contact, ClosedAttempt, Mapping[str, float]], ContactUpdate]
+"""How a contact moves on after one of its attempts: (contact, attempt, the campaign's retry
+minutes by CONNRES) → update. The dialer's rules decide; the store writes it."""
+
+
+@dataclass(frozen=True)
+class AbandonCounts:
+    answered_window: int
+    abandoned_window: int
+    answered_today: int
+    abandoned_today: int
+
+
+# -- the PBX's side ------------------------------------------------------------------------------
+
+
+class AgentState(StrEnum):
+    FREE = "free"
+    TALKING = "talking"
+    WRAPUP = "wrapup"
+    PAUSED = "paused"
+    OUT = "out"  # not logged in, or not a member of the queue
+
+
+@dataclass(frozen=True)
+class AgentsView:
+    """A queue's agents right now. ``logged_in = free + talking + wrapup + paused``."""
+
+    logged_in: int
+    free: int
+    talking: int
+    wrapup: int
+    paused: int
+    talking_for: tuple[float, ...] = ()  # seconds each talking agent has been talking
+    wrapup_for: tuple[float, ...] = ()  # seconds each agent in wrap-up has been in it
+
+    @property
+    def available(self) -> int:
+        """Logged-in agents that are not paused."""
+        return self.logged_in - self.paused
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A live PBX channel, tied to an attempt where it is one of ours."""
+
+    uniqueid: str
+    name: str
+    linkedid: str
+    state: str  # Down, Ring, Ringing, Up…
+    attempt_id: int | None
+    started: float = 0.0  # monotonic time the channel was created
+
+
+class PbxError(Exception):
+    """The PBX could not do what was asked."""
+
+
+class PbxUnavailable(PbxError):
+    """Not connected, or the connection was lost or timed out while waiting: an action
+    may or may not have been carried out."""
+
+
+class PbxNotSent(PbxUnavailable):
+    """Unavailable before the action was sent: the PBX never saw it (for an Originate: no
+    call went out)."""
+
+
+class PbxRefused(PbxError):
+    """The PBX answered an action with an error: it was not carried out."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(f"{action}: {message}")
+        self.action = action
+        self.message = message

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from dataclasses import dataclass
 
 import asyncpg
 import structlog
@@ -14,40 +15,41 @@ from dialerd.api.app import init_app
 from dialerd.config import Settings
 from dialerd.dialer.engine import Engine
 from dialerd.pbx.ami import AmiConnection
-from dialerd.pbx.state import LiveState
-from dialerd.store.dialer import DialerStore
+from dialerd.pbx.asterisk import AsteriskPbx
+from dialerd.store.dialer import PostgresDialerStore
 from dialerd.store.pool import create_pool
 
 log = structlog.get_logger(__name__)
 
 
-def build_dialer(settings: Settings, pool: asyncpg.Pool) -> Engine:
-    """The engine wired to a new AMI connection and LiveState (not started)."""
+@dataclass
+class Dialer:
+    """The engine and the PBX adapter it was built with."""
+
+    engine: Engine
+    pbx: AsteriskPbx
+
+
+def build_dialer(settings: Settings, pool: asyncpg.Pool) -> Dialer:
+    """The engine wired to Postgres and to a new AMI connection (not started)."""
     assert settings.ami_host is not None
     ami = AmiConnection(
         settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret
     )
-    live = LiveState()
-    ami.add_listener(live.apply)
-
-    async def resync() -> None:
-        await live.resync(ami)
-
-    ami.on_ready.append(resync)  # before the engine's reconciliation, which reads it
-    ami.on_lost.append(live.clear)
-    store = DialerStore(pool, settings.instance_id, settings.claim_lease_seconds)
-    engine = Engine(settings, store, ami, live, drain_timeout_s=settings.drain_timeout_s)
+    pbx = AsteriskPbx(ami)
+    store = PostgresDialerStore(pool, settings.instance_id, settings.claim_lease_seconds)
+    engine = Engine(settings, store, pbx, drain_timeout_s=settings.drain_timeout_s)
     engine.attach()
-    return engine
+    return Dialer(engine, pbx)
 
 
-async def run_dialer(engine: Engine, stop: asyncio.Event) -> None:
+async def run_dialer(dialer: Dialer, stop: asyncio.Event) -> None:
     """Runs the engine until ``stop``, then drains it and closes its AMI connection."""
-    await engine.ami.start()
+    await dialer.pbx.start()
     try:
-        await engine.run(stop)
+        await dialer.engine.run(stop)
     finally:
-        await engine.ami.stop()
+        await dialer.pbx.stop()
 
 
 async def serve(settings: Settings) -> None:
@@ -65,8 +67,7 @@ async def serve(settings: Settings) -> None:
     log.info("http_listening", host=settings.http_host, port=settings.http_port)
     dialer: asyncio.Task[None] | None = None
     if settings.ami_host:
-        engine = build_dialer(settings, pool)
-        dialer = asyncio.create_task(run_dialer(engine, stop), name="dialer")
+        dialer = asyncio.create_task(run_dialer(build_dialer(settings, pool), stop), name="dialer")
         dialer.add_done_callback(lambda _: stop.set())
         log.info("dialer_enabled", ami_host=settings.ami_host, ami_port=settings.ami_port)
     try:

@@ -24,7 +24,9 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from dialerd.config import Settings
-from dialerd.dialer.outcome import AttemptEvents, attempt_id_of, channel_id
+from dialerd.dialer.breaker import TrunkBreaker
+from dialerd.dialer.feed import StatsFeed
+from dialerd.dialer.outcome import AttemptEvents, attempt_id_of
 from dialerd.dialer.pacing import (
     DAY_S,
     CallStats,
@@ -35,24 +37,31 @@ from dialerd.dialer.pacing import (
     apply_caps,
     make_pacer,
 )
+from dialerd.dialer.ports import DialerStore, Pbx, PbxEvent
+from dialerd.dialer.rules import decider
 from dialerd.dialer.scheduler import DueCall, Scheduler
-from dialerd.domain import Connres
-from dialerd.pbx.ami import (
-    AmiActionError,
-    AmiConnection,
-    AmiError,
-    AmiEvent,
-    AmiNotSent,
-    AmiUnavailable,
+from dialerd.domain import (
+    AgentState,
+    Campaign,
+    ClosedAttempt,
+    Connres,
+    OpenAttempt,
+    PbxError,
+    PbxNotSent,
+    PbxRefused,
+    PbxUnavailable,
+    channel_id,
 )
-from dialerd.pbx.state import LiveState
-from dialerd.store.dialer import ClosedAttempt, DialCampaign, DialerStore, OpenAttempt
 
 log = structlog.get_logger(__name__)
 
 MIN_RING_TIMEOUT_S = 15  # product rule
 FAILURE_GRACE_S = 2.0  # after a failed OriginateResponse, wait this long for the Hangup cause
 CAMPAIGN_REFRESH_S = 2.0
+# An agent whose call ended counts as ready again once the PBX shows it free and has recorded
+# that call's end (the device state can say "not in use" before the queue's LastCall moves);
+# after this long without that record it counts as ready anyway.
+LAST_CALL_WAIT_S = 5.0
 _CALLER_ID_NUMBER = re.compile(r"<([^>]*)>")
 
 
@@ -64,7 +73,7 @@ def caller_id_number(caller_id: str | None) -> str | None:
     return (found.group(1) if found else caller_id).strip() or None
 
 
-def pacing_settings(c: DialCampaign) -> PacingSettings:
+def pacing_settings(c: Campaign) -> PacingSettings:
     return PacingSettings(
         mode=c.dial_mode,
         ratio=c.dial_ratio,
@@ -76,7 +85,7 @@ def pacing_settings(c: DialCampaign) -> PacingSettings:
 
 
 def originate_request(
-    campaign: DialCampaign, attempt_id: int, contact_id: int, number: str
+    campaign: Campaign, attempt_id: int, contact_id: int, number: str
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The Originate of an attempt (fields, channel variables), per the dialplan contract in
     docs/engine-interfaces.md."""
@@ -116,6 +125,7 @@ class Attempt:
     # leaves the attempt alone: that no channel exists yet says nothing.
     originate_tried: bool = False
     stats_answer_fed: bool = False
+    channel_seen: bool = False
 
     @property
     def id(self) -> int:
@@ -126,11 +136,16 @@ class Attempt:
 class CampaignRun:
     """What the engine keeps per campaign for its whole life."""
 
-    campaign: DialCampaign
+    campaign: Campaign
     pacer: Pacer
-    stats: CallStats
+    feed: StatsFeed
     limiter: RateLimiter | None = None
+    breaker: TrunkBreaker = field(default_factory=TrunkBreaker)
     attempts: dict[int, Attempt] = field(default_factory=dict)
+
+    @property
+    def stats(self) -> CallStats:
+        return self.feed.stats
 
     def counts(self) -> tuple[int, int]:
         """(ringing, waiting for an agent) among this campaign's live attempts."""
@@ -160,8 +175,7 @@ class Engine:
         self,
         settings: Settings,
         store: DialerStore,
-        ami: AmiConnection,
-        live: LiveState,
+        pbx: Pbx,
         *,
         drain_timeout_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
@@ -170,8 +184,7 @@ class Engine:
         self.settings = settings
         self.store = store
         self.scheduler = Scheduler(store)
-        self.ami = ami
-        self.live = live
+        self.pbx = pbx
         self.drain_timeout_s = drain_timeout_s
         self._clock = clock
         self._wall = wall
@@ -187,14 +200,14 @@ class Engine:
         self._campaigns_at = -1e9
         self._leases_at = clock()
         self.placed = 0
+        self.ticks = 0  # rounds begun: tests wait on it instead of on the wall clock
+        self.draining = False
 
     # -- wiring -------------------------------------------------------------------------------
 
     def attach(self) -> None:
-        """Registers the engine with the AMI connection; after LiveState's own hooks."""
-        self.ami.add_listener(self.on_event)
-        self.ami.on_ready.append(self.on_ready)
-        self.ami.on_lost.append(self.on_lost)
+        """Registers the engine with the PBX (after the PBX's own live-state hooks)."""
+        self.pbx.subscribe(self.on_event, self.on_ready, self.on_lost)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._wall(), UTC)
@@ -205,10 +218,10 @@ class Engine:
         """Dials until ``stop`` is set, then lets the calls in progress end and records them
         (for at most ``drain_timeout_s``)."""
         await self._restore_stats()
-        log.info("dialer_started", instance=self.store.instance_id)
+        log.info("dialer_started", instance_id=self.store.instance_id)
         while not stop.is_set():
             try:
-                await self._tick()
+                await self.tick()
             except Exception:
                 log.exception("dialer_tick_failed")
             with contextlib.suppress(TimeoutError):
@@ -217,6 +230,7 @@ class Engine:
         await self._drain()
 
     async def _drain(self) -> None:
+        self.draining = True
         log.info("dialer_draining", calls=len(self.attempts))
         deadline = self._clock() + self.drain_timeout_s
         while (self.attempts or self._to_close) and self._clock() < deadline:
@@ -230,7 +244,9 @@ class Engine:
             await asyncio.sleep(min(0.2, self.settings.tick_seconds))
         log.info("dialer_stopped", left_open=len(self.attempts))
 
-    async def _tick(self) -> None:
+    async def tick(self) -> None:
+        """One round: campaigns, closes, leases, agents ready again, then calls to place."""
+        self.ticks += 1
         now = self._clock()
         if now - self._campaigns_at >= CAMPAIGN_REFRESH_S:
             await self._refresh_campaigns()
@@ -240,12 +256,14 @@ class Engine:
         if now - self._leases_at >= self.settings.claim_lease_seconds / 4:
             self._leases_at = now
             await self.store.renew_leases()
-            if self.ami.ready:
+            if self.pbx.ready:
                 await self.reconcile()  # siblings that died with calls open
                 # What events cannot tell (e.g. a shared agent's wrap-up in other queues).
-                with contextlib.suppress(AmiError):
-                    await self.live.refresh_queues(self.ami)
-        if self.ami.ready and self._reconciled.is_set():
+                with contextlib.suppress(PbxError):
+                    await self.pbx.refresh_queues()
+        for run in self.runs.values():
+            self._feed_agents_ready(run)
+        if self.pbx.ready and self._reconciled.is_set():
             for cid, run in list(self.runs.items()):
                 if cid in self._active:
                     await self._dial(run)
@@ -258,7 +276,7 @@ class Engine:
                 self.runs[cid] = CampaignRun(
                     c,
                     make_pacer(pacing_settings(c)),
-                    CallStats(day_offset_s=_utc_offset_s(c.timezone, self._now())),
+                    StatsFeed(CallStats(day_offset_s=_utc_offset_s(c.timezone, self._now()))),
                     _limiter(c.max_originate_rate, self.settings.tick_seconds),
                 )
             else:
@@ -294,7 +312,7 @@ class Engine:
         ringing, waiting = run.counts()
         snap = PacingSnapshot(
             now=self._wall(),
-            agents=self.live.queue_agents(c.queue, self._clock()),
+            agents=self.pbx.queue_agents(c.queue, self._clock()),
             calls_ringing=ringing,
             calls_waiting=waiting,
             stats=run.stats,
@@ -307,7 +325,11 @@ class Engine:
 
     async def _dial(self, run: CampaignRun) -> None:
         limiters = [x for x in (run.limiter, self._limiter) if x is not None]
-        wanted = min([self._wanted(run), *(x.burst for x in limiters)])
+        caps = [x.burst for x in limiters]
+        allowed = run.breaker.allowed(self._clock())
+        if allowed is not None:
+            caps.append(allowed)
+        wanted = min([self._wanted(run), *caps])
         if wanted <= 0:
             return
         async with self._lock:
@@ -338,6 +360,8 @@ class Engine:
             await self.store.release([(cid, self._now()) for cid in by_contact])
             for attempt, _ in placing:
                 self.attempts[attempt.id] = run.attempts[attempt.id] = attempt
+            if placing:
+                run.breaker.placed(self._clock())
         results = await asyncio.gather(
             *(self._originate(run, a, c) for a, c in placing), return_exceptions=True
         )
@@ -348,39 +372,34 @@ class Engine:
         fields, variables = originate_request(
             run.campaign, attempt.id, call.contact_id, call.number
         )
-        run.stats.placed(self._wall())
+        run.feed.placed(attempt.id, self._wall())
         self.placed += 1
         attempt.originate_tried = True
+        ids = {"campaign_id": run.campaign.id, "contact_id": call.contact_id}
         try:
-            await self.ami.originate(fields, variables)
-        except AmiNotSent as exc:
+            await self.pbx.originate(fields, variables)
+        except PbxNotSent as exc:
             # Never written: nobody was called, and the contact may be dialled again at once.
-            log.info("originate_not_sent", attempt=attempt.id, error=str(exc))
+            log.info("originate_not_sent", **ids, attempt_id=attempt.id, error=str(exc))
+            run.feed.withdrawn(attempt.id)
             self._close(attempt, Connres.NOT_DIALLED, detail=f"NOT SENT: {exc}", retry_at_once=True)
             return False
-        except AmiActionError as exc:
+        except PbxRefused as exc:
             # Asterisk refused it: nothing was dialled.
-            log.warning(
-                "originate_refused", attempt=attempt.id, contact=call.contact_id, error=str(exc)
-            )
+            log.warning("originate_refused", **ids, attempt_id=attempt.id, error=str(exc))
+            run.feed.withdrawn(attempt.id)
             self._close(attempt, Connres.NOT_DIALLED, detail=f"ORIGINATE REFUSED: {exc.message}")
             return False
-        except AmiUnavailable as exc:
+        except PbxUnavailable as exc:
             # It may or may not have gone out: the reconciliation after the reconnect decides.
-            log.warning("originate_unconfirmed", attempt=attempt.id, error=str(exc))
+            log.warning("originate_unconfirmed", **ids, attempt_id=attempt.id, error=str(exc))
             return False
-        log.debug(
-            "call_placed",
-            campaign=run.campaign.id,
-            contact=call.contact_id,
-            attempt=attempt.id,
-            channel=fields["ChannelId"],
-        )
+        log.debug("call_placed", **ids, attempt_id=attempt.id, channel=fields["ChannelId"])
         return True
 
     # -- events -------------------------------------------------------------------------------
 
-    def on_event(self, event: AmiEvent) -> None:
+    def on_event(self, event: PbxEvent) -> None:
         attempt_id = attempt_id_of(event.name, event.fields)
         if attempt_id is None:
             return
@@ -389,32 +408,78 @@ class Engine:
             return
         e = attempt.events
         e.feed(event.name, event.fields, self._now())
+        run = self.runs.get(attempt.campaign_id)
+        if e.channel_created and not attempt.channel_seen:
+            attempt.channel_seen = True
+            if run is not None and run.breaker.channel():
+                log.warning("campaign_trunk_up", campaign_id=run.campaign.id, attempt_id=attempt.id)
+        if event.name == "OriginateResponse" and e.failed_without_channel:
+            self._no_channel(attempt, run)
+            return
         if event.name == "OriginateResponse" and e.originate_result == "Failure" and not e.ended:
             attempt.failed_at = self._clock()
         self._feed_stats(attempt)
         if e.ended:
             self._close(attempt)
 
+    def _no_channel(self, attempt: Attempt, run: CampaignRun | None) -> None:
+        """Nothing was dialled: not the callee's outcome. The contact is not charged and is
+        due again; the campaign's breaker counts it."""
+        detail = f"NO CHANNEL: ORIGINATE FAILURE (Reason {attempt.events.originate_reason})"
+        if run is not None:
+            run.feed.withdrawn(attempt.id)
+            if run.breaker.no_channel(self._clock()):
+                log.warning(
+                    "campaign_trunk_down",
+                    campaign_id=run.campaign.id,
+                    failures=run.breaker.failures,
+                    probe_in_s=run.breaker.probe_s,
+                    detail=detail,
+                )
+            elif run.breaker.failures > run.breaker.threshold:
+                log.warning(
+                    "campaign_trunk_probe_failed",
+                    campaign_id=run.campaign.id,
+                    down_s=round(self._clock() - run.breaker.opened_at, 1),
+                    probe_in_s=run.breaker.probe_s,
+                )
+        self._close(attempt, Connres.NOT_DIALLED, detail=detail, retry_at_once=True)
+
     def _feed_stats(self, attempt: Attempt) -> None:
-        """CallStats learns a live answer once it is clear the answer was a person: an agent
+        """The feed learns a live answer once it is clear the answer was a person: an agent
         took it, or it was abandoned; a machine once AMD said so."""
         run = self.runs.get(attempt.campaign_id)
         e = attempt.events
         if run is None or attempt.stats_answer_fed or not e.answered or e.dt_connect is None:
             return
-        t = self._wall()
-        ring = (e.dt_connect - e.started).total_seconds()
+        answered_at = e.dt_connect.timestamp()
         if e.user_result == "MACHINE":
-            run.stats.machine(t, ring)
+            run.feed.machine(attempt.id, answered_at)
         elif e.dt_agent_connect is not None:
-            run.stats.answered(t, ring)
-            run.stats.connected(t, (e.dt_agent_connect - e.dt_connect).total_seconds())
+            run.feed.answered(attempt.id, answered_at)
+            run.feed.connected(attempt.id, e.agent or "", e.dt_agent_connect.timestamp())
         elif e.user_result == "ABANDONED" or e.caller_abandoned or e.ended:
-            run.stats.answered(t, ring)
-            run.stats.abandoned(t)
+            run.feed.answered(attempt.id, answered_at)
+            run.feed.abandoned(attempt.id, self._wall())
         else:
             return
         attempt.stats_answer_fed = True
+
+    def _feed_agents_ready(self, run: CampaignRun) -> None:
+        """Agents of this campaign's connected calls become ready again when the PBX would
+        offer them a new call: no longer talking or in wrap-up (a pause ends it too)."""
+        now, wall, queue = self._clock(), self._wall(), run.campaign.queue
+        ready = []
+        for agent, ended in run.feed.in_wrapup():
+            state = self.pbx.agent_state(queue, str(agent), now)
+            if state in (AgentState.TALKING, AgentState.WRAPUP):
+                continue
+            recorded = self.pbx.agent_last_call(queue, str(agent)) >= ended - 2
+            if state is AgentState.FREE and not recorded and wall - ended < LAST_CALL_WAIT_S:
+                continue
+            ready.append(agent)
+        for agent in ready:
+            run.feed.agent_ready(agent, wall)
 
     def _close(
         self,
@@ -436,17 +501,8 @@ class Engine:
         if detail is not None:
             outcome = replace(outcome, detail=detail)
         self._feed_stats(attempt)
-        if run is not None:
-            t = self._wall()
-            if not outcome.answered:
-                ring = ((outcome.dt_end or e.started) - e.started).total_seconds()
-                run.stats.unanswered(t, ring)
-            elif (
-                outcome.connres == Connres.CONNECTED
-                and outcome.dt_agent_connect
-                and (outcome.dt_end)
-            ):
-                run.stats.handled(t, (outcome.dt_end - outcome.dt_agent_connect).total_seconds())
+        if run is not None and outcome.dt_end is not None:
+            run.feed.ended(attempt.id, outcome.dt_end.timestamp())
         self._unwritten.add(attempt.id)
         self._to_close.append(
             ClosedAttempt(
@@ -455,9 +511,9 @@ class Engine:
         )
         log.info(
             "attempt_closed",
-            campaign=attempt.campaign_id,
-            contact=attempt.contact_id,
-            attempt=attempt.id,
+            campaign_id=attempt.campaign_id,
+            contact_id=attempt.contact_id,
+            attempt_id=attempt.id,
             channel=e.channel,
             connres=int(outcome.connres),
             cause=outcome.cause,
@@ -477,7 +533,7 @@ class Engine:
         self._closing = True
         batch, self._to_close = self._to_close, []
         try:
-            await self.store.close_attempts(batch, self._now())
+            await self.store.close_attempts(batch, decider(self._now()))
             self._unwritten.difference_update(c.attempt_id for c in batch)
         except Exception:
             self._to_close[:0] = batch  # written on the next flush
@@ -501,7 +557,7 @@ class Engine:
                 # Still ringing or talking, its failure's Hangup grace is running, or its
                 # Originate is still to be tried.
                 if (
-                    self.live.attempt_channels(attempt.id)
+                    self.pbx.attempt_channels(attempt.id)
                     or attempt.failed_at is not None
                     or not attempt.originate_tried
                 ):
@@ -525,7 +581,7 @@ class Engine:
         events = AttemptEvents(found.id, started=found.started)
         attempt = Attempt(events, found.campaign_id, found.contact_id, found.slot)
         own = channel_id(found.id)
-        channels = [c for c in self.live.attempt_channels(found.id) if c.uniqueid == own]
+        channels = [c for c in self.pbx.attempt_channels(found.id) if c.uniqueid == own]
         self.attempts[found.id] = attempt
         run = self.runs.get(found.campaign_id)
         if run is not None:
@@ -536,8 +592,9 @@ class Engine:
                 events.dt_connect = self._now()
             log.info(
                 "attempt_adopted",
-                attempt=found.id,
-                contact=found.contact_id,
+                campaign_id=found.campaign_id,
+                contact_id=found.contact_id,
+                attempt_id=found.id,
                 channel=events.channel,
             )
             return

@@ -4,9 +4,10 @@ The engine originates the callee leg with ``ChannelId: dialerd-<attempt_id>`` in
 ``dialerd-outbound`` context (docs/engine-interfaces.md). What each event tells:
 
 - ``OriginateResponse``: ``Success`` = the callee answered; ``Failure`` = it never did. With
-  PJSIP the ``Reason`` is 0 for busy, congestion and unknown numbers alike (LAB.md), so a
-  failure is classified by the channel's ``Hangup`` cause, then ``DialEnd``'s status, and only
-  then by ``Reason``. Measured (Asterisk 22, PJSIP to sipp):
+  PJSIP the ``Reason`` is 0 for busy, congestion and unknown numbers alike, so a failure is
+  classified by the channel's ``Hangup`` cause, then ``DialEnd``'s status, and only then by
+  ``Reason``. A failure with no channel at all (no Newchannel before it) is a dead trunk or
+  endpoint, not the callee's outcome. Measured (Asterisk 22, PJSIP to sipp):
 
   =========================  =========  ==========  ====================
   far end                    Reason     DialStatus  Hangup cause
@@ -38,22 +39,18 @@ up before an agent took it; 7 error (nothing usable is known); 0 not dialled.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dialerd.domain import Connres
-
-CHANNEL_ID_PREFIX = "dialerd-"
-
-CAUSE_UNALLOCATED = 1
-CAUSE_NORMAL_CLEARING = 16
-CAUSE_USER_BUSY = 17
-CAUSE_NO_USER_RESPONSE = 18
-CAUSE_NO_ANSWER = 19
-CAUSE_INVALID_NUMBER_FORMAT = 28
-
-INVALID_NUMBER_CAUSES = frozenset({CAUSE_UNALLOCATED, CAUSE_INVALID_NUMBER_FORMAT})
-"""The network says the number does not exist: it is marked invalid and skipped."""
+from dialerd.domain import (
+    CAUSE_NO_ANSWER,
+    CAUSE_NO_USER_RESPONSE,
+    CAUSE_NORMAL_CLEARING,
+    CAUSE_USER_BUSY,
+    Connres,
+    Outcome,
+    attempt_of_channel_id,
+    channel_id,
+)
 
 _CAUSE_CONNRES = {
     CAUSE_USER_BUSY: Connres.BUSY,
@@ -75,23 +72,11 @@ _REASON_CAUSE = {3: CAUSE_NO_ANSWER, 5: CAUSE_USER_BUSY, 8: 34}
 _UNINFORMATIVE_CAUSES = frozenset({0, CAUSE_NORMAL_CLEARING})
 
 
-def channel_id(attempt_id: int) -> str:
-    return f"{CHANNEL_ID_PREFIX}{attempt_id}"
-
-
-def _id_from_channel_id(value: str | None) -> int | None:
-    """``dialerd-17`` and ``dialerd-17-2`` (the other half of a Local channel) → 17."""
-    if not value or not value.startswith(CHANNEL_ID_PREFIX):
-        return None
-    head = value[len(CHANNEL_ID_PREFIX) :].split("-", 1)[0]
-    return int(head) if head.isdigit() else None
-
-
 def attempt_id_of(name: str, fields: Mapping[str, str]) -> int | None:
     """The attempt an event belongs to, or None. Agent channels' events (which carry our
     channel only as Linkedid) never match, so an agent's hang-up never ends an attempt."""
     for key in ("Uniqueid", "DestUniqueid"):
-        found = _id_from_channel_id(fields.get(key))
+        found = attempt_of_channel_id(fields.get(key))
         if found is not None:
             return found
     for key in ("ChanVariable(DIALERD_ATTEMPT_ID)", "DestChanVariable(DIALERD_ATTEMPT_ID)"):
@@ -110,32 +95,6 @@ def _int(value: str | None) -> int | None:
         return int(value) if value is not None and value != "" else None
     except ValueError:
         return None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the history row of an attempt records (and CallStats is fed with)."""
-
-    connres: Connres
-    cause: int | None
-    dt_alert: datetime | None
-    dt_connect: datetime | None  # the callee answered
-    dt_agent_connect: datetime | None
-    dt_end: datetime | None
-    caller_hangup: bool | None  # the called party hung up first (None: unknown)
-    agent: str | None
-    abandoned: bool
-    machine: bool
-    detail: str | None
-
-    @property
-    def answered(self) -> bool:
-        return self.dt_connect is not None
-
-    @property
-    def live_answer(self) -> bool:
-        """A person answered (what pacing calls a live answer)."""
-        return self.answered and not self.machine
 
 
 class AttemptEvents:
@@ -161,6 +120,7 @@ class AttemptEvents:
         self.user_detail: str | None = None
         self.caller_abandoned = False
         self.callee_hangup_request = False
+        self.channel_created = False  # an event of the callee channel itself was seen
 
     @property
     def ended(self) -> bool:
@@ -175,10 +135,20 @@ class AttemptEvents:
     def waiting_for_agent(self) -> bool:
         return self.answered and self.dt_agent_connect is None and not self.ended
 
+    @property
+    def failed_without_channel(self) -> bool:
+        """The Originate failed before a callee channel existed: nothing was dialled (a dead
+        trunk, an unknown endpoint), so the callee's number says nothing about it. Asterisk
+        raises a channel's Newchannel before the OriginateResponse that ends it."""
+        return self.originate_result == "Failure" and not self.channel_created
+
     def _own_channel(self, fields: Mapping[str, str]) -> bool:
         return fields.get("Uniqueid") == self.channel_uniqueid
 
     def feed(self, name: str, fields: Mapping[str, str], at: datetime) -> None:
+        # An OriginateResponse carries our Uniqueid even when no channel was made.
+        if name != "OriginateResponse" and self._own_channel(fields):
+            self.channel_created = True
         handler = getattr(self, f"_on_{name}", None)
         if handler is not None:
             handler(fields, at)

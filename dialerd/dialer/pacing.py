@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
-from dialerd.domain import DialMode
+from dialerd.domain import AgentsView, DialMode
 
 DAY_S = 86_400.0
 
@@ -44,24 +44,6 @@ class PacingSettings:
     abandon_limit: float = 0.03  # share of live answers that may be abandoned
     aggressiveness: float = 1.0  # predictive: >1 spends the abandon budget faster, <1 slower
     agent_timeout_s: float = 2.0  # a live answer no agent takes within this is abandoned
-
-
-@dataclass(frozen=True)
-class AgentsView:
-    """The campaign's agents right now. ``logged_in = free + talking + wrapup + paused``."""
-
-    logged_in: int
-    free: int
-    talking: int
-    wrapup: int
-    paused: int
-    talking_for: tuple[float, ...] = ()  # seconds each talking agent has been talking
-    wrapup_for: tuple[float, ...] = ()  # seconds each agent in wrap-up has been in it
-
-    @property
-    def available(self) -> int:
-        """Logged-in agents that are not paused."""
-        return self.logged_in - self.paused
 
 
 class _Sample:
@@ -131,9 +113,9 @@ CHANGE_MIN_OUTCOMES = 20
 
 
 class CallStats:
-    """A campaign's live measurements, fed the same way by the engine and the simulator.
-
-    Feed it every event of every call: :meth:`placed`, then exactly one of :meth:`answered`
+    """A campaign's live measurements. The engine and the simulator feed it through one
+    :class:`~dialerd.dialer.feed.StatsFeed`, which makes these calls: :meth:`placed` (or,
+    for a call that went nowhere, :meth:`withdrawn`), then exactly one of :meth:`answered`
     (a live answer), :meth:`machine` or :meth:`unanswered` (no answer, busy, failure); for a
     live answer then :meth:`connected` or :meth:`abandoned`; for a connected call, when the
     agent is ready again, :meth:`handled`.
@@ -199,6 +181,16 @@ class CallStats:
             while second - self._fresh[0][0] > FRESH_WINDOW_S:
                 self._fresh.popleft()
         self._fresh[-1][1] += 1
+
+    def withdrawn(self, placed_at: float) -> None:
+        """A call :meth:`placed` at ``placed_at`` went nowhere (nobody was called)."""
+        self.placed_calls -= 1
+        second = math.floor(placed_at)
+        for bucket in reversed(self._fresh):
+            if bucket[0] <= second:
+                if bucket[0] == second and bucket[1] > 0:
+                    bucket[1] -= 1
+                break
 
     def answered(self, t: float, ring_time: float) -> None:
         """A live answer after ``ring_time`` s of ringing; it now needs an agent."""

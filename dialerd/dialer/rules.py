@@ -13,7 +13,7 @@ the one on which the window opened.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,8 +21,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
-from dialerd.dialer.outcome import INVALID_NUMBER_CAUSES
-from dialerd.domain import Connres, ContactState
+from dialerd.domain import (
+    INVALID_NUMBER_CAUSES,
+    Campaign,
+    ClosedAttempt,
+    Connres,
+    Contact,
+    ContactState,
+    ContactUpdate,
+    Decide,
+    NumberSlot,
+)
 
 # -- call window -------------------------------------------------------------------------------
 
@@ -33,6 +42,15 @@ class CallWindow:
     end: time
     days: frozenset[int]  # ISO weekdays, 1 = Monday
     timezone: str  # where a number does not tell
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> CallWindow:
+        return cls(
+            campaign.window_start,
+            campaign.window_end,
+            frozenset(campaign.window_days),
+            campaign.timezone,
+        )
 
     def _open_local(self, local: datetime) -> bool:
         t = local.timetz().replace(tzinfo=None)
@@ -94,54 +112,20 @@ def number_zones(number: str, default: str) -> tuple[str, ...]:
 # -- numbers -------------------------------------------------------------------------------------
 
 
-def dialable(numbers: Sequence[str | None], invalid: Sequence[bool]) -> list[int]:
-    """0-based slots that hold a number not marked invalid."""
-    return [i for i, n in enumerate(numbers) if n is not None and not invalid[i]]
-
-
-def pick_slot(numbers: Sequence[str | None], invalid: Sequence[bool], start: int) -> int | None:
-    """The first dialable slot at or after ``start``, wrapping around; None if none is left."""
-    slots = dialable(numbers, invalid)
-    if not slots:
+def pick_slot(slots: Sequence[NumberSlot], start: int) -> int | None:
+    """The first dialable slot at or after ``start`` (0-based), wrapping around; None if
+    none is left."""
+    dialable = [i for i, s in enumerate(slots) if s.dialable]
+    if not dialable:
         return None
-    return next((i for i in slots if i >= start), slots[0])
+    return next((i for i in dialable if i >= start), dialable[0])
 
 
 # -- after an attempt ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ContactDialState:
-    """The dialer's columns of a contact, as read at the close of an attempt."""
-
-    phone_numbers: tuple[str | None, ...]
-    number_tries: tuple[int, ...]
-    number_last_cause: tuple[int, ...]
-    number_end_reason: tuple[int, ...]
-    number_invalid: tuple[bool, ...]
-    state: ContactState
-    attempts: int
-    max_attempts: int
-    min_call_interval_h: float
-
-
-@dataclass(frozen=True)
-class ContactUpdate:
-    number_tries: tuple[int, ...]
-    number_last_cause: tuple[int, ...]
-    number_end_reason: tuple[int, ...]
-    number_invalid: tuple[bool, ...]
-    next_number: int
-    state: ContactState
-    attempts: int
-    dt_next_try: datetime
-    last_connres: int
-    last_cause: int | None
-    last_result_mailbox: bool
-
-
 def after_attempt(
-    contact: ContactDialState,
+    contact: Contact,
     *,
     slot: int,
     connres: Connres,
@@ -160,30 +144,28 @@ def after_attempt(
       left; else the next try goes to the next valid number after ``slot``.
     - ``dt_next_try`` = now + ``retry_minutes[str(connres)]`` minutes if the campaign sets a
       delay for this outcome, else now + ``min_call_interval_h`` hours; now with
-      ``retry_at_once`` (an Originate that was never sent: nobody was called).
+      ``retry_at_once`` (nobody was called: an Originate never sent, or no channel made).
     """
-    tries = list(contact.number_tries)
-    causes = list(contact.number_last_cause)
-    reasons = list(contact.number_end_reason)
-    invalid = list(contact.number_invalid)
     dialled = connres != Connres.NOT_DIALLED
-    if dialled:
-        tries[slot] += 1
-    causes[slot] = cause or 0
-    reasons[slot] = int(connres)
-    if cause in INVALID_NUMBER_CAUSES:
-        invalid[slot] = True
+    old = contact.slots[slot]
+    slots = list(contact.slots)
+    slots[slot] = replace(
+        old,
+        tries=old.tries + (1 if dialled else 0),
+        last_cause=cause or 0,
+        last_connres=int(connres),
+        invalid=old.invalid or cause in INVALID_NUMBER_CAUSES,
+    )
 
     attempts = contact.attempts
     if connres == Connres.CONNECTED:
         state = ContactState.DONE
     else:
         attempts += 1 if dialled else 0
-        left = pick_slot(contact.phone_numbers, invalid, 0)
-        exhausted = attempts >= contact.max_attempts or left is None
+        exhausted = attempts >= contact.max_attempts or pick_slot(slots, 0) is None
         state = ContactState.FINISHED if exhausted else contact.state
     start = slot + 1 if dialled else slot
-    next_slot = pick_slot(contact.phone_numbers, invalid, start % len(contact.phone_numbers))
+    next_slot = pick_slot(slots, start % len(slots))
 
     minutes = retry_minutes.get(str(int(connres)))
     if retry_at_once:
@@ -193,10 +175,7 @@ def after_attempt(
     else:
         delay = timedelta(hours=contact.min_call_interval_h)
     return ContactUpdate(
-        number_tries=tuple(tries),
-        number_last_cause=tuple(causes),
-        number_end_reason=tuple(reasons),
-        number_invalid=tuple(invalid),
+        slots=tuple(slots),
         next_number=slot if next_slot is None else next_slot,
         state=state,
         attempts=attempts,
@@ -205,3 +184,24 @@ def after_attempt(
         last_cause=cause,
         last_result_mailbox=machine,
     )
+
+
+def decider(now: datetime) -> Decide:
+    """:func:`after_attempt` of each closed attempt at ``now``, for the store's close."""
+
+    def decide(
+        contact: Contact, closed: ClosedAttempt, retry_minutes: Mapping[str, float]
+    ) -> ContactUpdate:
+        o = closed.outcome
+        return after_attempt(
+            contact,
+            slot=closed.slot,
+            connres=o.connres,
+            cause=o.cause,
+            machine=o.machine,
+            now=now,
+            retry_minutes=retry_minutes,
+            retry_at_once=closed.retry_at_once,
+        )
+
+    return decide

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dialerd.dialer.ports import DialerStore
 from dialerd.dialer.rules import CallWindow, number_zones, pick_slot
-from dialerd.store.dialer import DialCampaign, DialerStore
+from dialerd.domain import Campaign
 
 
 @dataclass(frozen=True)
@@ -23,32 +24,23 @@ class DueCall:
     slot: int  # 0-based
 
 
-def call_window(campaign: DialCampaign) -> CallWindow:
-    return CallWindow(
-        campaign.window_start,
-        campaign.window_end,
-        frozenset(campaign.window_days),
-        campaign.timezone,
-    )
-
-
 class Scheduler:
     def __init__(self, store: DialerStore) -> None:
         self.store = store
 
-    async def due_calls(self, campaign: DialCampaign, limit: int, now: datetime) -> list[DueCall]:
+    async def due_calls(self, campaign: Campaign, limit: int, now: datetime) -> list[DueCall]:
         """Claims up to ``limit`` contacts and returns the calls to place now (possibly fewer:
         contacts outside their call window are released)."""
         if limit <= 0:
             return []
-        window = call_window(campaign)
+        window = CallWindow.of(campaign)
         calls: list[DueCall] = []
         later: list[tuple[int, datetime]] = []
         for contact in await self.store.claim(campaign.id, limit):
-            slot = pick_slot(contact.phone_numbers, contact.number_invalid, contact.next_number)
+            slot = pick_slot(contact.slots, contact.next_number)
             if slot is None:  # the claim only returns contacts with a valid number
                 continue
-            number = contact.phone_numbers[slot]
+            number = contact.slots[slot].number
             assert number is not None
             zones = number_zones(number, campaign.timezone)
             if window.is_open(now, zones):

@@ -26,6 +26,7 @@ from typing import overload
 
 import structlog
 
+from dialerd.domain import PbxError, PbxNotSent, PbxRefused, PbxUnavailable
 from dialerd.pbx._wire import RawMessage, Wire, open_wire
 
 log = structlog.get_logger(__name__)
@@ -38,26 +39,21 @@ _seq = itertools.count(1)
 _STOPPED = "stopped"  # the reason of a loss caused by stop()
 
 
-class AmiError(Exception):
+class AmiError(PbxError):
     """Base of the errors of this module."""
 
 
-class AmiUnavailable(AmiError):
+class AmiUnavailable(AmiError, PbxUnavailable):
     """Not connected, or the connection was lost or timed out while waiting."""
 
 
-class AmiNotSent(AmiUnavailable):
+class AmiNotSent(AmiUnavailable, PbxNotSent):
     """Unavailable before the action was written: Asterisk never saw it (for an Originate:
     no call went out)."""
 
 
-class AmiActionError(AmiError):
+class AmiActionError(AmiError, PbxRefused):
     """Asterisk answered an action with ``Response: Error``."""
-
-    def __init__(self, action: str, message: str) -> None:
-        super().__init__(f"{action}: {message}")
-        self.action = action
-        self.message = message
 
 
 @dataclass(frozen=True)

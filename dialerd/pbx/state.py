@@ -13,7 +13,6 @@ until ``LastCall + wrapuptime`` (exactly app_queue's rule, in whole epoch second
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -21,15 +20,12 @@ from typing import Protocol
 
 import structlog
 
-from dialerd.dialer.pacing import AgentsView
+from dialerd.domain import AgentState, AgentsView, Channel, attempt_of_channel_id
 from dialerd.pbx.ami import AmiActionError, AmiError, AmiEvent
 
 log = structlog.get_logger(__name__)
 
 ATTEMPT_VAR = "ChanVariable(DIALERD_ATTEMPT_ID)"
-# Originate's ChannelId/OtherChannelId ("dialerd-<attempt>", "dialerd-<attempt>-2") become
-# the Uniqueid, and the Linkedid of every channel of the call (the agent leg too).
-_ATTEMPT_UNIQUEID = re.compile(r"^dialerd-(\d+)(?:-2)?$")
 
 # Device states (AST_DEVICE_*) in the Status field of queue member events.
 _NOT_LOGGED_IN = frozenset({4, 5})  # invalid, unavailable
@@ -41,16 +37,6 @@ class ActionSender(Protocol):
     def ready(self) -> bool: ...
 
     async def send(self, action: dict[str, str]) -> list[AmiEvent]: ...
-
-
-@dataclass(frozen=True)
-class Channel:
-    uniqueid: str
-    name: str
-    linkedid: str
-    state: str  # ChannelStateDesc: Down, Ring, Ringing, Up…
-    attempt_id: int | None
-    started: float = 0.0  # monotonic time the channel was created (from Duration on resync)
 
 
 @dataclass
@@ -73,10 +59,12 @@ def _attempt_id(event: AmiEvent) -> int | None:
     value = event.get(ATTEMPT_VAR)
     if value and value.isdigit():
         return int(value)
+    # Originate's ChannelId/OtherChannelId become the Uniqueid, and the Linkedid of every
+    # channel of the call (the agent leg too).
     for key in ("Uniqueid", "Linkedid"):
-        match = _ATTEMPT_UNIQUEID.match(event.get(key, ""))
-        if match:
-            return int(match.group(1))
+        found = attempt_of_channel_id(event.get(key))
+        if found is not None:
+            return found
     return None
 
 
@@ -137,34 +125,52 @@ class LiveState:
     def queue_agents(self, queue: str, now: float) -> AgentsView:
         """The queue's agents at ``now`` (``time.monotonic()``)."""
         q = self._queues.get(queue)
-        if q is None:
-            return AgentsView(logged_in=0, free=0, talking=0, wrapup=0, paused=0)
-        wall_now = self._wall() + (now - self._clock())
-        free = paused = 0
+        counts = dict.fromkeys(AgentState, 0)
         talking_for: list[float] = []
         wrapup_for: list[float] = []
-        for member in q.members.values():
-            if member.status in _NOT_LOGGED_IN:
-                continue
-            wrapup_end = member.last_call + (member.wrapuptime or self._wrapup.get(queue, 0.0))
-            if member.paused:
-                paused += 1
-            elif member.status in _BUSY:
+        wall_now = self._wall() + (now - self._clock())
+        for member in q.members.values() if q else ():
+            state = self._state_of(queue, member, wall_now)
+            counts[state] += 1
+            if state is AgentState.TALKING:
                 since = member.busy_since if member.busy_since is not None else now
                 talking_for.append(max(0.0, now - since))
-            elif member.last_call and wall_now < wrapup_end:
+            elif state is AgentState.WRAPUP:
                 wrapup_for.append(max(0.0, wall_now - member.last_call))
-            else:
-                free += 1
         return AgentsView(
-            logged_in=free + paused + len(talking_for) + len(wrapup_for),
-            free=free,
-            talking=len(talking_for),
-            wrapup=len(wrapup_for),
-            paused=paused,
+            logged_in=len(q.members) - counts[AgentState.OUT] if q else 0,
+            free=counts[AgentState.FREE],
+            talking=counts[AgentState.TALKING],
+            wrapup=counts[AgentState.WRAPUP],
+            paused=counts[AgentState.PAUSED],
             talking_for=tuple(talking_for),
             wrapup_for=tuple(wrapup_for),
         )
+
+    def agent_state(self, queue: str, agent: str, now: float) -> AgentState:
+        """An agent's (a member ``Interface``'s) state in ``queue`` at ``now`` (monotonic)."""
+        q = self._queues.get(queue)
+        member = q.members.get(agent) if q else None
+        if member is None:
+            return AgentState.OUT
+        return self._state_of(queue, member, self._wall() + (now - self._clock()))
+
+    def agent_last_call(self, queue: str, agent: str) -> float:
+        q = self._queues.get(queue)
+        member = q.members.get(agent) if q else None
+        return float(member.last_call) if member else 0.0
+
+    def _state_of(self, queue: str, member: _Member, wall_now: float) -> AgentState:
+        if member.status in _NOT_LOGGED_IN:
+            return AgentState.OUT
+        if member.paused:
+            return AgentState.PAUSED
+        if member.status in _BUSY:
+            return AgentState.TALKING
+        wrapup_end = member.last_call + (member.wrapuptime or self._wrapup.get(queue, 0.0))
+        if member.last_call and wall_now < wrapup_end:
+            return AgentState.WRAPUP
+        return AgentState.FREE
 
     def queue_waiting(self, queue: str) -> int:
         q = self._queues.get(queue)

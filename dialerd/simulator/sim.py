@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from dialerd.dialer.feed import StatsFeed
 from dialerd.dialer.pacing import (
-    AgentsView,
     CallStats,
     Pacer,
     PacingSettings,
@@ -30,7 +30,7 @@ from dialerd.dialer.pacing import (
     RateLimiter,
     apply_caps,
 )
-from dialerd.domain import DialMode
+from dialerd.domain import AgentsView, DialMode
 from dialerd.simulator.scenario import Scenario
 
 BIN_S = 300.0  # resolution of the rolling windows and of the plot
@@ -191,7 +191,7 @@ OFF, FREE, TALKING, WRAPUP, PAUSED = range(5)
 RING_END, GIVE_UP, TALK_END, READY, LOGIN, LOGOUT, BREAK, BREAK_END = range(8)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # a feed key: one call is equal to itself only
 class _Call:
     callee: Callee
     placed_at: float
@@ -207,6 +207,7 @@ class Simulation:
         self.settings = spec.settings(scenario)
         self.pacer = spec.factory(self.settings)
         self.stats = CallStats()
+        self.feed = StatsFeed(self.stats)
         self.result = Result(spec.name, scenario.seed, scenario.agents.count)
         bins = math.ceil(scenario.duration_s / BIN_S)
         self.result.bin_answered = [0] * bins
@@ -327,24 +328,24 @@ class Simulation:
         call = _Call(callee, now)
         self._ringing += 1
         self.result.placed += 1
-        self.stats.placed(now)
+        self.feed.placed(call, now)
         answered = callee.u_answer < self.sc.answer_rate_at(now)
         self._at(now + (callee.ring_time if answered else callee.failure_time), RING_END, call)
 
     def _ring_end(self, t: float, call: _Call) -> None:
         self._ringing -= 1
-        callee, ring = call.callee, t - call.placed_at
+        callee = call.callee
         if callee.u_answer >= self.sc.answer_rate_at(call.placed_at):
-            self.stats.unanswered(t, ring)
+            self.feed.ended(call, t)
             return
         if callee.machine == callee.amd_right:  # a recognised machine or a person taken for one
-            self.stats.machine(t, ring)
+            self.feed.machine(call, t)
             if callee.machine:
                 self.result.machines += 1
             else:
                 self.result.amd_false_positives += 1
             return
-        self.stats.answered(t, ring)
+        self.feed.answered(call, t)
         self.result.answered += 1
         self.result.bin_answered[self._bin(t)] += 1
         call.answered_at = t
@@ -364,13 +365,13 @@ class Simulation:
             return
         call.waiting = False
         self._n_waiting -= 1
-        self.stats.abandoned(t)
+        self.feed.abandoned(call, t)
         self.result.abandoned += 1
         self.result.bin_abandoned[self._bin(t)] += 1
 
     def _connect(self, t: float, agent: int, call: _Call) -> None:
         wait = t - call.answered_at
-        self.stats.connected(t, wait)
+        self.feed.connected(call, agent, t)
         self.result.connected += 1
         self.result.answer_waits.append(wait)
         self.result.agent_waits.append(t - self._since[agent])
@@ -387,6 +388,7 @@ class Simulation:
         self._wrapping[agent] = t
         call = self._call_of[agent]
         assert call is not None
+        self.feed.ended(call, t)
         self._at(t + call.callee.wrapup_time, READY, agent)
 
     def _ready(self, t: float, agent: int) -> None:
@@ -394,9 +396,7 @@ class Simulation:
         assert call is not None
         self._call_of[agent] = None
         del self._wrapping[agent]
-        self.stats.handled(
-            t, call.callee.talk_time + call.callee.wrapup_time, call.callee.wrapup_time
-        )
+        self.feed.agent_ready(agent, t)
         pending, self._pending[agent] = self._pending[agent], None
         if pending == LOGOUT:
             self._enter(agent, OFF, t)

@@ -4,116 +4,72 @@ Only named queries from ``sql/queries/dialer.sql``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from dialerd.dialer.outcome import Outcome
-from dialerd.dialer.rules import ContactDialState, after_attempt
-from dialerd.domain import ContactState, DialMode, MachineAction
+from dialerd.domain import (
+    AbandonCounts,
+    Campaign,
+    ClaimedContact,
+    ClosedAttempt,
+    Contact,
+    ContactState,
+    Decide,
+    DialMode,
+    MachineAction,
+    NumberSlot,
+    OpenAttempt,
+    StartedAttempt,
+)
 from dialerd.store.sqlfiles import q
 
 
-@dataclass(frozen=True)
-class DialCampaign:
-    id: int
-    queue: str
-    dial_string: str
-    caller_id: str | None
-    dial_mode: DialMode
-    dial_ratio: float
-    max_lines_per_agent: float
-    abandon_limit: float
-    aggressiveness: float
-    max_calls_in_flight: int | None
-    max_originate_rate: float | None
-    ring_timeout_s: int
-    agent_timeout_s: int
-    amd_enabled: bool
-    machine_action: MachineAction
-    window_start: time
-    window_end: time
-    window_days: tuple[int, ...]
-    timezone: str
-    retry_minutes: dict[str, float]
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> DialCampaign:
-        values: dict[str, Any] = dict(row)
-        values["dial_mode"] = DialMode(values["dial_mode"])
-        values["machine_action"] = MachineAction(values["machine_action"])
-        values["window_days"] = tuple(values["window_days"])
-        values["retry_minutes"] = dict(values["retry_minutes"] or {})
-        return cls(**values)
+def campaign_of(row: asyncpg.Record) -> Campaign:
+    values: dict[str, Any] = dict(row)
+    values["dial_mode"] = DialMode(values["dial_mode"])
+    values["machine_action"] = MachineAction(values["machine_action"])
+    values["window_days"] = tuple(values["window_days"])
+    values["retry_minutes"] = dict(values["retry_minutes"] or {})
+    return Campaign(**values)
 
 
-@dataclass(frozen=True)
-class ClaimedContact:
-    id: int
-    phone_numbers: tuple[str | None, ...]
-    number_invalid: tuple[bool, ...]
-    next_number: int
+def slots_of(row: asyncpg.Record) -> tuple[NumberSlot, ...]:
+    """A contact's number slots from its per-number arrays; a claim's row has only the
+    numbers and their invalid flags, the other fields keep the slot's defaults."""
+    numbers = row["phone_numbers"]
+    unknown = [None] * len(numbers)
+    return tuple(
+        NumberSlot(n, tries or 0, cause, connres, bool(invalid))
+        for n, tries, cause, connres, invalid in zip(
+            numbers,
+            row.get("number_tries") or unknown,
+            row.get("number_last_cause") or unknown,
+            row.get("number_end_reason") or unknown,
+            row["number_invalid"],
+            strict=True,
+        )
+    )
 
 
-@dataclass(frozen=True)
-class StartedAttempt:
-    id: int
-    contact_id: int
-    started: datetime
+class PostgresDialerStore:
+    """The dialer's store port on Postgres."""
 
-
-@dataclass(frozen=True)
-class OpenAttempt:
-    """An attempt found open at start-up or after a reconnect, to reconcile."""
-
-    id: int
-    contact_id: int
-    campaign_id: int
-    slot: int  # 0-based
-    status: str
-    started: datetime
-
-
-@dataclass(frozen=True)
-class ClosedAttempt:
-    attempt_id: int
-    contact_id: int
-    slot: int  # 0-based
-    outcome: Outcome
-    channel: str | None
-    retry_at_once: bool = False  # see after_attempt
-
-
-@dataclass(frozen=True)
-class AbandonCounts:
-    answered_window: int
-    abandoned_window: int
-    answered_today: int
-    abandoned_today: int
-
-
-class DialerStore:
     def __init__(self, pool: asyncpg.Pool, instance_id: str, lease_seconds: float) -> None:
         self.pool = pool
         self.instance_id = instance_id
         self.lease_seconds = float(lease_seconds)
 
-    async def campaigns(self) -> list[DialCampaign]:
+    async def campaigns(self) -> list[Campaign]:
         rows = await self.pool.fetch(q("dialer_campaigns"))
-        return [DialCampaign.from_row(r) for r in rows]
+        return [campaign_of(r) for r in rows]
 
     async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:
         rows = await self.pool.fetch(
             q("claim_contacts"), campaign_id, self.instance_id, self.lease_seconds, limit
         )
-        claimed = [
-            ClaimedContact(
-                r["id"], tuple(r["phone_numbers"]), tuple(r["number_invalid"]), r["next_number"]
-            )
-            for r in rows
-        ]
+        claimed = [ClaimedContact(r["id"], slots_of(r), r["next_number"]) for r in rows]
         claimed.sort(key=lambda c: c.id)
         return claimed
 
@@ -145,10 +101,10 @@ class DialerStore:
         if attempt_ids:
             await self.pool.execute(q("mark_dialing"), list(attempt_ids))
 
-    async def close_attempts(self, closed: Sequence[ClosedAttempt], now: datetime) -> None:
+    async def close_attempts(self, closed: Sequence[ClosedAttempt], decide: Decide) -> None:
         """Closes attempts and moves their contacts on, in one transaction: history rows
-        completed, contacts updated by :func:`after_attempt`, claims released. A contact
-        deleted meanwhile (its history went with it) is skipped."""
+        completed, contacts updated as ``decide`` says, claims released. A contact deleted
+        meanwhile (its history went with it) is skipped."""
         if not closed:
             return
         async with self.pool.acquire() as conn, conn.transaction():
@@ -178,23 +134,14 @@ class DialerStore:
                 row = contacts.get(c.contact_id)
                 if row is None or row["open_attempt_id"] != c.attempt_id:
                     continue
-                up = after_attempt(
-                    _dial_state(row),
-                    slot=c.slot,
-                    connres=o.connres,
-                    cause=o.cause,
-                    machine=o.machine,
-                    now=now,
-                    retry_minutes=row["retry_minutes"] or {},
-                    retry_at_once=c.retry_at_once,
-                )
+                up = decide(_contact(row), c, row["retry_minutes"] or {})
                 updates.append(
                     (
                         c.contact_id,
-                        list(up.number_tries),
-                        list(up.number_last_cause),
-                        list(up.number_end_reason),
-                        list(up.number_invalid),
+                        [s.tries for s in up.slots],
+                        [s.last_cause for s in up.slots],
+                        [s.last_connres for s in up.slots],
+                        [s.invalid for s in up.slots],
                         up.next_number,
                         up.state.value,
                         up.attempts,
@@ -240,13 +187,10 @@ class DialerStore:
         }
 
 
-def _dial_state(row: asyncpg.Record) -> ContactDialState:
-    return ContactDialState(
-        phone_numbers=tuple(row["phone_numbers"]),
-        number_tries=tuple(row["number_tries"]),
-        number_last_cause=tuple(row["number_last_cause"]),
-        number_end_reason=tuple(row["number_end_reason"]),
-        number_invalid=tuple(row["number_invalid"]),
+def _contact(row: asyncpg.Record) -> Contact:
+    return Contact(
+        id=row["id"],
+        slots=slots_of(row),
         state=ContactState(row["state"]),
         attempts=row["attempts"],
         max_attempts=row["max_attempts"],

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from dialerd.dialer.outcome import Outcome
-from dialerd.domain import Connres
-from dialerd.store.dialer import ClosedAttempt, DialerStore
+from dialerd.dialer.rules import decider
+from dialerd.domain import ClosedAttempt, Connres, Outcome
+from dialerd.store.dialer import PostgresDialerStore
 from tests.integration.test_scheduler import add_campaign, add_contact, fetchrow
 
 NOW = datetime.now(UTC)
@@ -33,7 +33,9 @@ def outcome(connres: Connres, cause: int | None, **kw: object) -> Outcome:
     return Outcome(**values)  # type: ignore[arg-type]
 
 
-async def start_one(pool: asyncpg.Pool, store: DialerStore, contact: int, slot: int = 0) -> int:
+async def start_one(
+    pool: asyncpg.Pool, store: PostgresDialerStore, contact: int, slot: int = 0
+) -> int:
     await pool.execute(
         "UPDATE contacts SET claimed_by=$2, lease_until=now()+interval '1 min' WHERE id=$1",
         contact,
@@ -49,7 +51,7 @@ async def start_one(pool: asyncpg.Pool, store: DialerStore, contact: int, slot: 
 async def test_start_writes_history_and_blocks_the_contact(pool: asyncpg.Pool) -> None:
     cid = await add_campaign(pool)
     contact = await add_contact(pool, cid, ["+4930100000", "+4930100001"])
-    store = DialerStore(pool, "me", 60)
+    store = PostgresDialerStore(pool, "me", 60)
     attempt = await start_one(pool, store, contact, 1)
     h = await fetchrow(pool, "SELECT * FROM contact_history WHERE id=$1", attempt)
     assert h["status"] == "pending"
@@ -59,7 +61,7 @@ async def test_start_writes_history_and_blocks_the_contact(pool: asyncpg.Pool) -
     assert c["open_attempt_id"] == attempt
     # Even with its lease gone, a contact with an open attempt is not claimed again.
     await pool.execute("UPDATE contacts SET lease_until = now() - interval '1 s'")
-    assert await DialerStore(pool, "other", 60).claim(cid, 10) == []
+    assert await PostgresDialerStore(pool, "other", 60).claim(cid, 10) == []
     await store.mark_dialing([attempt])
     assert (
         await pool.fetchval("SELECT status FROM contact_history WHERE id=$1", attempt) == "dialing"
@@ -69,7 +71,7 @@ async def test_start_writes_history_and_blocks_the_contact(pool: asyncpg.Pool) -
 async def test_locked_contact_is_not_started(pool: asyncpg.Pool) -> None:
     cid = await add_campaign(pool)
     contact = await add_contact(pool, cid, claimed_by="me", locked=True)
-    store = DialerStore(pool, "me", 60)
+    store = PostgresDialerStore(pool, "me", 60)
     assert await store.start_attempts([(contact, "+4930100000", 0)], None) == []
     assert await pool.fetchval("SELECT count(*) FROM contact_history") == 0
 
@@ -77,10 +79,12 @@ async def test_locked_contact_is_not_started(pool: asyncpg.Pool) -> None:
 async def test_close_updates_history_and_contact(pool: asyncpg.Pool) -> None:
     cid = await add_campaign(pool, retry_minutes={"3": 10})
     contact = await add_contact(pool, cid, ["+4930100005", "+4930100000"])
-    store = DialerStore(pool, "me", 60)
+    store = PostgresDialerStore(pool, "me", 60)
     attempt = await start_one(pool, store, contact)
     o = outcome(Connres.BUSY, 17, caller_hangup=True)
-    await store.close_attempts([ClosedAttempt(attempt, contact, 0, o, "PJSIP/farend-1")], NOW)
+    await store.close_attempts(
+        [ClosedAttempt(attempt, contact, 0, o, "PJSIP/farend-1")], decider(NOW)
+    )
     h = await fetchrow(pool, "SELECT * FROM contact_history WHERE id=$1", attempt)
     assert (h["status"], h["connres"], h["cause_code"], h["caller_hangup"]) == (
         "closed",
@@ -96,18 +100,18 @@ async def test_close_updates_history_and_contact(pool: asyncpg.Pool) -> None:
     assert c["dt_next_try"] == NOW + timedelta(minutes=10)
     assert c["last_connres"] == 3
     # Closing twice changes nothing.
-    await store.close_attempts([ClosedAttempt(attempt, contact, 0, o, None)], NOW)
+    await store.close_attempts([ClosedAttempt(attempt, contact, 0, o, None)], decider(NOW))
     assert await pool.fetchval("SELECT attempts FROM contacts WHERE id=$1", contact) == 1
 
 
 async def test_connected_contact_is_done_even_if_locked_during_the_call(pool: asyncpg.Pool) -> None:
     cid = await add_campaign(pool)
     contact = await add_contact(pool, cid)
-    store = DialerStore(pool, "me", 60)
+    store = PostgresDialerStore(pool, "me", 60)
     attempt = await start_one(pool, store, contact)
     await pool.execute("UPDATE contacts SET locked = true WHERE id=$1", contact)
     o = outcome(Connres.CONNECTED, 16, dt_connect=NOW, dt_agent_connect=NOW, agent="PJSIP/agent1")
-    await store.close_attempts([ClosedAttempt(attempt, contact, 0, o, None)], NOW)
+    await store.close_attempts([ClosedAttempt(attempt, contact, 0, o, None)], decider(NOW))
     c = await fetchrow(pool, "SELECT state, locked FROM contacts WHERE id=$1", contact)
     assert (c["state"], c["locked"]) == ("done", True)
     assert await pool.fetchval("SELECT agent FROM contact_history WHERE id=$1", attempt) == (
@@ -119,13 +123,14 @@ async def test_contact_deleted_mid_call_closes_quietly(pool: asyncpg.Pool) -> No
     cid = await add_campaign(pool)
     contact = await add_contact(pool, cid)
     keep = await add_contact(pool, cid)
-    store = DialerStore(pool, "me", 60)
+    store = PostgresDialerStore(pool, "me", 60)
     gone = await start_one(pool, store, contact)
     kept = await start_one(pool, store, keep)
     await pool.execute("DELETE FROM contacts WHERE id=$1", contact)
     o = outcome(Connres.NO_ANSWER, 19)
     await store.close_attempts(
-        [ClosedAttempt(gone, contact, 0, o, None), ClosedAttempt(kept, keep, 0, o, None)], NOW
+        [ClosedAttempt(gone, contact, 0, o, None), ClosedAttempt(kept, keep, 0, o, None)],
+        decider(NOW),
     )
     assert await pool.fetchval("SELECT status FROM contact_history WHERE id=$1", kept) == "closed"
 
@@ -133,7 +138,7 @@ async def test_contact_deleted_mid_call_closes_quietly(pool: asyncpg.Pool) -> No
 async def test_take_over_only_own_or_expired(pool: asyncpg.Pool) -> None:
     cid = await add_campaign(pool)
     mine, crashed, alive = [await add_contact(pool, cid) for _ in range(3)]
-    me, dead, live = (DialerStore(pool, n, 60) for n in ("me", "dead", "live"))
+    me, dead, live = (PostgresDialerStore(pool, n, 60) for n in ("me", "dead", "live"))
     a1 = await start_one(pool, me, mine)
     a2 = await start_one(pool, dead, crashed)
     await start_one(pool, live, alive)
@@ -148,7 +153,7 @@ async def test_take_over_only_own_or_expired(pool: asyncpg.Pool) -> None:
 
 async def test_abandon_counts(pool: asyncpg.Pool) -> None:
     cid = await add_campaign(pool)
-    store = DialerStore(pool, "me", 60)
+    store = PostgresDialerStore(pool, "me", 60)
     cases = [
         outcome(Connres.CONNECTED, 16, dt_connect=NOW, dt_agent_connect=NOW),
         outcome(Connres.ABORTED, 16, dt_connect=NOW, abandoned=True),
@@ -158,7 +163,7 @@ async def test_abandon_counts(pool: asyncpg.Pool) -> None:
     for o in cases:
         contact = await add_contact(pool, cid)
         attempt = await start_one(pool, store, contact)
-        await store.close_attempts([ClosedAttempt(attempt, contact, 0, o, None)], NOW)
+        await store.close_attempts([ClosedAttempt(attempt, contact, 0, o, None)], decider(NOW))
     counts = (await store.abandon_counts(NOW - timedelta(days=30)))[cid]
     assert (counts.answered_window, counts.abandoned_window) == (2, 1)
     assert (counts.answered_today, counts.abandoned_today) == (2, 1)

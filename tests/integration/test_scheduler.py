@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 
 from dialerd.dialer.scheduler import Scheduler
-from dialerd.store.dialer import DialCampaign, DialerStore
+from dialerd.domain import Campaign
+from dialerd.store.dialer import PostgresDialerStore
 from dialerd.store.sqlfiles import q
 
 ALWAYS = {"window_start": "00:00", "window_end": "23:59:59", "window_days": [1, 2, 3, 4, 5, 6, 7]}
@@ -77,7 +78,7 @@ async def fetchrow(pool: asyncpg.Pool, query: str, *args: Any) -> asyncpg.Record
     return row
 
 
-async def campaign(store: DialerStore, campaign_id: int) -> DialCampaign:
+async def campaign(store: PostgresDialerStore, campaign_id: int) -> Campaign:
     return next(c for c in await store.campaigns() if c.id == campaign_id)
 
 
@@ -96,7 +97,7 @@ async def test_claims_only_due_contacts(pool: asyncpg.Pool) -> None:
     )
     inactive = await add_campaign(pool, "off", active=False)
     await add_contact(pool, inactive)
-    store = DialerStore(pool, "me", 60)
+    store = PostgresDialerStore(pool, "me", 60)
     calls = await Scheduler(store).due_calls(await campaign(store, cid), 10, now)
     assert sorted(c.contact_id for c in calls) == [due, expired]
     assert await store.campaigns() != [] and all(c.id != inactive for c in await store.campaigns())
@@ -106,7 +107,7 @@ async def test_two_instances_never_share_a_contact(pool: asyncpg.Pool) -> None:
     now = datetime.now(UTC)
     cid = await add_campaign(pool)
     ids = {await add_contact(pool, cid) for _ in range(50)}
-    a, b = DialerStore(pool, "a", 60), DialerStore(pool, "b", 60)
+    a, b = PostgresDialerStore(pool, "a", 60), PostgresDialerStore(pool, "b", 60)
     camp = await campaign(a, cid)
     results = await asyncio.gather(
         *(Scheduler(s).due_calls(camp, 7, now) for s in (a, b, a, b, a, b, a, b))
@@ -125,7 +126,7 @@ async def test_next_number_and_invalid_slots(pool: asyncpg.Pool) -> None:
         ["+4930100000", None, "+4930100002"],
         next_number=1,
     )
-    store = DialerStore(pool, "me", 60)
+    store = PostgresDialerStore(pool, "me", 60)
     [call] = await Scheduler(store).due_calls(await campaign(store, cid), 10, now)
     assert (call.contact_id, call.slot, call.number) == (contact, 2, "+4930100002")
 
@@ -136,7 +137,7 @@ async def test_outside_the_window_is_released_until_it_opens(pool: asyncpg.Pool)
         pool, window_start="16:00", window_end="18:00", window_days=[1, 2, 3, 4, 5]
     )
     contact = await add_contact(pool, cid, ["+4930100000"])
-    store = DialerStore(pool, "me", 60)
+    store = PostgresDialerStore(pool, "me", 60)
     monday_noon = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     assert await Scheduler(store).due_calls(await campaign(store, cid), 10, monday_noon) == []
     row = await fetchrow(pool, "SELECT claimed_by, dt_next_try FROM contacts WHERE id=$1", contact)

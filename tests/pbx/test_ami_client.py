@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from dialerd.dialer.pacing import AgentsView
-from dialerd.pbx import AmiConnection, AmiEvent, LiveState
+from dialerd.domain import AgentsView
+from dialerd.pbx.ami import AmiConnection, AmiEvent
+from dialerd.pbx.state import LiveState
 from tests.pbx.conftest import Lab
 
 QUEUE = "lab-agents"

@@ -105,6 +105,7 @@ class FakeAmi:
         self.originate_reason = 4  # OriginateResponse Reason; 4 = answered
         self.originate_delay = 0.01
         self.actions: list[Fields] = []  # every action received, in order
+        self.received_at: list[float] = []  # the loop's time each was received
         self.login_times: list[float] = []  # monotonic time of every Login
         self.clients: list[FakeClient] = []
         self.handlers: dict[str, Handler] = {
@@ -193,6 +194,7 @@ class FakeAmi:
     async def _handle(self, client: FakeClient, action: Fields) -> None:
         async with self._received:
             self.actions.append(action)
+            self.received_at.append(asyncio.get_running_loop().time())
             self._received.notify_all()
         name = str(action.get("Action", ""))
         if name != "Login" and not client.logged_in:

@@ -1,343 +1,227 @@
-"""The engine against the fake AMI peer and a real Postgres: what it originates, how events
-close attempts, reconciliation after an AMI cut and after a crash."""
+"""The engine on in-memory ports (tests/unit/fakes.py), time injected: what it originates,
+how events close attempts and move contacts on, what the pacing statistics are fed, and the
+breaker for a dead trunk. Its interplay with Postgres and a real AMI connection is in
+tests/integration/test_engine_pg.py, with Asterisk in tests/pbx."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
 
-import asyncpg
 import pytest
 
 from dialerd.config import Settings
+from dialerd.dialer.breaker import BreakerState
 from dialerd.dialer.engine import Engine
-from dialerd.service import build_dialer, run_dialer
-from tests.integration.test_scheduler import add_campaign, add_contact, fetchrow
-from tests.unit.fake_ami import FakeAmi, Fields
+from dialerd.dialer.pacing import CallStats
+from dialerd.domain import (
+    AgentState,
+    AgentsView,
+    Connres,
+    ContactState,
+    PbxNotSent,
+    PbxRefused,
+)
+from tests.unit.fakes import FakePbx, MemoryStore, campaign
 
-QUEUE = "q1"
-
-
-def member(i: int, status: int = 1) -> Fields:
-    return {
-        "Queue": QUEUE,
-        "Name": f"agent{i}",
-        "Location": f"PJSIP/agent{i}",
-        "StateInterface": f"PJSIP/agent{i}",
-        "Status": str(status),
-        "Paused": "0",
-        "LastCall": "0",
-        "Wrapuptime": "0",
-    }
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC).timestamp()
+AGENT = "PJSIP/agent1"
 
 
 @dataclass
-class Running:
-    ami: FakeAmi
+class Clock:
+    t: float = 0.0
+
+    def mono(self) -> float:
+        return self.t
+
+    def wall(self) -> float:
+        return START + self.t
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.wall(), UTC)
+
+
+@dataclass
+class Rig:
+    clock: Clock
+    store: MemoryStore
+    pbx: FakePbx
     engine: Engine
-    stop: asyncio.Event
-    task: asyncio.Task[None]
 
+    async def tick(self, seconds: float = 0.0) -> None:
+        self.clock.t += seconds
+        await self.engine.tick()
 
-async def wait_for(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+    def attempt_ids(self) -> list[int]:
+        return [int(f["ChannelId"].removeprefix("dialerd-")) for f, _ in self.pbx.originates]
+
+    @property
+    def stats(self) -> CallStats:
+        return self.engine.runs[1].stats
 
 
 @pytest.fixture
-async def fake_ami() -> AsyncIterator[FakeAmi]:
-    async with FakeAmi() as ami:
-        ami.members = [member(1)]
-        yield ami
+async def rig() -> Rig:
+    clock = Clock()
+    store = MemoryStore(clock.now)
+    store.campaign_list.append(campaign())
+    pbx = FakePbx()
+    engine = Engine(Settings(), store, pbx, clock=clock.mono, wall=clock.wall)
+    engine.attach()
+    await pbx.connect()
+    return Rig(clock, store, pbx, engine)
 
 
-def engine_settings(settings: Settings, ami: FakeAmi, instance: str = "me") -> Settings:
-    return settings.model_copy(
-        update={
-            "ami_host": ami.host,
-            "ami_port": ami.port,
-            "ami_username": ami.username,
-            "ami_secret": ami.secret,
-            "instance_id": instance,
-            "tick_seconds": 0.05,
-        }
-    )
+async def test_originate_then_connected_call_closes_and_contact_is_done(rig: Rig) -> None:
+    contact = rig.store.add_contact(1, "+4930100000")
+    await rig.tick()
+    [(fields, variables)] = rig.pbx.originates
+    [attempt] = rig.attempt_ids()
+    assert fields["Channel"] == "PJSIP/+4930100000@farend"
+    assert variables["DIALERD_CONTACT_ID"] == str(contact)
+    assert rig.store.attempts[attempt].status == "dialing"  # written before, then acknowledged
+    rig.pbx.push("Newchannel", attempt, Channel="PJSIP/farend-1")
+    rig.pbx.push("OriginateResponse", attempt, Response="Success", Reason="4")
+    rig.pbx.push("AgentConnect", attempt, Queue="q1", Interface=AGENT)
+    rig.pbx.push("Hangup", attempt, Cause="16")
+    await rig.tick()
+    stored = rig.store.contacts[contact]
+    outcome = rig.store.attempts[attempt].outcome
+    assert outcome is not None and outcome.connres == Connres.CONNECTED
+    assert stored.contact.state is ContactState.DONE and stored.open_attempt_id is None
 
 
-async def start(
-    settings: Settings, pool: asyncpg.Pool, ami: FakeAmi, instance: str = "me"
-) -> Running:
-    engine = build_dialer(engine_settings(settings, ami, instance), pool)
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_dialer(engine, stop))
-    return Running(ami, engine, stop, task)
+async def test_a_free_agent_with_a_call_ringing_gets_no_second_call(rig: Rig) -> None:
+    rig.store.add_contact(1, "+4930100000")
+    rig.store.add_contact(1, "+4930100001")
+    await rig.tick()
+    for _ in range(5):
+        await rig.tick(0.2)
+    assert len(rig.pbx.originates) == 1  # progressive: one free agent, one call in flight
+    [attempt] = rig.attempt_ids()
+    rig.pbx.push("Hangup", attempt, Cause="17")
+    await rig.tick(0.2)
+    assert len(rig.pbx.originates) == 2
 
 
-async def stop(run: Running) -> None:
-    run.stop.set()
-    await asyncio.wait_for(run.task, 10)
+async def test_the_pacer_is_fed_talk_and_wrapup_when_the_agent_is_ready_again(rig: Rig) -> None:
+    """Production's feed, as the simulator's: handle time = talk + wrap-up, fed when the PBX
+    would offer the agent a new call."""
+    rig.store.add_contact(1, "+4930100000")
+    await rig.tick()
+    [attempt] = rig.attempt_ids()
+    rig.pbx.push("Newchannel", attempt)
+    rig.clock.t = 4.0
+    rig.pbx.push("OriginateResponse", attempt, Response="Success", Reason="4")
+    rig.clock.t = 5.0
+    rig.pbx.push("AgentConnect", attempt, Queue="q1", Interface=AGENT)
+    rig.pbx.agent_states[AGENT] = AgentState.TALKING
+    rig.clock.t = 35.0
+    rig.pbx.push("Hangup", attempt, Cause="16")
+    rig.pbx.agent_states[AGENT] = AgentState.WRAPUP
+    rig.pbx.last_calls[AGENT] = rig.clock.wall()
+    await rig.tick()
+    await rig.tick(4.0)
+    assert len(rig.stats.talk_times) == 0  # still in wrap-up: nothing known yet
+    rig.pbx.agent_states[AGENT] = AgentState.FREE
+    await rig.tick(1.0)
+    assert rig.stats.talk_times.sorted() == [pytest.approx(30.0)]
+    assert rig.stats.wrapup_times.sorted() == [pytest.approx(5.0)]
+    assert rig.stats.live_ring_times.sorted() == [pytest.approx(4.0)]
+    assert rig.stats.waits.sorted() == [pytest.approx(1.0)]
 
 
-def event(name: str, attempt: int, **fields: str) -> Fields:
-    return {"Event": name, "Uniqueid": f"dialerd-{attempt}", **fields}
+async def test_free_before_the_pbx_recorded_the_call_end_is_not_yet_ready(rig: Rig) -> None:
+    """The device can say "not in use" before the queue's LastCall moves: no wrap-up of 0."""
+    rig.store.add_contact(1, "+4930100000")
+    await rig.tick()
+    [attempt] = rig.attempt_ids()
+    rig.pbx.push("OriginateResponse", attempt, Response="Success", Reason="4")
+    rig.pbx.push("AgentConnect", attempt, Queue="q1", Interface=AGENT)
+    rig.clock.t = 20.0
+    rig.pbx.push("Hangup", attempt, Cause="16")
+    await rig.tick(0.2)
+    assert len(rig.stats.wrapup_times) == 0
+    rig.pbx.last_calls[AGENT] = rig.clock.wall()
+    rig.pbx.agent_states[AGENT] = AgentState.WRAPUP
+    await rig.tick(1.8)
+    rig.pbx.agent_states[AGENT] = AgentState.FREE
+    await rig.tick(0.2)
+    assert rig.stats.wrapup_times.sorted() == [pytest.approx(2.2)]
 
 
-async def history(pool: asyncpg.Pool, attempt: int) -> asyncpg.Record:
-    return await fetchrow(pool, "SELECT * FROM contact_history WHERE id=$1", attempt)
+async def test_busy_is_charged_and_moves_to_the_next_number(rig: Rig) -> None:
+    contact = rig.store.add_contact(1, "+4930100005", "+4930100000")
+    await rig.tick()
+    [attempt] = rig.attempt_ids()
+    rig.pbx.push("Newchannel", attempt)
+    rig.pbx.push("Hangup", attempt, Cause="17")
+    await rig.tick()
+    c = rig.store.contacts[contact]
+    assert (c.contact.attempts, c.contact.next_number, c.contact.slots[0].tries) == (1, 1, 1)
+    assert rig.stats.placed_calls == 1 and rig.stats.outcomes == 1
 
 
-async def closed(pool: asyncpg.Pool, attempt: int) -> bool:
-    status = await pool.fetchval("SELECT status FROM contact_history WHERE id=$1", attempt)
-    return bool(status == "closed")
-
-
-async def test_originate_fields_and_connected_call(
-    settings: Settings, pool: asyncpg.Pool, fake_ami: FakeAmi
+@pytest.mark.parametrize(
+    ("error", "detail", "again"),
+    [
+        (PbxNotSent("AMI not ready"), "NOT SENT", True),  # nobody was called: due at once
+        (PbxRefused("Originate", "bad"), "ORIGINATE REFUSED", False),  # would be again
+    ],
+)
+async def test_a_call_that_went_nowhere_is_no_placed_call(
+    rig: Rig, error: Exception, detail: str, again: bool
 ) -> None:
-    cid = await add_campaign(
-        pool,
-        queue=QUEUE,
-        ring_timeout_s=20,
-        agent_timeout_s=2,
-        amd_enabled=True,
-        machine_action="message",
-    )
-    contact = await add_contact(pool, cid, ["+4930100000"])
-    run = await start(settings, pool, fake_ami)
-    action = await asyncio.wait_for(fake_ami.next_action("Originate"), 5)
-    attempt = int(str(action["ChannelId"]).removeprefix("dialerd-"))
-    assert action["Channel"] == "PJSIP/+4930100000@farend"
-    assert (action["Context"], action["Exten"], action["Priority"]) == (
-        "dialerd-outbound",
-        "s",
-        "1",
-    )
-    assert action["Async"] == "true" and action["Timeout"] == "20000"
-    assert action["OtherChannelId"] == f"dialerd-{attempt}-2"
-    variables = set(action["Variable"])
-    assert {
-        f"DIALERD_ATTEMPT_ID={attempt}",
-        f"DIALERD_CONTACT_ID={contact}",
-        f"DIALERD_CAMPAIGN_ID={cid}",
-        f"DIALERD_QUEUE={QUEUE}",
-        "DIALERD_AMD=1",
-        "DIALERD_MACHINE_ACTION=message",
-        "DIALERD_AGENT_TIMEOUT=2",
-    } <= variables
-    # The history row was there before the Originate.
-    assert (await history(pool, attempt))["phone_number"] == "+4930100000"
-    # One free agent, one call in flight: progressive places no second call.
-    await asyncio.sleep(0.3)
-    assert sum(1 for a in fake_ami.actions if a.get("Action") == "Originate") == 1
-
-    fake_ami.push(event("QueueCallerJoin", attempt, Queue=QUEUE))
-    fake_ami.push(event("AgentConnect", attempt, Queue=QUEUE, Interface="PJSIP/agent1"))
-    fake_ami.push(
-        event("AgentComplete", attempt, Queue=QUEUE, Interface="PJSIP/agent1", Reason="caller")
-    )
-    fake_ami.push(event("Hangup", attempt, Cause="16"))
-    await wait_for(lambda: closed(pool, attempt))
-    h = await history(pool, attempt)
-    assert (h["connres"], h["cause_code"], h["agent"], h["caller_hangup"]) == (
-        1,
-        16,
-        "PJSIP/agent1",
-        True,
-    )
-    assert h["dt_call_connect"] is not None and h["dt_agent_connect"] is not None
-    c = await fetchrow(
-        pool, "SELECT state, claimed_by, open_attempt_id FROM contacts WHERE id=$1", contact
-    )
-    assert (c["state"], c["claimed_by"], c["open_attempt_id"]) == ("done", None, None)
-    await stop(run)
+    contact = rig.store.add_contact(1, "+4930100000")
+    rig.pbx.fail_originate.append(error)  # type: ignore[arg-type]
+    await rig.tick()
+    [attempt] = rig.store.history(contact)
+    assert rig.pbx.originates == []
+    assert rig.stats.placed_calls == 0 and rig.stats.outcomes == 0
+    await rig.tick()
+    assert attempt.outcome is not None and attempt.outcome.connres == Connres.NOT_DIALLED
+    assert (attempt.outcome.detail or "").startswith(detail)
+    assert rig.store.contacts[contact].contact.attempts == 0
+    assert len(rig.pbx.originates) == (1 if again else 0)
 
 
-async def test_no_agent_no_call(settings: Settings, pool: asyncpg.Pool, fake_ami: FakeAmi) -> None:
-    fake_ami.members = [member(1, status=5)]  # unavailable: not logged in
-    cid = await add_campaign(pool, queue=QUEUE)
-    await add_contact(pool, cid)
-    run = await start(settings, pool, fake_ami)
-    await asyncio.sleep(0.5)
-    assert not any(a.get("Action") == "Originate" for a in fake_ami.actions)
-    await stop(run)
+def fail_without_channel(rig: Rig, attempt: int) -> None:
+    """What Asterisk sends when qualify has marked the trunk Unavailable: no Newchannel."""
+    rig.pbx.push("OriginateResponse", attempt, Response="Failure", Reason="0")
 
 
-async def test_busy_by_hangup_cause(
-    settings: Settings, pool: asyncpg.Pool, fake_ami: FakeAmi
-) -> None:
-    fake_ami.originate_reason = 0
-    fake_ami.originate_delay = 0.2
-    cid = await add_campaign(pool, queue=QUEUE)
-    contact = await add_contact(pool, cid, ["+4930100005", "+4930100000"], min_call_interval_h=1)
-    run = await start(settings, pool, fake_ami)
-    action = await asyncio.wait_for(fake_ami.next_action("Originate"), 5)
-    attempt = int(str(action["ChannelId"]).removeprefix("dialerd-"))
-    fake_ami.push({"Event": "DialEnd", "DestUniqueid": f"dialerd-{attempt}", "DialStatus": "BUSY"})
-    fake_ami.push(event("Hangup", attempt, Cause="17"))
-    await wait_for(lambda: closed(pool, attempt))
-    h = await history(pool, attempt)
-    assert (h["connres"], h["cause_code"]) == (3, 17)
-    c = await fetchrow(pool, "SELECT * FROM contacts WHERE id=$1", contact)
-    assert (c["next_number"], c["attempts"], c["state"]) == (1, 1, "open")
-    await stop(run)
-
-
-async def test_ami_cut_mid_call_reconciles(
-    settings: Settings, pool: asyncpg.Pool, fake_ami: FakeAmi
-) -> None:
-    fake_ami.members = [member(1), member(2)]
-    cid = await add_campaign(pool, queue=QUEUE)
-    await add_contact(pool, cid, min_call_interval_h=1)
-    await add_contact(pool, cid, min_call_interval_h=1)
-    run = await start(settings, pool, fake_ami)
-    await asyncio.wait_for(fake_ami.next_action("Originate"), 5)
-    await wait_for(lambda: _count(fake_ami, 2))
-    first, second = (
-        int(str(a["ChannelId"]).removeprefix("dialerd-"))
-        for a in fake_ami.actions
-        if a.get("Action") == "Originate"
-    )
-    # During the cut the first call ends; the second one is still up when we are back.
-    fake_ami.channels = [
-        {
-            "Channel": "PJSIP/farend-1",
-            "Uniqueid": f"dialerd-{second}",
-            "Linkedid": f"dialerd-{second}",
-            "ChannelStateDesc": "Up",
-            "ChanVariable(DIALERD_ATTEMPT_ID)": str(second),
-            "Duration": "00:00:02",
-        }
-    ]
-    fake_ami.members = [member(1), member(2, status=2)]
-    fake_ami.drop()
-    await wait_for(lambda: closed(pool, first))
-    h = await history(pool, first)
-    assert h["connres"] == 7 and h["dt_call_end"] is not None
-    assert not await closed(pool, second)
-    fake_ami.push(event("AgentConnect", second, Queue=QUEUE, Interface="PJSIP/agent2"))
-    fake_ami.push(event("Hangup", second, Cause="16"))
-    await wait_for(lambda: closed(pool, second))
-    assert (await history(pool, second))["connres"] == 1
-    await stop(run)
-
-
-async def test_ami_lost_before_the_originate_is_tried(
-    settings: Settings, pool: asyncpg.Pool, fake_ami: FakeAmi
-) -> None:
-    """The AMI drops after the attempt is written and is back (its reconnect waiting for the
-    engine) before the Originate is tried. No channel exists, but that says nothing: the
-    attempt must not be closed as unknown and counted. Nobody was called; the contact is
-    dialled once the AMI is ready."""
-    cid = await add_campaign(pool, queue=QUEUE)
-    contact = await add_contact(pool, cid, min_call_interval_h=1)
-    engine = build_dialer(engine_settings(settings, fake_ami), pool)
-    start_attempts = engine.store.start_attempts
-
-    async def resynced_again() -> bool:
-        return sum(1 for a in fake_ami.actions if a.get("Action") == "CoreShowChannels") >= 2
-
-    async def start_then_lose_ami(*args: Any, **kwargs: Any) -> Any:
-        started = await start_attempts(*args, **kwargs)
-        if len(fake_ami.login_times) == 1:
-            fake_ami.drop()
-            await wait_for(resynced_again)
-            await asyncio.sleep(0.1)  # the reconnect's reconciliation waits for the engine
-        return started
-
-    engine.store.start_attempts = start_then_lose_ami  # type: ignore[method-assign]
-    stop_event = asyncio.Event()
-    task = asyncio.create_task(run_dialer(engine, stop_event))
-    action = await asyncio.wait_for(fake_ami.next_action("Originate"), 10)
-    assert f"DIALERD_CONTACT_ID={contact}" in action["Variable"]
-    attempt = int(str(action["ChannelId"]).removeprefix("dialerd-"))
-    fake_ami.push(event("Hangup", attempt, Cause="16"))
-    await wait_for(lambda: closed(pool, attempt))
-    rows = await pool.fetch(
-        "SELECT id, connres, detail FROM contact_history WHERE contact_id=$1 ORDER BY id", contact
-    )
-    dialled = [r for r in rows if r["connres"] != 0]
-    assert [r["id"] for r in dialled] == [attempt], [dict(r) for r in rows]
-    for r in rows[:-1]:
-        assert (r["connres"], r["detail"]) == (0, "NOT SENT: AMI not ready")
-    c = await fetchrow(pool, "SELECT * FROM contacts WHERE id=$1", contact)
-    assert c["attempts"] == 1
-    stop_event.set()
-    await asyncio.wait_for(task, 10)
-
-
-async def _count(ami: FakeAmi, n: int) -> bool:
-    return sum(1 for a in ami.actions if a.get("Action") == "Originate") >= n
-
-
-async def test_restart_after_crash_closes_open_attempts_without_redial(
-    settings: Settings, pool: asyncpg.Pool, fake_ami: FakeAmi
-) -> None:
-    cid = await add_campaign(pool, queue=QUEUE)
-    contact = await add_contact(pool, cid, min_call_interval_h=1)
-    crashed = await start(settings, pool, fake_ami, "crashed")
-    action = await asyncio.wait_for(fake_ami.next_action("Originate"), 5)
-    attempt = int(str(action["ChannelId"]).removeprefix("dialerd-"))
-    crashed.task.cancel()  # like kill -9: nothing is closed or released
-    await asyncio.gather(crashed.task, return_exceptions=True)
-    await crashed.engine.ami.stop()
-    await pool.execute("UPDATE contacts SET lease_until = now() - interval '1 s'")
-    n_actions = len(fake_ami.actions)
-    run = await start(settings, pool, fake_ami, "restarted")
-    await wait_for(lambda: closed(pool, attempt))
-    h = await history(pool, attempt)
-    assert h["connres"] == 7 and h["instance_id"] == "restarted"
-    c = await fetchrow(pool, "SELECT * FROM contacts WHERE id=$1", contact)
-    assert c["attempts"] == 1 and c["open_attempt_id"] is None
-    await asyncio.sleep(0.3)
-    assert not any(a.get("Action") == "Originate" for a in fake_ami.actions[n_actions:])
-    await stop(run)
-
-
-async def test_graceful_stop_waits_for_calls(
-    settings: Settings, pool: asyncpg.Pool, fake_ami: FakeAmi
-) -> None:
-    cid = await add_campaign(pool, queue=QUEUE)
-    await add_contact(pool, cid)
-    run = await start(settings, pool, fake_ami)
-    action = await asyncio.wait_for(fake_ami.next_action("Originate"), 5)
-    attempt = int(str(action["ChannelId"]).removeprefix("dialerd-"))
-    run.stop.set()
-    await asyncio.sleep(0.3)
-    assert not run.task.done()
-    fake_ami.push(event("Hangup", attempt, Cause="16"))
-    await asyncio.wait_for(run.task, 5)
-    assert (await history(pool, attempt))["connres"] == 6
-
-
-async def test_global_originate_rate_and_no_starvation(
-    settings: Settings, pool: asyncpg.Pool, fake_ami: FakeAmi
-) -> None:
-    fake_ami.members = [member(i) for i in range(1, 21)]
-    idle = await add_campaign(pool, "idle", queue=QUEUE)  # agents, but nothing due
-    busy = await add_campaign(pool, "busy", queue=QUEUE)
+async def test_a_dead_trunk_opens_the_breaker_and_burns_no_contacts(rig: Rig) -> None:
+    rig.pbx.agents = AgentsView(10, 10, 0, 0, 0)
+    contacts = [rig.store.add_contact(1, f"+493010000{i}") for i in range(10)]
+    await rig.tick()
+    breaker = rig.engine.runs[1].breaker
+    first = rig.attempt_ids()
+    assert len(first) == 10
+    for attempt in first:
+        fail_without_channel(rig, attempt)
+    await rig.tick(0.2)
+    assert breaker.state is BreakerState.OPEN
+    for c in contacts:  # nobody charged, everybody due again
+        stored = rig.store.contacts[c]
+        assert stored.contact.attempts == 0 and stored.open_attempt_id is None
+        assert stored.contact.slots[0].tries == 0
+    assert rig.stats.placed_calls == 0 and rig.stats.outcomes == 0
+    # Open: no calls until the first probe, 5 s after opening; then one.
     for _ in range(20):
-        await add_contact(pool, busy, min_call_interval_h=1)
-    engine = build_dialer(
-        engine_settings(settings, fake_ami).model_copy(update={"max_originate_rate": 4.0}), pool
-    )
-    stop_event = asyncio.Event()
-    task = asyncio.create_task(run_dialer(engine, stop_event))
-    await asyncio.sleep(1.5)
-    originates = [a for a in fake_ami.actions if a.get("Action") == "Originate"]
-    # 4/s with a burst of one tick: about 6 in 1.5 s, and all of them for the busy campaign.
-    assert 3 <= len(originates) <= 8, len(originates)
-    assert all(f"DIALERD_CAMPAIGN_ID={busy}" in a["Variable"] for a in originates)
-    assert idle != busy
-    stop_event.set()  # no new calls; the ones placed end
-    await asyncio.sleep(0.2)
-    for a in fake_ami.actions:
-        if a.get("Action") == "Originate":
-            attempt = int(str(a["ChannelId"]).removeprefix("dialerd-"))
-            fake_ami.push(event("Hangup", attempt, Cause="16"))
-    await asyncio.wait_for(task, 10)
-    # Claims the rate did not allow were given back.
-    assert await pool.fetchval("SELECT count(*) FROM contacts WHERE claimed_by IS NOT NULL") == 0
+        await rig.tick(0.2)
+    assert len(rig.pbx.originates) == 10
+    await rig.tick(1.0)
+    assert len(rig.pbx.originates) == 11
+    await rig.tick(0.2)
+    assert len(rig.pbx.originates) == 11  # one probe at a time
+    fail_without_channel(rig, rig.attempt_ids()[-1])
+    await rig.tick(9.8)  # a failed probe doubles the wait: 10 s
+    assert len(rig.pbx.originates) == 11
+    await rig.tick(0.4)
+    assert len(rig.pbx.originates) == 12
+    probe = rig.attempt_ids()[-1]
+    rig.pbx.push("Newchannel", probe)  # the trunk is back: a channel
+    assert breaker.state.value == "closed"
+    await rig.tick(0.2)
+    assert len(rig.pbx.originates) > 12  # dialling again at the pacer's pace

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from dialerd.dialer.pacing import AgentsView
+from dialerd.domain import AgentsView
 from dialerd.pbx.ami import AmiConnection, AmiEvent, decode
 from dialerd.pbx.state import LiveState
 from tests.unit.fake_ami import FakeAmi, FakeClient, Fields, eventually

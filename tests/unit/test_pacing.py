@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from dialerd.dialer.pacing import (
     DAY_S,
-    AgentsView,
     CallStats,
     PacingSettings,
     PacingSnapshot,
@@ -21,7 +20,7 @@ from dialerd.dialer.pacing import (
     apply_caps,
     make_pacer,
 )
-from dialerd.domain import DialMode
+from dialerd.domain import AgentsView, DialMode
 
 ALL_MODES = list(DialMode)
 

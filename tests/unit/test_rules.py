@@ -6,14 +6,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from dialerd.dialer.rules import (
-    CallWindow,
-    ContactDialState,
-    after_attempt,
-    number_zones,
-    pick_slot,
-)
-from dialerd.domain import Connres, ContactState
+from dialerd.dialer.rules import CallWindow, after_attempt, number_zones, pick_slot
+from dialerd.domain import Connres, Contact, ContactState, ContactUpdate, NumberSlot
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # a Monday
 
@@ -24,14 +18,11 @@ def contact(
     attempts: int = 0,
     max_attempts: int = 3,
     invalid: tuple[bool, ...] | None = None,
-) -> ContactDialState:
-    n = len(numbers)
-    return ContactDialState(
-        phone_numbers=numbers,
-        number_tries=(0,) * n,
-        number_last_cause=(0,) * n,
-        number_end_reason=(0,) * n,
-        number_invalid=invalid or (False,) * n,
+) -> Contact:
+    flags = invalid or (False,) * len(numbers)
+    return Contact(
+        id=1,
+        slots=slots(numbers, flags),
         state=ContactState.OPEN,
         attempts=attempts,
         max_attempts=max_attempts,
@@ -39,12 +30,24 @@ def contact(
     )
 
 
+def slots(numbers: tuple[str | None, ...], invalid: tuple[bool, ...]) -> tuple[NumberSlot, ...]:
+    return tuple(
+        NumberSlot(n, last_cause=0, last_connres=0, invalid=flag)
+        for n, flag in zip(numbers, invalid, strict=True)
+    )
+
+
+def column(up: ContactUpdate, name: str) -> tuple[object, ...]:
+    """One field of every slot, as the contacts table's per-number arrays hold it."""
+    return tuple(getattr(slot, name) for slot in up.slots)
+
+
 def test_pick_slot_skips_empty_and_invalid_and_wraps() -> None:
     numbers = (None, "+1", None, "+2")
-    assert pick_slot(numbers, (False,) * 4, 0) == 1
-    assert pick_slot(numbers, (False,) * 4, 2) == 3
-    assert pick_slot(numbers, (False, False, False, True), 2) == 1
-    assert pick_slot(numbers, (False, True, False, True), 0) is None
+    assert pick_slot(slots(numbers, (False,) * 4), 0) == 1
+    assert pick_slot(slots(numbers, (False,) * 4), 2) == 3
+    assert pick_slot(slots(numbers, (False, False, False, True)), 2) == 1
+    assert pick_slot(slots(numbers, (False, True, False, True)), 0) is None
 
 
 def test_busy_moves_to_the_next_number_after_the_interval() -> None:
@@ -52,9 +55,9 @@ def test_busy_moves_to_the_next_number_after_the_interval() -> None:
         contact(), slot=0, connres=Connres.BUSY, cause=17, machine=False, now=NOW, retry_minutes={}
     )
     assert up.next_number == 1
-    assert up.number_tries == (1, 0)
-    assert up.number_last_cause == (17, 0)
-    assert up.number_end_reason == (3, 0)
+    assert column(up, "tries") == (1, 0)
+    assert column(up, "last_cause") == (17, 0)
+    assert column(up, "last_connres") == (3, 0)
     assert up.attempts == 1
     assert up.state == ContactState.OPEN
     assert up.dt_next_try == NOW + timedelta(hours=2)
@@ -113,7 +116,7 @@ def test_unknown_number_is_invalid_and_skipped(cause: int) -> None:
         now=NOW,
         retry_minutes={},
     )
-    assert up.number_invalid == (True, False)
+    assert column(up, "invalid") == (True, False)
     assert up.next_number == 1
     assert up.state == ContactState.OPEN
 
@@ -161,7 +164,7 @@ def test_not_dialled_does_not_count(retry_at_once: bool, next_try: datetime) -> 
         retry_at_once=retry_at_once,
     )
     assert up.attempts == 0
-    assert up.number_tries == (0, 0)
+    assert column(up, "tries") == (0, 0)
     assert up.next_number == 1
     assert up.dt_next_try == next_try
 

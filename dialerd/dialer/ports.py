@@ -1,0 +1,110 @@
+"""What the engine needs from the store and from the PBX: small protocols, so that the engine
+takes any adapter by constructor (Postgres and Asterisk in production, in-memory ones in the
+unit tests). Adapters import the domain only."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from dialerd.domain import (
+    AbandonCounts,
+    AgentState,
+    AgentsView,
+    Campaign,
+    Channel,
+    ClaimedContact,
+    ClosedAttempt,
+    Decide,
+    OpenAttempt,
+    StartedAttempt,
+)
+
+
+class DialerStore(Protocol):
+    @property
+    def instance_id(self) -> str: ...
+
+    async def campaigns(self) -> list[Campaign]:
+        """The active campaigns that can dial."""
+        ...
+
+    async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:
+        """Up to ``limit`` due contacts, leased to this instance; never one another instance
+        holds or one with an attempt in progress."""
+        ...
+
+    async def release(self, due: Sequence[tuple[int, datetime]]) -> None:
+        """Gives claimed contacts back, each due again at its time."""
+        ...
+
+    async def start_attempts(
+        self, starts: Sequence[tuple[int, str, int]], a_number: str | None
+    ) -> list[StartedAttempt]:
+        """Writes the history rows of (contact id, number, 0-based slot) before dialling;
+        returns the attempts that may be dialled (contacts still ours, open, unlocked)."""
+        ...
+
+    async def mark_dialing(self, attempt_ids: Sequence[int]) -> None: ...
+
+    async def close_attempts(self, closed: Sequence[ClosedAttempt], decide: Decide) -> None:
+        """In one transaction: the history rows completed, each contact whose open attempt
+        it is moved on as ``decide`` says, claims released."""
+        ...
+
+    async def renew_leases(self) -> None: ...
+
+    async def take_over_open_attempts(self) -> list[OpenAttempt]:
+        """Open attempts nobody follows: this instance's, and those of instances whose lease
+        expired; they become this instance's."""
+        ...
+
+    async def abandon_counts(self, since: datetime) -> dict[int, AbandonCounts]: ...
+
+
+class PbxEvent(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def fields(self) -> Mapping[str, str]: ...
+
+
+class Pbx(Protocol):
+    """The PBX: places calls, tells what happens to them, and knows its queues' agents.
+    ``originate`` raises :class:`~dialerd.domain.PbxNotSent` (no call went out),
+    :class:`~dialerd.domain.PbxRefused` (refused, nothing dialled) or
+    :class:`~dialerd.domain.PbxUnavailable` (the call may have gone out)."""
+
+    @property
+    def ready(self) -> bool:
+        """Connected and resynced: calls may be placed."""
+        ...
+
+    def subscribe(
+        self,
+        on_event: Callable[[PbxEvent], None],
+        on_ready: Callable[[], Awaitable[None]],
+        on_lost: Callable[[], None],
+    ) -> None:
+        """Every event; after every (re)connect once live state is resynced; on a loss."""
+        ...
+
+    async def originate(self, fields: dict[str, str], variables: dict[str, str]) -> None: ...
+
+    def attempt_channels(self, attempt_id: int) -> list[Channel]: ...
+
+    def queue_agents(self, queue: str, now: float) -> AgentsView:
+        """``now`` is ``time.monotonic()``."""
+        ...
+
+    def agent_state(self, queue: str, agent: str, now: float) -> AgentState: ...
+
+    def agent_last_call(self, queue: str, agent: str) -> float:
+        """Epoch seconds the agent's last queue call ended, as the PBX says (0: never)."""
+        ...
+
+    async def refresh_queues(self) -> None:
+        """Re-reads the queues (what events cannot tell)."""
+        ...

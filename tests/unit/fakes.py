@@ -1,0 +1,261 @@
+"""In-memory adapters of the engine's ports: a store with the claim, lease and close rules of
+the Postgres one, and a PBX the test drives by hand. They make the engine's unit tests pure:
+no database, no sockets, time injected."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from dialerd.dialer.ports import PbxEvent
+from dialerd.domain import (
+    AbandonCounts,
+    AgentState,
+    AgentsView,
+    Campaign,
+    Channel,
+    ClaimedContact,
+    ClosedAttempt,
+    Contact,
+    ContactState,
+    Decide,
+    DialMode,
+    MachineAction,
+    NumberSlot,
+    OpenAttempt,
+    Outcome,
+    PbxError,
+    StartedAttempt,
+    channel_id,
+)
+
+
+def campaign(campaign_id: int = 1, **changes: object) -> Campaign:
+    base = Campaign(
+        id=campaign_id,
+        queue="q1",
+        dial_string="PJSIP/{number}@farend",
+        caller_id=None,
+        dial_mode=DialMode.PROGRESSIVE,
+        dial_ratio=1.5,
+        max_lines_per_agent=3.0,
+        abandon_limit=0.03,
+        aggressiveness=1.0,
+        max_calls_in_flight=None,
+        max_originate_rate=None,
+        ring_timeout_s=20,
+        agent_timeout_s=2,
+        amd_enabled=False,
+        machine_action=MachineAction.HANGUP,
+        window_start=datetime.min.time(),
+        window_end=datetime.max.time(),
+        window_days=(1, 2, 3, 4, 5, 6, 7),
+        timezone="UTC",
+        retry_minutes={},
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@dataclass
+class StoredContact:
+    contact: Contact
+    campaign_id: int
+    locked: bool = False
+    dt_next_try: datetime | None = None
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
+    open_attempt_id: int | None = None
+
+
+@dataclass
+class StoredAttempt:
+    id: int
+    contact_id: int
+    campaign_id: int
+    slot: int
+    number: str
+    started: datetime
+    instance_id: str
+    status: str = "pending"
+    outcome: Outcome | None = None
+
+
+@dataclass
+class MemoryStore:
+    now: Callable[[], datetime]
+    instance_id: str = "me"
+    lease_seconds: float = 60.0
+    campaign_list: list[Campaign] = field(default_factory=list)
+    contacts: dict[int, StoredContact] = field(default_factory=dict)
+    attempts: dict[int, StoredAttempt] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def add_contact(self, campaign_id: int, *numbers: str, max_attempts: int = 3) -> int:
+        cid = next(self._ids)
+        self.contacts[cid] = StoredContact(
+            Contact(
+                cid,
+                tuple(NumberSlot(n) for n in numbers),
+                ContactState.OPEN,
+                attempts=0,
+                max_attempts=max_attempts,
+                min_call_interval_h=1.0,
+            ),
+            campaign_id,
+        )
+        return cid
+
+    def history(self, contact_id: int) -> list[StoredAttempt]:
+        return [a for a in self.attempts.values() if a.contact_id == contact_id]
+
+    async def campaigns(self) -> list[Campaign]:
+        return list(self.campaign_list)
+
+    def _due(self, c: StoredContact, now: datetime) -> bool:
+        return (
+            c.contact.state is ContactState.OPEN
+            and not c.locked
+            and (c.dt_next_try is None or c.dt_next_try <= now)
+            and c.contact.attempts < c.contact.max_attempts
+            and c.open_attempt_id is None
+            and (c.claimed_by is None or (c.lease_until is not None and c.lease_until < now))
+            and any(s.dialable for s in c.contact.slots)
+        )
+
+    async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:
+        now = self.now()
+        due = [
+            c for c in self.contacts.values() if c.campaign_id == campaign_id and self._due(c, now)
+        ]
+        due.sort(key=lambda c: c.dt_next_try or datetime.min.replace(tzinfo=now.tzinfo))
+        claimed = []
+        for c in due[:limit]:
+            c.claimed_by, c.lease_until = self.instance_id, self._lease(now)
+            claimed.append(ClaimedContact(c.contact.id, c.contact.slots, c.contact.next_number))
+        return claimed
+
+    def _lease(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.lease_seconds)
+
+    async def release(self, due: Sequence[tuple[int, datetime]]) -> None:
+        for contact_id, at in due:
+            c = self.contacts[contact_id]
+            if c.claimed_by == self.instance_id and c.open_attempt_id is None:
+                c.claimed_by, c.lease_until, c.dt_next_try = None, None, at
+
+    async def start_attempts(
+        self, starts: Sequence[tuple[int, str, int]], a_number: str | None
+    ) -> list[StartedAttempt]:
+        started = []
+        now = self.now()
+        for contact_id, number, slot in starts:
+            c = self.contacts.get(contact_id)
+            if c is None or c.claimed_by != self.instance_id or c.locked:
+                continue
+            attempt = StoredAttempt(
+                next(self._ids), contact_id, c.campaign_id, slot, number, now, self.instance_id
+            )
+            self.attempts[attempt.id] = attempt
+            c.open_attempt_id = attempt.id
+            started.append(StartedAttempt(attempt.id, contact_id, now))
+        return started
+
+    async def mark_dialing(self, attempt_ids: Sequence[int]) -> None:
+        for i in attempt_ids:
+            if self.attempts[i].status == "pending":
+                self.attempts[i].status = "dialing"
+
+    async def close_attempts(self, closed: Sequence[ClosedAttempt], decide: Decide) -> None:
+        for done in closed:
+            attempt = self.attempts[done.attempt_id]
+            if attempt.status == "closed":
+                continue
+            attempt.status, attempt.outcome = "closed", done.outcome
+            c = self.contacts.get(done.contact_id)
+            if c is None or c.open_attempt_id != done.attempt_id:
+                continue
+            retry = next(x.retry_minutes for x in self.campaign_list if x.id == c.campaign_id)
+            up = decide(c.contact, done, retry)
+            c.contact = replace(
+                c.contact,
+                slots=up.slots,
+                state=up.state,
+                attempts=up.attempts,
+                next_number=up.next_number,
+            )
+            c.dt_next_try = up.dt_next_try
+            c.open_attempt_id = c.claimed_by = c.lease_until = None
+
+    async def renew_leases(self) -> None:
+        for c in self.contacts.values():
+            if c.claimed_by == self.instance_id:
+                c.lease_until = self._lease(self.now())
+
+    async def take_over_open_attempts(self) -> list[OpenAttempt]:
+        return [
+            OpenAttempt(a.id, a.contact_id, a.campaign_id, a.slot, a.status, a.started)
+            for a in self.attempts.values()
+            if a.status != "closed" and a.instance_id == self.instance_id
+        ]
+
+    async def abandon_counts(self, since: datetime) -> dict[int, AbandonCounts]:
+        return {}
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    fields: dict[str, str]
+
+
+@dataclass
+class FakePbx:
+    """A PBX whose events the test sends; ``fail_originate`` makes the next Originates raise."""
+
+    ready: bool = True
+    originates: list[tuple[dict[str, str], dict[str, str]]] = field(default_factory=list)
+    fail_originate: list[PbxError] = field(default_factory=list)
+    agents: AgentsView = field(default_factory=lambda: AgentsView(1, 1, 0, 0, 0))
+    agent_states: dict[str, AgentState] = field(default_factory=dict)
+    last_calls: dict[str, float] = field(default_factory=dict)
+    channels: list[Channel] = field(default_factory=list)
+    _on_event: Callable[[PbxEvent], None] | None = None
+    _on_ready: Callable[[], Awaitable[None]] | None = None
+
+    def subscribe(
+        self,
+        on_event: Callable[[PbxEvent], None],
+        on_ready: Callable[[], Awaitable[None]],
+        on_lost: Callable[[], None],
+    ) -> None:
+        self._on_event, self._on_ready = on_event, on_ready
+
+    async def connect(self) -> None:
+        assert self._on_ready is not None
+        await self._on_ready()
+
+    def push(self, name: str, attempt_id: int, **fields: str) -> None:
+        assert self._on_event is not None
+        self._on_event(Event(name, {"Uniqueid": channel_id(attempt_id), **fields}))
+
+    async def originate(self, fields: dict[str, str], variables: dict[str, str]) -> None:
+        if self.fail_originate:
+            raise self.fail_originate.pop(0)
+        self.originates.append((fields, variables))
+
+    def attempt_channels(self, attempt_id: int) -> list[Channel]:
+        return [c for c in self.channels if c.attempt_id == attempt_id]
+
+    def queue_agents(self, queue: str, now: float) -> AgentsView:
+        return self.agents
+
+    def agent_state(self, queue: str, agent: str, now: float) -> AgentState:
+        return self.agent_states.get(agent, AgentState.FREE)
+
+    def agent_last_call(self, queue: str, agent: str) -> float:
+        return self.last_calls.get(agent, 0.0)
+
+    async def refresh_queues(self) -> None:
+        return None
