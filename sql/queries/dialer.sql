@@ -136,7 +136,7 @@ GROUP BY h.campaign_id
 -- A few call tasks for the demo campaign $1 ($2 names, $3 numbers), only while it has none.
 INSERT INTO contacts (campaign_id, name, phone_numbers, number_tries, number_last_cause,
                       number_end_reason, number_invalid, max_attempts, min_call_interval_h)
-SELECT c.id, t.name, ARRAY[t.number], '{0}', '{0}', '{0}', '{f}', c.max_attempts,
+SELECT c.id, t.name, ARRAY[t.number], '{0}', '{NULL}', '{NULL}', '{f}', c.max_attempts,
        c.min_call_interval_h
 FROM campaigns c, unnest($2::text[], $3::text[]) AS t(name, number)
 WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM contacts WHERE campaign_id = $1)

@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from dialerd.config import Settings
-from dialerd.service import build_dialer, run_dialer
+from dialerd.service import Dialer, build_dialer, run_dialer
 from tests.conftest import Api
 from tests.pbx.conftest import Lab
 
@@ -80,6 +80,7 @@ class Harness:
     pool: asyncpg.Pool
     lab: Lab
     settings: Settings
+    dialer: Dialer | None = None  # the one running (or last run) in run_until
 
     def dialer_settings(self, **changes: Any) -> Settings:
         return self.settings.model_copy(
@@ -151,9 +152,9 @@ class Harness:
         **settings: Any,
     ) -> None:
         """Runs the engine in this process until ``done``, then stops it gracefully."""
-        engine = build_dialer(self.dialer_settings(**settings), self.pool)
+        self.dialer = build_dialer(self.dialer_settings(**settings), self.pool)
         stop = asyncio.Event()
-        task = asyncio.create_task(run_dialer(engine, stop))
+        task = asyncio.create_task(run_dialer(self.dialer, stop))
         try:
             if during is not None:
                 await during()
@@ -222,6 +223,27 @@ async def test_each_far_end_behaviour(h: Harness) -> None:
     assert (await h.history(contacts[6]))[0]["dtCallAlert"]
     assert (await h.record(contacts[8]))["bPhoneNumber1Invalid"] is True
     assert (await h.record(contacts[5]))["nPhoneNumber1LastCause"] == 17
+
+
+async def test_the_pacer_is_fed_the_agents_talk_and_the_queues_wrapup(h: Harness) -> None:
+    """Production feeds the pacer what the simulator does: talk + wrap-up, when the agent is
+    ready again. The lab's agents talk LAB_TALK_TIME s; the queue's wrapuptime is LAB_WRAPUP s,
+    ending at app_queue's LastCall (whole seconds) + wrapuptime, so 1 to 2 s after the call."""
+    campaign = await h.campaign()
+    for _ in range(2):
+        await h.contact(campaign, number(0))
+
+    async def fed() -> bool:
+        run = h.dialer.engine.runs.get(campaign) if h.dialer else None
+        return run is not None and len(run.stats.wrapup_times) >= 2
+
+    await h.run_until(fed, 90)
+    assert h.dialer is not None
+    stats = h.dialer.engine.runs[campaign].stats
+    for talk in stats.talk_times.sorted():
+        assert h.lab.talk_time - 0.5 <= talk <= h.lab.talk_time + 1.5, stats.talk_times.sorted()
+    for wrapup in stats.wrapup_times.sorted():
+        assert h.lab.wrapup - 1.2 <= wrapup <= h.lab.wrapup + 0.5, stats.wrapup_times.sorted()
 
 
 async def test_answering_machine_detection(h: Harness) -> None:
