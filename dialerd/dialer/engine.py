@@ -62,6 +62,7 @@ CAMPAIGN_REFRESH_S = 2.0
 # that call's end (the device state can say "not in use" before the queue's LastCall moves);
 # after this long without that record it counts as ready anyway.
 LAST_CALL_WAIT_S = 5.0
+STATS_LOG_S = 60.0  # how often each campaign's pacing figures are logged
 _CALLER_ID_NUMBER = re.compile(r"<([^>]*)>")
 
 
@@ -199,6 +200,7 @@ class Engine:
         self._reconciled = asyncio.Event()
         self._campaigns_at = -1e9
         self._leases_at = clock()
+        self._stats_logged_at = clock()
         self.placed = 0
         self.ticks = 0  # rounds begun: tests wait on it instead of on the wall clock
         self.draining = False
@@ -263,6 +265,10 @@ class Engine:
                     await self.pbx.refresh_queues()
         for run in self.runs.values():
             self._feed_agents_ready(run)
+        if now - self._stats_logged_at >= STATS_LOG_S:
+            self._stats_logged_at = now
+            for run in self.runs.values():
+                self._log_pacing(run)
         if self.pbx.ready and self._reconciled.is_set():
             for cid, run in list(self.runs.items()):
                 if cid in self._active:
@@ -480,6 +486,26 @@ class Engine:
             ready.append(agent)
         for agent in ready:
             run.feed.agent_ready(agent, wall)
+
+    def _log_pacing(self, run: CampaignRun) -> None:
+        """What the pacer sees, for the operator: one line per campaign a minute."""
+        stats, wall = run.stats, self._wall()
+        talk, wrapup = stats.talk_times.mean(0.0), stats.wrapup_times.mean(0.0)
+        log.info(
+            "campaign_pacing",
+            campaign_id=run.campaign.id,
+            mode=run.campaign.dial_mode.value,
+            breaker=run.breaker.state.value,
+            agents=self.pbx.queue_agents(run.campaign.queue, self._clock()).logged_in,
+            placed=stats.placed_calls,
+            live_answers=stats.live_answers,
+            answer_rate=round(stats.answer_rate(wall), 4),
+            talk_mean_s=round(talk, 1),
+            wrapup_mean_s=round(wrapup, 1),
+            handle_mean_s=round(talk + wrapup, 1),
+            abandon_rate_today=round(stats.abandon_rate_today(wall), 4),
+            abandon_rate_30d=round(stats.abandon_rate_window(wall), 4),
+        )
 
     def _close(
         self,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+import structlog
 
 from dialerd.config import Settings
 from dialerd.dialer.breaker import BreakerState
@@ -225,3 +226,14 @@ async def test_a_dead_trunk_opens_the_breaker_and_burns_no_contacts(rig: Rig) ->
     assert breaker.state.value == "closed"
     await rig.tick(0.2)
     assert len(rig.pbx.originates) > 12  # dialling again at the pacer's pace
+
+
+async def test_each_campaigns_pacing_figures_are_logged_once_a_minute(rig: Rig) -> None:
+    await rig.tick()
+    with structlog.testing.capture_logs() as logs:
+        await rig.tick(30.0)
+        await rig.tick(31.0)
+        await rig.tick(1.0)
+    [line] = [e for e in logs if e["event"] == "campaign_pacing"]
+    assert (line["campaign_id"], line["breaker"], line["agents"]) == (1, "closed", 1)
+    assert {"answer_rate", "handle_mean_s", "wrapup_mean_s", "abandon_rate_today"} <= set(line)
