@@ -31,7 +31,8 @@ import orjson
 from yarl import URL
 
 from dialerd.api.auth import create_token
-from dialerd.calltasks.validate import CampaignSetup, Setup, parse_body, validate
+from dialerd.calltask import CampaignSetup
+from dialerd.calltasks.validate import Setup, parse_body, validate
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect
 

@@ -9,7 +9,8 @@ import structlog
 from aiohttp import web
 
 from dialerd.api.auth import client_for_token
-from dialerd.api.errors import ApiError, CalltaskError, error_response, json_response
+from dialerd.api.errors import ApiError, error_response, json_response
+from dialerd.calltasks.errors import CalltaskError
 from dialerd.config import Settings
 
 log = structlog.get_logger(__name__)
@@ -35,8 +36,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     """Every error leaves in the envelope of its API; no stack trace ever reaches a client."""
     try:
         return await handler(request)
-    except (ApiError, CalltaskError) as exc:
+    except ApiError as exc:
         return exc.response()
+    except CalltaskError as exc:  # a refused import: always 400
+        return json_response(exc.body(), 400)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -17,7 +17,8 @@ import structlog
 from aiohttp import web
 
 from dialerd.api.app import CLIENT_ID, POOL
-from dialerd.api.errors import REQUEST_MISSING, UNKNOWN_ERROR, CalltaskError, json_response
+from dialerd.api.errors import error_response, json_response
+from dialerd.calltasks.errors import REQUEST_MISSING, CalltaskError
 from dialerd.calltasks.service import import_calltasks, precheck
 from dialerd.calltasks.validate import parse_body
 from dialerd.calltasks.worker import ImportWorker
@@ -32,7 +33,7 @@ PATH = "/itxdialer/calltaskimport"
 def _flag(request: web.Request, name: str) -> bool:
     value = request.query.get(name, "false").lower()
     if value not in ("true", "false", "1", "0"):
-        raise CalltaskError(400, REQUEST_MISSING, f"{name} must be true or false")
+        raise CalltaskError(REQUEST_MISSING, f"{name} must be true or false")
     return value in ("true", "1")
 
 
@@ -74,11 +75,11 @@ async def _poll(request: web.Request) -> web.Response:
     try:
         job_id = uuid.UUID(request.match_info["id"])
     except ValueError:
-        raise CalltaskError(404, UNKNOWN_ERROR, "no such import") from None
+        return error_response(request.path, 404, "no such import")
     async with request.app[POOL].acquire() as conn:
         status, http_status, result = await store.get_job(conn, job_id, request[CLIENT_ID])
     if not status:
-        raise CalltaskError(404, UNKNOWN_ERROR, "no such import")
+        return error_response(request.path, 404, "no such import")
     progress = {"importId": str(job_id), "status": status}
     if status == "queued":
         return json_response(progress, 202)

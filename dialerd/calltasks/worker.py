@@ -13,7 +13,7 @@ import contextlib
 import asyncpg
 import structlog
 
-from dialerd.api.errors import UNKNOWN_ERROR, CalltaskError
+from dialerd.calltasks.errors import UNKNOWN_ERROR, CalltaskError
 from dialerd.calltasks.service import Answer, import_calltasks
 from dialerd.store import calltasks as store
 
@@ -63,8 +63,8 @@ class ImportWorker:
                     raise
                 # What the synchronous call would have answered: 500, nothing imported.
                 log.exception("calltask_import_job_crashed", import_id=str(job.id))
-                error = CalltaskError(500, UNKNOWN_ERROR, "Internal server error")
-                answer = Answer(error.http_status, error.body())
+                error = CalltaskError(UNKNOWN_ERROR, "Internal server error")
+                answer = Answer(500, error.body())
             await store.finish_job(conn, job.id, answer.http_status, answer.body)
         log.info("calltask_import_job_finished", import_id=str(job.id), http=answer.http_status)
         return True
