@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
 from aiohttp import web
 
+from dialerd.api import calltasks, campaigns, contacts
 from dialerd.api.auth import client_for_token
+from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import ApiError, error_response, json_response
 from dialerd.calltasks.errors import CalltaskError
 from dialerd.config import Settings
 
 log = structlog.get_logger(__name__)
-
-POOL = web.AppKey("pool", asyncpg.Pool)
-SETTINGS = web.AppKey("settings", Settings)
-CLIENT_ID = web.RequestKey("client_id", int)  # the client the bearer token belongs to
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -29,6 +28,13 @@ _REASONS = {
     405: "Method not allowed",
     413: "Request body too large",
 }
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every log line of a request carries its ``request_id`` (contextvars: this task only)."""
+    with structlog.contextvars.bound_contextvars(request_id=uuid.uuid4().hex):
+        return await handler(request)
 
 
 @web.middleware
@@ -66,20 +72,13 @@ async def health(_: web.Request) -> web.Response:
 
 def init_app(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     app = web.Application(
-        middlewares=[errors_middleware, auth_middleware],
+        middlewares=[request_id_middleware, errors_middleware, auth_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[POOL] = pool
-    app[SETTINGS] = settings
     app.router.add_get("/health", health)
-    from dialerd.api import contacts  # it imports this module's keys, so not at the top
-
     app.add_routes(contacts.routes)
-    from dialerd.api import campaigns  # the route modules import the keys defined here
-
     app.add_routes(campaigns.routes)
-    from dialerd.api import calltasks
-
     app.add_routes(calltasks.routes)
     app.cleanup_ctx.append(calltasks.import_worker)
     return app

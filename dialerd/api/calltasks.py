@@ -16,7 +16,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from dialerd.api.app import CLIENT_ID, POOL
+from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import error_response, json_response
 from dialerd.calltasks.errors import REQUEST_MISSING, CalltaskError
 from dialerd.calltasks.service import import_calltasks, precheck

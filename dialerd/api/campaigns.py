@@ -24,7 +24,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from dialerd.api.app import CLIENT_ID, POOL
+from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import ApiError, json_response
 from dialerd.config import Settings
 from dialerd.domain import DialMode, MachineAction

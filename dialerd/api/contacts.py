@@ -17,7 +17,7 @@ import orjson
 import structlog
 from aiohttp import web
 
-from dialerd.api.app import CLIENT_ID, POOL
+from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import ApiError, json_response
 from dialerd.api.records import (
     DATA_FIELDS,
