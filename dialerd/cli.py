@@ -9,8 +9,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from dialerd import logs
-from dialerd.api import campaigns
 from dialerd.api.auth import create_token
+from dialerd.campaigns.cli import register as register_campaign
 from dialerd.config import Settings
 from dialerd.simulator.cli import register as register_simulate
 from dialerd.store.migrate import migrate
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Areas that bring their own subcommands: each is a function(subparsers) -> None.
-REGISTRARS: list[Callable[[Any], None]] = [campaigns.register, register_simulate]
+REGISTRARS: list[Callable[[Any], None]] = [register_campaign, register_simulate]
 
 
 def main(argv: list[str] | None = None) -> int:
