@@ -11,6 +11,7 @@ from aiohttp import web
 
 from dialerd.api import calltasks, campaigns, contacts
 from dialerd.api.auth import client_for_token
+from dialerd.api.body import BadBody
 from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import ApiError, error_response, json_response
 from dialerd.calltasks.errors import CalltaskError
@@ -46,6 +47,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return exc.response()
     except CalltaskError as exc:  # a refused import: always 400
         return json_response(exc.body(), 400)
+    except BadBody as exc:
+        return error_response(request.path, 400, str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -16,11 +16,11 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from dialerd.api.body import BodyTexts, read_object
 from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import error_response, json_response
 from dialerd.calltasks.errors import REQUEST_MISSING, CalltaskError
 from dialerd.calltasks.service import import_calltasks, precheck
-from dialerd.calltasks.validate import parse_body
 from dialerd.calltasks.worker import ImportWorker
 from dialerd.store import calltasks as store
 
@@ -28,6 +28,11 @@ log = structlog.get_logger(__name__)
 
 IMPORT_WORKER = web.AppKey("calltask_import_worker", ImportWorker)
 PATH = "/itxdialer/calltaskimport"
+_BODY = BodyTexts(
+    missing="the request body is missing",
+    malformed="the request body is not valid JSON",
+    not_object="the request body must be a JSON object",
+)
 
 
 def _flag(request: web.Request, name: str) -> bool:
@@ -37,15 +42,10 @@ def _flag(request: web.Request, name: str) -> bool:
     return value in ("true", "1")
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()  # over the size limit: 413 in this API's envelope (middleware)
-    return await asyncio.to_thread(parse_body, raw)
-
-
 async def _import(request: web.Request) -> web.Response:
     return_tasks = _flag(request, "returnImportedCallTasks")
     run_async = _flag(request, "importAsync")
-    body = await _body(request)
+    body = await read_object(request, _BODY)
     client_id = request[CLIENT_ID]
     pool = request.app[POOL]
     if run_async:

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
 from aiohttp import web
 
+from dialerd.api.body import BodyTexts, read_object
 from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import ApiError, json_response
 from dialerd.campaigns import service
@@ -24,6 +24,11 @@ from dialerd.campaigns.service import (
     CampaignRejected,
 )
 
+_BODY = BodyTexts(
+    missing="the body is missing",
+    malformed="the body is not valid JSON",
+    not_object="the body must be a JSON object",
+)
 _STATUS = {CampaignRejected: 400, CampaignNotFound: 404, CampaignConflict: 409}
 
 
@@ -41,19 +46,6 @@ def _id(request: web.Request) -> int:
     if campaign_id > INT4_MAX:
         raise CampaignNotFound(campaign_id)
     return campaign_id
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
-        raise ApiError(400, "the body is missing")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"the body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "the body must be a JSON object")
-    return body
 
 
 def _one(campaign: dict[str, Any]) -> web.Response:
@@ -85,7 +77,7 @@ async def _show(request: web.Request) -> web.Response:
 
 
 async def _create(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await read_object(request, _BODY)
     with _answered():
         async with request.app[POOL].acquire() as conn:
             return _one(await service.create(conn, request[CLIENT_ID], body))
@@ -94,7 +86,7 @@ async def _create(request: web.Request) -> web.Response:
 async def _update(request: web.Request) -> web.Response:
     with _answered():
         campaign_id = _id(request)
-        body = await _body(request)
+        body = await read_object(request, _BODY)
         async with request.app[POOL].acquire() as conn:
             return _one(await service.update(conn, request[CLIENT_ID], campaign_id, body))
 

@@ -15,8 +15,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-import orjson
-
 from dialerd.calltask import CampaignSetup, Task
 from dialerd.calltasks import errors as codes
 from dialerd.calltasks.errors import CalltaskError
@@ -64,21 +62,6 @@ def latest_per_key(tasks: list[Task]) -> list[Task]:
     """The tasks to store: of several with one extCustId, the last one (it wins)."""
     last = {t.ext_cust_id: t.index for t in tasks if t.ext_cust_id is not None}
     return [t for t in tasks if t.ext_cust_id is None or last[t.ext_cust_id] == t.index]
-
-
-def parse_body(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or REQUEST_MISSING."""
-    if not raw.strip():
-        raise CalltaskError(codes.REQUEST_MISSING, "the request body is missing")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise CalltaskError(
-            codes.REQUEST_MISSING, f"the request body is not valid JSON: {exc}"
-        ) from None
-    if not isinstance(body, dict):
-        raise CalltaskError(codes.REQUEST_MISSING, "the request body must be a JSON object")
-    return body
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
