@@ -1,4 +1,4 @@
-"""The aiohttp application: middlewares (errors, auth) and the routes of every API."""
+"""The aiohttp application: middlewares (request ids, error envelopes, auth) and the routes."""
 
 from __future__ import annotations
 
