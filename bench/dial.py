@@ -32,14 +32,14 @@ import asyncpg
 from panoramisk import Manager
 from yarl import URL
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.pbx.bare
 
 from dialerd import logs
 from dialerd.config import Settings
-from dialerd.pbx.bare import bare_manager
 from dialerd.service import build_dialer, run_dialer
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect, create_pool
+from tests.pbx.bare import bare_manager
 
 ADMIN_DSN = os.environ.get(
     "DIALERD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -9,13 +9,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from dialerd import logs
-from dialerd.api import campaigns
 from dialerd.api.auth import create_token
+from dialerd.campaigns.cli import register as register_campaign
 from dialerd.config import Settings
 from dialerd.simulator.cli import register as register_simulate
+from dialerd.store import admin
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect
-from dialerd.store.sqlfiles import q
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -49,7 +49,7 @@ async def _token_create(args: argparse.Namespace, settings: Settings) -> int:
 async def _system_add(args: argparse.Namespace, settings: Settings) -> int:
     conn = await connect(settings.require_database_url())
     try:
-        await conn.execute(q("insert_calling_system"), args.code)
+        await admin.add_calling_system(conn, args.code)
     finally:
         await conn.close()
     print(f"calling system {args.code} registered")
@@ -59,7 +59,7 @@ async def _system_add(args: argparse.Namespace, settings: Settings) -> int:
 async def _infofield_add(args: argparse.Namespace, settings: Settings) -> int:
     conn = await connect(settings.require_database_url())
     try:
-        await conn.execute(q("upsert_info_field"), args.id, args.name)
+        await admin.define_info_field(conn, args.id, args.name)
     finally:
         await conn.close()
     print(f"info field {args.id} ({args.name}) defined")
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Areas that bring their own subcommands: each is a function(subparsers) -> None.
-REGISTRARS: list[Callable[[Any], None]] = [campaigns.register, register_simulate]
+REGISTRARS: list[Callable[[Any], None]] = [register_campaign, register_simulate]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dialerd.api.auth import create_token, hash_token
 from dialerd.config import Settings
+from dialerd.store import admin
 from dialerd.store.pool import connect
 from dialerd.store.sqlfiles import q
 
@@ -33,8 +34,8 @@ async def main() -> None:
     settings = Settings()
     conn = await connect(settings.require_database_url())
     try:
-        await conn.execute(q("insert_calling_system"), "MY_SYSTEM")
-        await conn.execute(q("upsert_info_field"), 216, "City")
+        await admin.add_calling_system(conn, "MY_SYSTEM")
+        await admin.define_info_field(conn, 216, "City")
         await conn.execute(q("insert_demo_campaign"))
         await conn.execute(
             q("insert_demo_call_tasks"),
@@ -43,7 +44,7 @@ async def main() -> None:
             list(DEMO_TASKS.values()),
         )
         token = TOKEN_FILE.read_text().strip() if TOKEN_FILE.exists() else ""
-        if not token or await conn.fetchval(q("client_for_token"), hash_token(token)) is None:
+        if not token or await admin.client_of_token(conn, hash_token(token)) is None:
             token = await create_token(conn, 1)
             TOKEN_FILE.write_text(token + "\n")
     finally:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, unit, integration (real Postgres) and pbx (real Asterisk lab).
+# The whole test suite: lint (ruff, import contracts, mypy), unit, integration (real Postgres)
+# and pbx (real Asterisk lab).
 # Uses the machine's PostgreSQL on 127.0.0.1:5432 when it answers, else a private cluster.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,5 +17,16 @@ if [ -z "${DIALERD_TEST_DATABASE_URL:-}" ]; then
 fi
 echo "test database server: $DIALERD_TEST_DATABASE_URL" >&2
 
-.venv/bin/ruff check .
-.venv/bin/python -m pytest "$@"
+# The static checks run first. A failing one does not keep the tests from running (their
+# results are worth having meanwhile), but it fails the whole run at the end.
+failed=()
+.venv/bin/ruff check . || failed+=(ruff)
+.venv/bin/lint-imports --no-logo || failed+=(lint-imports)  # the contracts in pyproject.toml
+.venv/bin/mypy --strict dialerd bench tests || failed+=(mypy)
+status=0
+.venv/bin/python -m pytest "$@" || status=$?
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "test.sh: failed checks: ${failed[*]}" >&2
+  exit $((status ? status : 1))
+fi
+exit "$status"

@@ -1,22 +1,23 @@
-"""The aiohttp application: middlewares (errors, auth) and the routes of every API."""
+"""The aiohttp application: middlewares (request ids, error envelopes, auth) and the routes."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
 from aiohttp import web
 
+from dialerd.api import calltasks, campaigns, contacts
 from dialerd.api.auth import client_for_token
-from dialerd.api.errors import ApiError, CalltaskError, error_response, json_response
+from dialerd.api.body import BadBody
+from dialerd.api.context import CLIENT_ID, POOL
+from dialerd.api.errors import ApiError, error_response, json_response
+from dialerd.calltasks.errors import CalltaskError
 from dialerd.config import Settings
 
 log = structlog.get_logger(__name__)
-
-POOL = web.AppKey("pool", asyncpg.Pool)
-SETTINGS = web.AppKey("settings", Settings)
-CLIENT_ID = web.RequestKey("client_id", int)  # the client the bearer token belongs to
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -31,12 +32,23 @@ _REASONS = {
 
 
 @web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every log line of a request carries its ``request_id`` (contextvars: this task only)."""
+    with structlog.contextvars.bound_contextvars(request_id=uuid.uuid4().hex):
+        return await handler(request)
+
+
+@web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error leaves in the envelope of its API; no stack trace ever reaches a client."""
     try:
         return await handler(request)
-    except (ApiError, CalltaskError) as exc:
+    except ApiError as exc:
         return exc.response()
+    except CalltaskError as exc:  # a refused import: always 400
+        return json_response(exc.body(), 400)
+    except BadBody as exc:
+        return error_response(request.path, 400, str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -63,20 +75,13 @@ async def health(_: web.Request) -> web.Response:
 
 def init_app(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     app = web.Application(
-        middlewares=[errors_middleware, auth_middleware],
+        middlewares=[request_id_middleware, errors_middleware, auth_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[POOL] = pool
-    app[SETTINGS] = settings
     app.router.add_get("/health", health)
-    from dialerd.api import contacts  # it imports this module's keys, so not at the top
-
     app.add_routes(contacts.routes)
-    from dialerd.api import campaigns  # the route modules import the keys defined here
-
     app.add_routes(campaigns.routes)
-    from dialerd.api import calltasks
-
     app.add_routes(calltasks.routes)
     app.cleanup_ctx.append(calltasks.import_worker)
     return app

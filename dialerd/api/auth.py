@@ -7,16 +7,16 @@ import secrets
 
 import asyncpg
 
-from dialerd.store.sqlfiles import q
+from dialerd.store import admin as store
 
 
 def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def create_token(conn: asyncpg.Connection | asyncpg.Pool, client_id: int) -> str:
+async def create_token(db: store.Db, client_id: int) -> str:
     token = "dlr_" + secrets.token_urlsafe(32)
-    await conn.execute(q("insert_token"), client_id, hash_token(token))
+    await store.insert_token(db, client_id, hash_token(token))
     return token
 
 
@@ -28,5 +28,4 @@ async def client_for_token(pool: asyncpg.Pool, header: str | None) -> int | None
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 512:
         return None
-    client_id: int | None = await pool.fetchval(q("client_for_token"), hash_token(token))
-    return client_id
+    return await store.client_of_token(pool, hash_token(token))

@@ -16,10 +16,11 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from dialerd.api.app import CLIENT_ID, POOL
-from dialerd.api.errors import REQUEST_MISSING, UNKNOWN_ERROR, CalltaskError, json_response
+from dialerd.api.body import BodyTexts, read_object
+from dialerd.api.context import CLIENT_ID, POOL
+from dialerd.api.errors import error_response, json_response
+from dialerd.calltasks.errors import REQUEST_MISSING, CalltaskError
 from dialerd.calltasks.service import import_calltasks, precheck
-from dialerd.calltasks.validate import parse_body
 from dialerd.calltasks.worker import ImportWorker
 from dialerd.store import calltasks as store
 
@@ -27,24 +28,24 @@ log = structlog.get_logger(__name__)
 
 IMPORT_WORKER = web.AppKey("calltask_import_worker", ImportWorker)
 PATH = "/itxdialer/calltaskimport"
+_BODY = BodyTexts(
+    missing="the request body is missing",
+    malformed="the request body is not valid JSON",
+    not_object="the request body must be a JSON object",
+)
 
 
 def _flag(request: web.Request, name: str) -> bool:
     value = request.query.get(name, "false").lower()
     if value not in ("true", "false", "1", "0"):
-        raise CalltaskError(400, REQUEST_MISSING, f"{name} must be true or false")
+        raise CalltaskError(REQUEST_MISSING, f"{name} must be true or false")
     return value in ("true", "1")
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()  # over the size limit: 413 in this API's envelope (middleware)
-    return await asyncio.to_thread(parse_body, raw)
 
 
 async def _import(request: web.Request) -> web.Response:
     return_tasks = _flag(request, "returnImportedCallTasks")
     run_async = _flag(request, "importAsync")
-    body = await _body(request)
+    body = await read_object(request, _BODY)
     client_id = request[CLIENT_ID]
     pool = request.app[POOL]
     if run_async:
@@ -74,11 +75,11 @@ async def _poll(request: web.Request) -> web.Response:
     try:
         job_id = uuid.UUID(request.match_info["id"])
     except ValueError:
-        raise CalltaskError(404, UNKNOWN_ERROR, "no such import") from None
+        return error_response(request.path, 404, "no such import")
     async with request.app[POOL].acquire() as conn:
         status, http_status, result = await store.get_job(conn, job_id, request[CLIENT_ID])
     if not status:
-        raise CalltaskError(404, UNKNOWN_ERROR, "no such import")
+        return error_response(request.path, 404, "no such import")
     progress = {"importId": str(job_id), "status": status}
     if status == "queued":
         return json_response(progress, 202)

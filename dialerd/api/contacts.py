@@ -17,7 +17,8 @@ import orjson
 import structlog
 from aiohttp import web
 
-from dialerd.api.app import CLIENT_ID, POOL
+from dialerd.api.body import BodyTexts, read_object
+from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import ApiError, json_response
 from dialerd.api.records import (
     DATA_FIELDS,
@@ -42,6 +43,11 @@ _CAMPAIGN_NOT_FOUND = "Dialler campaign not found"
 _COMMON_FIELDS = frozenset({"UserData", "Name", *DATA_FIELDS, *PHONE_FIELDS})
 IMPORT_FIELDS = _COMMON_FIELDS | {"DiallerCampaignsID", "DiallerCampaignsName"}
 UPDATE_FIELDS = _COMMON_FIELDS | {"ID"}
+_BODY = BodyTexts(
+    missing="Request body is missing: a JSON object is expected",
+    malformed="Malformed JSON",
+    not_object="The request body must be a JSON object",
+)
 
 
 def bad(reason: str) -> ApiError:
@@ -49,20 +55,6 @@ def bad(reason: str) -> ApiError:
 
 
 # --- request parsing --------------------------------------------------------------------------
-
-
-async def read_object(request: web.Request) -> dict[str, Any]:
-    """The JSON object in the body (413 above the configured size comes from aiohttp)."""
-    raw = await request.read()
-    if not raw.strip():
-        raise bad("Request body is missing: a JSON object is expected")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad(f"Malformed JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise bad("The request body must be a JSON object")
-    return body
 
 
 def check_fields(body: dict[str, Any], allowed: frozenset[str]) -> None:
@@ -228,7 +220,7 @@ async def import_contact(request: web.Request) -> web.Response:
     overwrite = flag(request, "overwriteDuplicates")
     reset = flag(request, "resetContact")
     unlock = flag(request, "unlockContact")
-    body = await read_object(request)
+    body = await read_object(request, _BODY)
     check_fields(body, IMPORT_FIELDS)
     campaign_id = integer("DiallerCampaignsID", body.get("DiallerCampaignsID"), 31)
     campaign_name = text("DiallerCampaignsName", body.get("DiallerCampaignsName"))
@@ -258,7 +250,7 @@ async def import_contact(request: web.Request) -> web.Response:
 
 @routes.post("/dialler/contacts/update")
 async def update_contact(request: web.Request) -> web.Response:
-    body = await read_object(request)
+    body = await read_object(request, _BODY)
     check_fields(body, UPDATE_FIELDS)
     key: Key
     contact_id = integer("ID", body.get("ID"))

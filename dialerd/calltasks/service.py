@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import structlog
 
-from dialerd.api import errors as codes
-from dialerd.api.errors import CalltaskError
+from dialerd.calltask import Task
+from dialerd.calltasks import errors as codes
+from dialerd.calltasks.errors import CalltaskError
 from dialerd.calltasks.validate import (
     Plan,
     Setup,
-    Task,
     TaskChecker,
     check_request,
     latest_per_key,
@@ -40,6 +40,8 @@ work at the same time, on the two cores of the machine."""
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """What an import answers: the synchronous call sends it, an async job keeps it for the poll."""
+
     http_status: int
     body: dict[str, Any]
 
@@ -82,7 +84,7 @@ async def import_calltasks(
                 written = await _check_and_write(conn, checker, body, by_copy=False)
     except CalltaskError as exc:
         log.info("calltask_import_refused", client_id=client_id, status_code=exc.status_code)
-        return Answer(exc.http_status, exc.body())
+        return Answer(400, exc.body())
     plan = checker.plan(body)
     rows = {w.id for w in written.values()}
     created = len({w.id for w in written.values() if w.created})
@@ -117,9 +119,9 @@ async def _check_and_write(
         conn, plan.campaign_id, plan.system_code
     )
     if not system_there:  # removed by hand since load_setup read it
-        raise CalltaskError(400, codes.INVALID_SYSTEM_CODE, "systemCode is no longer registered")
+        raise CalltaskError(codes.INVALID_SYSTEM_CODE, "systemCode is no longer registered")
     if not campaign_there:
-        raise CalltaskError(400, codes.INVALID_CALL_CODE, "callCode is no longer a campaign")
+        raise CalltaskError(codes.INVALID_CALL_CODE, "callCode is no longer a campaign")
     to = store.Target(
         plan.campaign_id, plan.system_code, plan.max_attempts, plan.min_call_interval_h
     )

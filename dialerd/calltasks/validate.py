@@ -15,10 +15,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-import orjson
-
-from dialerd.api import errors as codes
-from dialerd.api.errors import CalltaskError
+from dialerd.calltask import CampaignSetup, Task
+from dialerd.calltasks import errors as codes
+from dialerd.calltasks.errors import CalltaskError
 from dialerd.domain import MAX_PHONE_NUMBERS
 from dialerd.numbers import normalize
 
@@ -31,30 +30,12 @@ _INT4_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
-class CampaignSetup:
-    id: int
-    queue: str | None
-    dial_string: str | None
-    default_region: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Setup:
     """What the store says about a request's references."""
 
     system_known: bool
     campaign: CampaignSetup | None
     info_fields: frozenset[int]
-
-
-@dataclass(frozen=True, slots=True)
-class Task:
-    index: int
-    name: str
-    numbers: list[str]  # E.164
-    ext_cust_id: str | None
-    system_lookup_code: str | None
-    properties: dict[str, str]  # info field id (as text, a JSON key) -> value
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,21 +64,6 @@ def latest_per_key(tasks: list[Task]) -> list[Task]:
     return [t for t in tasks if t.ext_cust_id is None or last[t.ext_cust_id] == t.index]
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or REQUEST_MISSING."""
-    if not raw.strip():
-        raise CalltaskError(400, codes.REQUEST_MISSING, "the request body is missing")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise CalltaskError(
-            400, codes.REQUEST_MISSING, f"the request body is not valid JSON: {exc}"
-        ) from None
-    if not isinstance(body, dict):
-        raise CalltaskError(400, codes.REQUEST_MISSING, "the request body must be a JSON object")
-    return body
-
-
 def _is_int(value: Any) -> TypeGuard[int]:
     return type(value) is int  # not bool, which is an int subclass
 
@@ -116,45 +82,48 @@ def lookup_keys(body: dict[str, Any]) -> tuple[str | None, int | None]:
 def request_error(body: dict[str, Any], setup: Setup) -> CalltaskError | None:
     """The first request-level problem in the order of the spec's table (3 to 12)."""
 
-    def bad(code: int, text: str) -> CalltaskError:
-        return CalltaskError(400, code, text)
-
     system, call = lookup_keys(body)
     raw_system = body.get("systemCode")
     if raw_system is None or raw_system == "":
-        return bad(codes.SYSTEM_CODE_MISSING, "systemCode is missing")
+        return CalltaskError(codes.SYSTEM_CODE_MISSING, "systemCode is missing")
     if system is None:
-        return bad(codes.INVALID_SYSTEM_CODE, f"systemCode must be a string of 1-{MAX_KEY_LENGTH}")
+        return CalltaskError(
+            codes.INVALID_SYSTEM_CODE, f"systemCode must be a string of 1-{MAX_KEY_LENGTH}"
+        )
     if not setup.system_known:
-        return bad(
+        return CalltaskError(
             codes.INVALID_SYSTEM_CODE,
             f"systemCode {system!r} is not registered (dialerd system add)",
         )
     if body.get("callCode") is None:
-        return bad(codes.CALL_CODE_MISSING, "callCode is missing")
+        return CalltaskError(codes.CALL_CODE_MISSING, "callCode is missing")
     if call is None:
-        return bad(codes.INVALID_CALL_CODE, "callCode must be a positive integer")
+        return CalltaskError(codes.INVALID_CALL_CODE, "callCode must be a positive integer")
     if setup.campaign is None:
-        return bad(codes.INVALID_CALL_CODE, f"callCode {call} is not a campaign of this client")
+        return CalltaskError(
+            codes.INVALID_CALL_CODE, f"callCode {call} is not a campaign of this client"
+        )
     attempts = body.get("maxCallAttempts")
     if attempts is None:
-        return bad(codes.MAX_CALL_ATTEMPTS_MISSING, "maxCallAttempts is missing")
+        return CalltaskError(codes.MAX_CALL_ATTEMPTS_MISSING, "maxCallAttempts is missing")
     if not _is_int(attempts) or not 1 <= attempts <= MAX_CALL_ATTEMPTS:
-        return bad(
+        return CalltaskError(
             codes.INVALID_MAX_CALL_ATTEMPTS,
             f"maxCallAttempts must be an integer from 1 to {MAX_CALL_ATTEMPTS}",
         )
     interval = body.get("minCallIntervalHours")
     if interval is None:
-        return bad(codes.CALL_INTERVAL_MISSING, "minCallIntervalHours is missing")
+        return CalltaskError(codes.CALL_INTERVAL_MISSING, "minCallIntervalHours is missing")
     if not _is_int(interval) or not 0 <= interval <= MAX_CALL_INTERVAL_HOURS:
-        return bad(
+        return CalltaskError(
             codes.INVALID_CALL_INTERVAL,
             f"minCallIntervalHours must be an integer from 0 to {MAX_CALL_INTERVAL_HOURS}",
         )
     tasks = body.get("callTasks")
     if not isinstance(tasks, list) or not tasks:
-        return bad(codes.CALL_TASKS_MISSING, "callTasks is missing or not a non-empty list")
+        return CalltaskError(
+            codes.CALL_TASKS_MISSING, "callTasks is missing or not a non-empty list"
+        )
     missing = [
         what
         for what, value in (
@@ -164,7 +133,7 @@ def request_error(body: dict[str, Any], setup: Setup) -> CalltaskError | None:
         if not value
     ]
     if missing:
-        return bad(
+        return CalltaskError(
             codes.INCOMPLETE_SETUP,
             f"campaign {call} has no {' and no '.join(missing)} (dialerd campaign update)",
         )
@@ -192,7 +161,7 @@ def validate(body: dict[str, Any], setup: Setup) -> Plan:
 
 
 def _malformed(where: str, what: str) -> CalltaskError:
-    return CalltaskError(400, codes.REQUEST_MISSING, f"{where} {what}")
+    return CalltaskError(codes.REQUEST_MISSING, f"{where} {what}")
 
 
 def _key(value: Any, index: int, name: str) -> str | None:
@@ -244,7 +213,6 @@ class TaskChecker:
             return None
         ids = ", ".join(str(i) for i in sorted(self.unknown_fields))
         return CalltaskError(
-            400,
             codes.INCOMPLETE_SETUP,
             f"info field (emprId) {ids} is not defined (dialerd infofield add)",
         )

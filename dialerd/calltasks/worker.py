@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 import asyncpg
 import structlog
 
-from dialerd.api.errors import UNKNOWN_ERROR, CalltaskError
+from dialerd.calltasks.errors import UNKNOWN_ERROR, CalltaskError
 from dialerd.calltasks.service import Answer, import_calltasks
 from dialerd.store import calltasks as store
+
+if TYPE_CHECKING:
+    from dialerd.store.campaigns import Conn
 
 log = structlog.get_logger(__name__)
 
@@ -52,19 +56,25 @@ class ImportWorker:
             job = await store.claim_job(conn)
             if job is None:
                 return False
-            log.info("calltask_import_job_started", import_id=str(job.id), client_id=job.client_id)
-            try:
-                async with conn.transaction():  # a savepoint: a failed import keeps the claim
-                    answer = await import_calltasks(
-                        conn, job.client_id, job.request, return_tasks=job.return_tasks
-                    )
-            except Exception as exc:
-                if isinstance(exc, _CONNECTION_LOST) or conn.is_closed():
-                    raise
-                # What the synchronous call would have answered: 500, nothing imported.
-                log.exception("calltask_import_job_crashed", import_id=str(job.id))
-                error = CalltaskError(500, UNKNOWN_ERROR, "Internal server error")
-                answer = Answer(error.http_status, error.body())
-            await store.finish_job(conn, job.id, answer.http_status, answer.body)
+            # Every line of the job, the import's own too, carries its import_id.
+            with structlog.contextvars.bound_contextvars(import_id=str(job.id)):
+                answer = await self._import(conn, job)
         log.info("calltask_import_job_finished", import_id=str(job.id), http=answer.http_status)
         return True
+
+    async def _import(self, conn: Conn, job: store.Job) -> Answer:
+        log.info("calltask_import_job_started", client_id=job.client_id)
+        try:
+            async with conn.transaction():  # a savepoint: a failed import keeps the claim
+                answer = await import_calltasks(
+                    conn, job.client_id, job.request, return_tasks=job.return_tasks
+                )
+        except Exception as exc:
+            if isinstance(exc, _CONNECTION_LOST) or conn.is_closed():
+                raise
+            # What the synchronous call would have answered: 500, nothing imported.
+            log.exception("calltask_import_job_crashed")
+            error = CalltaskError(UNKNOWN_ERROR, "Internal server error")
+            answer = Answer(500, error.body())
+        await store.finish_job(conn, job.id, answer.http_status, answer.body)
+        return answer

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import asyncpg
 import orjson
 
-from dialerd.calltasks.validate import CampaignSetup, Task
+from dialerd.calltask import CampaignSetup, Task
 from dialerd.domain import MAX_PHONE_NUMBERS
 from dialerd.store.sqlfiles import q
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import structlog
 
-from dialerd.store.sqlfiles import sql_dir
+from dialerd.store.sqlfiles import q, sql_dir
 
 log = structlog.get_logger(__name__)
 
@@ -41,35 +41,26 @@ def available(directory: Path | None = None) -> list[Migration]:
 
 async def migrate(conn: asyncpg.Connection) -> list[int]:
     """Applies the migrations not yet applied; returns their versions. Idempotent."""
-    await conn.execute(
-        """CREATE TABLE IF NOT EXISTS schema_migrations (
-               version    integer PRIMARY KEY,
-               name       text NOT NULL,
-               applied_at timestamptz NOT NULL DEFAULT now())"""
-    )
+    await conn.execute(q("migrations_table"))
     applied: list[int] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+    await conn.execute(q("migrations_lock"), _LOCK_KEY)
     try:
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        done = {r["version"] for r in await conn.fetch(q("migrations_applied"))}
         for mig in available():
             if mig.version in done:
                 continue
             async with conn.transaction():
                 await conn.execute(mig.path.read_text())
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                    mig.version,
-                    mig.name,
-                )
+                await conn.execute(q("migration_record"), mig.version, mig.name)
             log.info("migration_applied", version=mig.version, name=mig.name)
             applied.append(mig.version)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+        await conn.execute(q("migrations_unlock"), _LOCK_KEY)
     return applied
 
 
 async def current_version(conn: asyncpg.Connection) -> int | None:
-    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
-    if not exists:
+    if not await conn.fetchval(q("migrations_table_exists")):
         return None
-    return await conn.fetchval("SELECT max(version) FROM schema_migrations")  # type: ignore[no-any-return]
+    version: int | None = await conn.fetchval(q("migrations_current_version"))
+    return version

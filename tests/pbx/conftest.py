@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from panoramisk import Manager
 
-from dialerd.pbx.bare import bare_manager
+from tests.pbx.bare import bare_manager
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_SH = REPO / "scripts" / "lab.sh"

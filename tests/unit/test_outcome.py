@@ -1,4 +1,5 @@
-"""Outcome classification from the AMI events of one attempt (LAB.md's measured table)."""
+"""Outcome classification from the AMI events of one attempt (the measured table in
+dialerd/dialer/outcome.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """A bare panoramisk ``Manager``, logged in: the reference that benchmarks and lab tests compare
-the dialer with, so it deliberately bypasses :mod:`dialerd.pbx.ami`."""
+the dialer with, so it deliberately bypasses :mod:`dialerd.pbx.ami`. Test and benchmark code,
+so not in the shipped package: bench/dial.py imports it from here."""
 
 from __future__ import annotations
 

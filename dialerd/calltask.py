@@ -1,0 +1,28 @@
+"""A call task as the import checked it, and the campaign it was checked against.
+
+Domain-level so that both the import (``dialerd.calltasks``), which makes them, and the store
+(``dialerd.store.calltasks``), which reads and writes them, can use them without the store
+depending on the import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSetup:
+    id: int
+    queue: str | None
+    dial_string: str | None
+    default_region: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    index: int
+    name: str
+    numbers: list[str]  # E.164
+    ext_cust_id: str | None
+    system_lookup_code: str | None
+    properties: dict[str, str]  # info field id (as text, a JSON key) -> value

@@ -1,0 +1,126 @@
+"""A campaign's settings and its JSON record, as the HTTP API and the command line speak them:
+the contacts API's casing (``ID``, ``Name``, ``bActive``, ``dtCreated`` …)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import asyncpg
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from dialerd.domain import DialMode, MachineAction
+from dialerd.numbers import is_region
+from dialerd.store import campaigns as store
+
+INT4_MAX = 2**31 - 1
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (CR/LF would break AMI actions)
+_ASTERISK_NAME = r"^[A-Za-z0-9_.\-]+$"
+_DIAL_STRING = r"^[!-~]*\{number\}[!-~]*$"  # printable ASCII, no spaces, with the placeholder
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_PRINTABLE)]
+
+
+class CampaignSettings(BaseModel):
+    """Every setting of a campaign; attribute names are the column names of ``campaigns``."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", use_enum_values=True)
+
+    name: Annotated[Text, StringConstraints(min_length=1, max_length=200)] = Field(alias="Name")
+    queue: Annotated[Text, StringConstraints(max_length=80, pattern=_ASTERISK_NAME)] | None = Field(
+        None, alias="Queue", description="Asterisk queue that answered calls go to"
+    )
+    dial_string: Annotated[Text, StringConstraints(max_length=200, pattern=_DIAL_STRING)] | None = (
+        Field(None, alias="DialString", description="e.g. PJSIP/{number}@trunk")
+    )
+    caller_id: Annotated[Text, StringConstraints(max_length=80)] | None = Field(
+        None, alias="CallerID"
+    )
+    dial_mode: DialMode = Field(DialMode.PROGRESSIVE, alias="DialMode")
+    dial_ratio: float = Field(1.5, gt=0, le=100, alias="DialRatio")
+    max_lines_per_agent: float = Field(3.0, ge=1, le=100, alias="MaxLinesPerAgent")
+    abandon_limit: float = Field(0.03, gt=0, lt=1, alias="AbandonLimit")
+    aggressiveness: float = Field(1.0, gt=0, le=100, alias="Aggressiveness")
+    max_calls_in_flight: int | None = Field(None, gt=0, le=100_000, alias="MaxCallsInFlight")
+    max_originate_rate: float | None = Field(None, gt=0, le=10_000, alias="MaxOriginateRate")
+    ring_timeout_s: int = Field(30, ge=15, le=600, alias="RingTimeoutSeconds")
+    agent_timeout_s: int = Field(2, ge=1, le=10, alias="AgentTimeoutSeconds")
+    amd_enabled: bool = Field(False, alias="bAmdEnabled")
+    machine_action: MachineAction = Field(MachineAction.HANGUP, alias="MachineAction")
+    window_start: time = Field(time(8), alias="WindowStart", description="local time, HH:MM")
+    window_end: time = Field(time(20), alias="WindowEnd", description="local time, HH:MM")
+    window_days: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        [1, 2, 3, 4, 5], min_length=1, max_length=7, alias="WindowDays", description="1 = Monday"
+    )
+    timezone: Text = Field("UTC", alias="Timezone")
+    default_region: Text | None = Field(None, alias="DefaultRegion")
+    max_attempts: int = Field(3, ge=1, le=1000, alias="MaxAttempts")
+    min_call_interval_h: float = Field(12.0, ge=0, le=8760, alias="MinCallIntervalHours")
+    retry_minutes: dict[str, Annotated[int, Field(ge=0, le=525_600)]] = Field(
+        {}, alias="RetryMinutes", description="CONNRES (0-7) -> minutes until the next try"
+    )
+    active: bool = Field(True, alias="bActive")
+
+    @field_validator("window_days")
+    @classmethod
+    def _days_unique(cls, days: list[int]) -> list[int]:
+        if len(set(days)) != len(days):
+            raise ValueError("weekdays must not repeat")
+        return sorted(days)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r} (IANA name, e.g. Europe/Oslo)") from exc
+        return name
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, region: str | None) -> str | None:
+        if region is not None and not is_region(region):
+            raise ValueError(f"unknown region {region!r} (ISO 3166 code, e.g. NO)")
+        return region.upper() if region else None
+
+    @field_validator("retry_minutes")
+    @classmethod
+    def _connres_keys(cls, minutes: dict[str, int]) -> dict[str, int]:
+        for key in minutes:
+            if key not in {"0", "1", "2", "3", "4", "5", "6", "7"}:
+                raise ValueError(f"key {key!r} is not a CONNRES (0-7)")
+        return minutes
+
+    @pydantic.model_validator(mode="after")
+    def _window_not_empty(self) -> CampaignSettings:
+        if self.window_start >= self.window_end:
+            raise ValueError("WindowStart must be before WindowEnd")
+        return self
+
+
+# column -> JSON name
+ALIASES = {name: field.alias or name for name, field in CampaignSettings.model_fields.items()}
+
+
+def _timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "")
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, float):
+        return float(f"{value:.7g}")  # `real` columns: show 1.2, not 1.2000000476837158
+    return value
+
+
+def record(row: asyncpg.Record) -> dict[str, Any]:
+    """The JSON record of a campaign row."""
+    out: dict[str, Any] = {"ID": row["id"]}
+    out.update((ALIASES[c], json_value(row[c])) for c in store.COLUMNS)
+    out["dtCreated"] = _timestamp(row["created_at"])
+    out["dtUpdated"] = _timestamp(row["updated_at"])
+    return out

@@ -1,0 +1,105 @@
+"""Creating, changing and reading campaigns: one validation for the HTTP API and the command.
+
+Campaigns belong to a client (the API token's, or ``--client`` on the command line); another
+client's campaign is not found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+import orjson
+import pydantic
+import structlog
+
+from dialerd.campaigns.schema import ALIASES, INT4_MAX, CampaignSettings, record
+from dialerd.store import campaigns as store
+
+log = structlog.get_logger(__name__)
+
+
+class CampaignError(Exception):
+    """A request the campaigns refuse; the message says why."""
+
+
+class CampaignRejected(CampaignError):
+    """Bad settings or a bad ID."""
+
+
+class CampaignNotFound(CampaignError):
+    def __init__(self, campaign_id: int) -> None:
+        super().__init__(f"no campaign with ID {campaign_id}")
+
+
+class CampaignConflict(CampaignError):
+    """The name (or ID) is taken."""
+
+
+def _validate(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Column -> value of valid settings, or CampaignRejected that names every bad field."""
+    try:
+        # Through JSON so that strict mode reads times and enums from their JSON spelling.
+        settings = CampaignSettings.model_validate_json(orjson.dumps(data))
+    except pydantic.ValidationError as exc:
+        raise CampaignRejected(_describe(exc)) from None
+    return settings.model_dump()
+
+
+def _describe(exc: pydantic.ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+async def create(conn: store.Conn, client_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A new campaign from its record (``ID`` optional); the stored record."""
+    data = dict(body)
+    campaign_id = data.pop("ID", None)
+    if campaign_id is not None and (
+        not isinstance(campaign_id, int)
+        or isinstance(campaign_id, bool)
+        or not 1 <= campaign_id <= INT4_MAX
+    ):
+        raise CampaignRejected(f"ID: must be an integer from 1 to {INT4_MAX}")
+    values = _validate(data)
+    try:
+        row = await store.insert(conn, client_id, campaign_id, values)
+    except asyncpg.UniqueViolationError:
+        what = f"ID {campaign_id} or name" if campaign_id is not None else "name"
+        raise CampaignConflict(f"a campaign with this {what} exists already") from None
+    log.info("campaign_created", campaign_id=row["id"], client_id=client_id, name=row["name"])
+    return record(row)
+
+
+async def update(
+    conn: store.Conn, client_id: int, campaign_id: int, patch: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Changes the settings present in ``patch``; a setting set to null goes back to unset."""
+    async with conn.transaction():
+        current = await store.get(conn, client_id, campaign_id, for_update=True)
+        if current is None:
+            raise CampaignNotFound(campaign_id)
+        merged = {k: v for k, v in record(current).items() if k in ALIASES.values()}
+        values = _validate(merged | dict(patch))
+        try:
+            row = await store.update(conn, client_id, campaign_id, values)
+        except asyncpg.UniqueViolationError:
+            raise CampaignConflict("a campaign with this name exists already") from None
+    assert row is not None  # locked above
+    log.info("campaign_updated", campaign_id=campaign_id, client_id=client_id, fields=list(patch))
+    return record(row)
+
+
+async def show(conn: store.Conn, client_id: int, campaign_id: int) -> dict[str, Any]:
+    row = await store.get(conn, client_id, campaign_id)
+    if row is None:
+        raise CampaignNotFound(campaign_id)
+    return record(row)
+
+
+async def list_all(conn: store.Conn, client_id: int) -> list[dict[str, Any]]:
+    return [record(row) for row in await store.of_client(conn, client_id)]

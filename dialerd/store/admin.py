@@ -1,0 +1,29 @@
+"""API tokens, calling systems and info fields: what an operator sets up (admin.sql)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from dialerd.store.sqlfiles import q
+
+Db = asyncpg.Connection | asyncpg.Pool
+
+
+async def insert_token(db: Db, client_id: int, token_hash: bytes) -> None:
+    await db.execute(q("insert_token"), client_id, token_hash)
+
+
+async def client_of_token(db: Db, token_hash: bytes) -> int | None:
+    """The client of a valid (not revoked) token, or None."""
+    client_id: int | None = await db.fetchval(q("client_for_token"), token_hash)
+    return client_id
+
+
+async def add_calling_system(db: Db, code: str) -> None:
+    """Registers a calling system (the calltask API's systemCode); nothing if it exists."""
+    await db.execute(q("insert_calling_system"), code)
+
+
+async def define_info_field(db: Db, field_id: int, name: str) -> None:
+    """Defines or renames an info field (the calltask API's emprId)."""
+    await db.execute(q("upsert_info_field"), field_id, name)

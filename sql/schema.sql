@@ -1,0 +1,312 @@
+-- The schema that sql/migrations gives an empty database: pg_dump --schema-only, without its
+-- comments, SET lines and session keys. Generated, do not edit: tests/integration/test_schema.py
+-- fails when it and the migrations differ, and with DIALERD_WRITE_SCHEMA=1 writes it anew.
+
+CREATE FUNCTION public.calling_systems_keep_referenced() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.code = OLD.code THEN
+        RETURN NEW;
+    END IF;
+    IF EXISTS (SELECT 1 FROM contacts WHERE system_code = OLD.code) THEN
+        RAISE EXCEPTION 'calling system % still has contacts', OLD.code
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+
+CREATE FUNCTION public.campaigns_keep_referenced() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
+        RETURN NEW;
+    END IF;
+    IF EXISTS (SELECT 1 FROM contacts WHERE campaign_id = OLD.id) THEN
+        RAISE EXCEPTION 'campaign % still has contacts', OLD.id
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+
+CREATE FUNCTION public.contact_parents_keep_referenced() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM contacts) THEN
+        RAISE EXCEPTION 'cannot truncate %: contacts refer to it', TG_TABLE_NAME
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.number_state_kept(old_numbers text[], new_numbers text[], old_state anycompatiblearray, fresh anycompatible) RETURNS anycompatiblearray
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN old_numbers = new_numbers THEN old_state  -- a plain re-send: no per-number work
+    ELSE ARRAY(
+        SELECT CASE WHEN old_numbers[i] = new_numbers[i] THEN old_state[i] ELSE fresh END
+        FROM generate_subscripts(new_numbers, 1) AS i
+        ORDER BY i)
+    END
+$$;
+
+CREATE TABLE public.api_tokens (
+    id bigint NOT NULL,
+    client_id integer NOT NULL,
+    token_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone
+);
+
+ALTER TABLE public.api_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.api_tokens_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.calling_systems (
+    code text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.campaigns (
+    id integer NOT NULL,
+    client_id integer DEFAULT 1 NOT NULL,
+    name text NOT NULL,
+    queue text,
+    dial_string text,
+    caller_id text,
+    dial_mode text DEFAULT 'progressive'::text NOT NULL,
+    dial_ratio real DEFAULT 1.5 NOT NULL,
+    max_lines_per_agent real DEFAULT 3 NOT NULL,
+    abandon_limit real DEFAULT 0.03 NOT NULL,
+    aggressiveness real DEFAULT 1.0 NOT NULL,
+    max_calls_in_flight integer,
+    max_originate_rate real,
+    ring_timeout_s integer DEFAULT 30 NOT NULL,
+    agent_timeout_s integer DEFAULT 2 NOT NULL,
+    amd_enabled boolean DEFAULT false NOT NULL,
+    machine_action text DEFAULT 'hangup'::text NOT NULL,
+    window_start time without time zone DEFAULT '08:00:00'::time without time zone NOT NULL,
+    window_end time without time zone DEFAULT '20:00:00'::time without time zone NOT NULL,
+    window_days smallint[] DEFAULT '{1,2,3,4,5}'::smallint[] NOT NULL,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    default_region text,
+    max_attempts integer DEFAULT 3 NOT NULL,
+    min_call_interval_h real DEFAULT 12 NOT NULL,
+    retry_minutes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT campaigns_abandon_limit_check CHECK (((abandon_limit > (0)::double precision) AND (abandon_limit < (1)::double precision))),
+    CONSTRAINT campaigns_agent_timeout_s_check CHECK (((agent_timeout_s >= 1) AND (agent_timeout_s <= 10))),
+    CONSTRAINT campaigns_aggressiveness_check CHECK ((aggressiveness > (0)::double precision)),
+    CONSTRAINT campaigns_dial_mode_check CHECK ((dial_mode = ANY (ARRAY['progressive'::text, 'ratio'::text, 'predictive'::text]))),
+    CONSTRAINT campaigns_dial_ratio_check CHECK ((dial_ratio > (0)::double precision)),
+    CONSTRAINT campaigns_machine_action_check CHECK ((machine_action = ANY (ARRAY['hangup'::text, 'message'::text]))),
+    CONSTRAINT campaigns_max_attempts_check CHECK ((max_attempts > 0)),
+    CONSTRAINT campaigns_max_calls_in_flight_check CHECK ((max_calls_in_flight > 0)),
+    CONSTRAINT campaigns_max_lines_per_agent_check CHECK ((max_lines_per_agent >= (1)::double precision)),
+    CONSTRAINT campaigns_max_originate_rate_check CHECK ((max_originate_rate > (0)::double precision)),
+    CONSTRAINT campaigns_min_call_interval_h_check CHECK ((min_call_interval_h >= (0)::double precision)),
+    CONSTRAINT campaigns_name_check CHECK ((name <> ''::text)),
+    CONSTRAINT campaigns_ring_timeout_s_check CHECK ((ring_timeout_s >= 15))
+);
+
+ALTER TABLE public.campaigns ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.campaigns_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.contact_history (
+    id bigint NOT NULL,
+    contact_id bigint NOT NULL,
+    campaign_id integer NOT NULL,
+    client_id integer DEFAULT 1 NOT NULL,
+    user_data text,
+    outbound boolean DEFAULT true NOT NULL,
+    test_call boolean DEFAULT false NOT NULL,
+    phone_number text NOT NULL,
+    phone_number_offset integer NOT NULL,
+    a_number text,
+    b_number text,
+    status text DEFAULT 'pending'::text NOT NULL,
+    instance_id text,
+    channel text,
+    dt_call_start timestamp with time zone DEFAULT now() NOT NULL,
+    dt_call_alert timestamp with time zone,
+    dt_call_connect timestamp with time zone,
+    dt_agent_connect timestamp with time zone,
+    dt_call_end timestamp with time zone,
+    connres integer,
+    cause_code integer,
+    caller_hangup boolean,
+    agent text,
+    users_id integer,
+    abandoned boolean DEFAULT false NOT NULL,
+    machine boolean DEFAULT false NOT NULL,
+    detail text,
+    result_code_id integer,
+    result_code_type_id integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT contact_history_connres_check CHECK (((connres >= 0) AND (connres <= 7))),
+    CONSTRAINT contact_history_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'dialing'::text, 'closed'::text])))
+);
+
+ALTER TABLE public.contact_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.contact_history_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.contacts (
+    id bigint NOT NULL,
+    campaign_id integer NOT NULL,
+    name text NOT NULL,
+    user_data text,
+    system_code text,
+    ext_cust_id text,
+    system_lookup_code text,
+    data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    properties jsonb DEFAULT '{}'::jsonb NOT NULL,
+    phone_numbers text[] NOT NULL,
+    number_tries integer[] NOT NULL,
+    number_last_cause integer[] NOT NULL,
+    number_end_reason integer[] NOT NULL,
+    number_invalid boolean[] NOT NULL,
+    next_number integer DEFAULT 0 NOT NULL,
+    state text DEFAULT 'open'::text NOT NULL,
+    locked boolean DEFAULT false NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    max_attempts integer NOT NULL,
+    min_call_interval_h real NOT NULL,
+    dt_next_try timestamp with time zone,
+    dt_last_try timestamp with time zone,
+    last_connres integer,
+    last_cause integer,
+    last_result_mailbox boolean,
+    last_agent_end_reason integer,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    open_attempt_id bigint,
+    CONSTRAINT contacts_check CHECK (((cardinality(number_tries) = cardinality(phone_numbers)) AND (cardinality(number_last_cause) = cardinality(phone_numbers)) AND (cardinality(number_end_reason) = cardinality(phone_numbers)) AND (cardinality(number_invalid) = cardinality(phone_numbers)))),
+    CONSTRAINT contacts_max_attempts_check CHECK ((max_attempts > 0)),
+    CONSTRAINT contacts_min_call_interval_h_check CHECK ((min_call_interval_h >= (0)::double precision)),
+    CONSTRAINT contacts_phone_numbers_check CHECK (((cardinality(phone_numbers) >= 1) AND (cardinality(phone_numbers) <= 6))),
+    CONSTRAINT contacts_phone_numbers_check1 CHECK ((num_nonnulls(VARIADIC phone_numbers) >= 1)),
+    CONSTRAINT contacts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'done'::text, 'finished'::text])))
+);
+
+ALTER TABLE public.contacts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.contacts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.import_jobs (
+    id uuid NOT NULL,
+    client_id integer NOT NULL,
+    status text DEFAULT 'queued'::text NOT NULL,
+    return_tasks boolean DEFAULT false NOT NULL,
+    request json NOT NULL,
+    http_status integer,
+    result json,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    CONSTRAINT import_jobs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'done'::text, 'failed'::text])))
+);
+
+CREATE TABLE public.info_fields (
+    id integer NOT NULL,
+    name text NOT NULL
+);
+
+CREATE TABLE public.schema_migrations (
+    version integer NOT NULL,
+    name text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_token_hash_key UNIQUE (token_hash);
+
+ALTER TABLE ONLY public.calling_systems
+    ADD CONSTRAINT calling_systems_pkey PRIMARY KEY (code);
+
+ALTER TABLE ONLY public.campaigns
+    ADD CONSTRAINT campaigns_name_key UNIQUE (name);
+
+ALTER TABLE ONLY public.campaigns
+    ADD CONSTRAINT campaigns_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.contact_history
+    ADD CONSTRAINT contact_history_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.contacts
+    ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.import_jobs
+    ADD CONSTRAINT import_jobs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.info_fields
+    ADD CONSTRAINT info_fields_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+CREATE INDEX contact_history_campaign_end ON public.contact_history USING btree (campaign_id, dt_call_end);
+
+CREATE INDEX contact_history_contact ON public.contact_history USING btree (contact_id, id);
+
+CREATE INDEX contact_history_open ON public.contact_history USING btree (instance_id) WHERE (status <> 'closed'::text);
+
+CREATE INDEX contacts_campaign ON public.contacts USING btree (campaign_id, id);
+
+CREATE INDEX contacts_claimed_by ON public.contacts USING btree (claimed_by) WHERE (claimed_by IS NOT NULL);
+
+CREATE INDEX contacts_due ON public.contacts USING btree (campaign_id, dt_next_try NULLS FIRST, id) WHERE ((state = 'open'::text) AND (NOT locked));
+
+CREATE INDEX contacts_open_attempt ON public.contacts USING btree (open_attempt_id) WHERE (open_attempt_id IS NOT NULL);
+
+CREATE UNIQUE INDEX contacts_open_ext_key ON public.contacts USING btree (campaign_id, system_code, ext_cust_id) WHERE ((state = 'open'::text) AND (system_code IS NOT NULL) AND (ext_cust_id IS NOT NULL));
+
+CREATE INDEX contacts_user_data ON public.contacts USING btree (user_data, id);
+
+CREATE INDEX import_jobs_queued ON public.import_jobs USING btree (created_at) WHERE (status = 'queued'::text);
+
+CREATE TRIGGER calling_systems_keep_referenced BEFORE DELETE OR UPDATE OF code ON public.calling_systems FOR EACH ROW EXECUTE FUNCTION public.calling_systems_keep_referenced();
+
+CREATE TRIGGER calling_systems_keep_referenced_truncate BEFORE TRUNCATE ON public.calling_systems FOR EACH STATEMENT EXECUTE FUNCTION public.contact_parents_keep_referenced();
+
+CREATE TRIGGER campaigns_keep_referenced BEFORE DELETE OR UPDATE OF id ON public.campaigns FOR EACH ROW EXECUTE FUNCTION public.campaigns_keep_referenced();
+
+CREATE TRIGGER campaigns_keep_referenced_truncate BEFORE TRUNCATE ON public.campaigns FOR EACH STATEMENT EXECUTE FUNCTION public.contact_parents_keep_referenced();
+
+ALTER TABLE ONLY public.contact_history
+    ADD CONSTRAINT contact_history_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id);
+
+ALTER TABLE ONLY public.contact_history
+    ADD CONSTRAINT contact_history_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE CASCADE;

@@ -1,0 +1,66 @@
+"""The claim query (``claim_contacts``) walks the partial index it was written for,
+``contacts_due``, on a table where the planner would take another way without it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from dialerd.store.sqlfiles import q
+
+if TYPE_CHECKING:
+    from dialerd.store.campaigns import Conn
+
+CONTACTS = 60_000
+
+
+def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from nodes(child)
+
+
+async def claim_plan(conn: Conn, campaign_id: int) -> dict[str, Any]:
+    explained = await conn.fetchval(
+        "EXPLAIN (FORMAT JSON) " + q("claim_contacts"), campaign_id, "me", 60.0, 50
+    )
+    plan: dict[str, Any] = explained[0]["Plan"]
+    return plan
+
+
+async def test_the_claim_walks_contacts_due(pool: asyncpg.Pool) -> None:
+    ids = [await pool.fetchval("INSERT INTO campaigns (name) VALUES ($1) RETURNING id", n)
+           for n in ("claimed", "other")]  # fmt: skip
+    # A tenth of the rows in the claimed campaign, and most of those done or locked: what the
+    # index leaves out is what makes it worth having.
+    await pool.execute(
+        """INSERT INTO contacts (campaign_id, name, phone_numbers, number_tries,
+               number_last_cause, number_end_reason, number_invalid, max_attempts,
+               min_call_interval_h, state, locked, dt_next_try)
+           SELECT CASE WHEN g % 10 = 0 THEN $1::int ELSE $2::int END, 'x', '{+4930100000}',
+                  '{0}', '{0}', '{0}', '{f}', 3, 0,
+                  CASE WHEN g % 3 = 0 THEN 'open' ELSE 'done' END, g % 7 = 0,
+                  now() - g * interval '1 second'
+           FROM generate_series(1, $3::int) g""",
+        *ids,
+        CONTACTS,
+    )
+    await pool.execute("ANALYZE contacts")
+
+    async with pool.acquire() as conn:
+        with_index = await claim_plan(conn, ids[0])
+        without = conn.transaction()
+        await without.start()
+        try:
+            await conn.execute("DROP INDEX contacts_due")
+            without_index = await claim_plan(conn, ids[0])
+        finally:
+            await without.rollback()
+    used = {n.get("Index Name") for n in nodes(with_index) if n.get("Relation Name") == "contacts"}
+    assert "contacts_due" in used, with_index
+    # The index's order is the claim's ORDER BY: no sort of the due contacts.
+    assert all(n["Node Type"] != "Sort" for n in nodes(with_index)), with_index
+    # Without it the planner goes another, dearer way: the data is big enough to tell.
+    assert without_index["Total Cost"] > with_index["Total Cost"] * 1.5, without_index
