@@ -44,12 +44,21 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION public.number_state_kept(old_numbers text[], new_numbers text[], old_state anycompatiblearray, fresh anycompatible) RETURNS anycompatiblearray
+CREATE FUNCTION public.fresh_number_state(numbers text[], OUT tries integer[], OUT last_cause integer[], OUT end_reason integer[], OUT invalid boolean[]) RETURNS record
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT array_fill(0, ARRAY[cardinality(numbers)]),
+           array_fill(NULL::integer, ARRAY[cardinality(numbers)]),
+           array_fill(NULL::integer, ARRAY[cardinality(numbers)]),
+           array_fill(false, ARRAY[cardinality(numbers)])
+$$;
+
+CREATE FUNCTION public.number_state_merged(old_numbers text[], new_numbers text[], old_state anycompatiblearray, new_state anycompatiblearray) RETURNS anycompatiblearray
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT CASE WHEN old_numbers = new_numbers THEN old_state  -- a plain re-send: no per-number work
     ELSE ARRAY(
-        SELECT CASE WHEN old_numbers[i] = new_numbers[i] THEN old_state[i] ELSE fresh END
+        SELECT CASE WHEN old_numbers[i] = new_numbers[i] THEN old_state[i] ELSE new_state[i] END
         FROM generate_subscripts(new_numbers, 1) AS i
         ORDER BY i)
     END

@@ -12,7 +12,8 @@ import asyncpg
 import orjson
 
 from dialerd.calltask import CampaignSetup, Task
-from dialerd.domain import MAX_PHONE_NUMBERS
+from dialerd.domain import MAX_PHONE_NUMBERS, NumberSlot
+from dialerd.store.slots import columns
 from dialerd.store.sqlfiles import q
 
 if TYPE_CHECKING:
@@ -140,6 +141,19 @@ def _copy_text(value: str | None) -> str:
     return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
 
 
+def _copy_array(values: Sequence[int | bool | None]) -> str:
+    """An array of ints, booleans or NULLs in COPY's text format."""
+
+    def item(v: int | bool | None) -> str:
+        if v is None:
+            return "NULL"
+        if isinstance(v, bool):
+            return "t" if v else "f"
+        return str(v)
+
+    return "{" + ",".join(map(item, values)) + "}"
+
+
 class CopyRows:
     """New call tasks as rows of COPY's text format, one line each: cheap to make in Python and
     quick for Postgres to parse."""
@@ -159,9 +173,9 @@ class CopyRows:
                 str(to.min_call_interval_h),
             )
         )
-        # Fresh per-number state, by the number of numbers: no tries, no cause, not invalid.
+        # Fresh per-number state, by the number of numbers.
         self._state = [
-            "\t".join("{" + ",".join([v] * k) + "}" for v in ("0", "NULL", "NULL", "f"))
+            "\t".join(_copy_array(a) for a in columns([NumberSlot(None)] * k)[1:])
             for k in range(MAX_PHONE_NUMBERS + 1)
         ]
 

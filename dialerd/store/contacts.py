@@ -7,15 +7,16 @@ with the lowest ID among the client's matches is taken.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from dialerd.domain import MAX_PHONE_NUMBERS
+from dialerd.domain import MAX_PHONE_NUMBERS, NumberSlot
 from dialerd.numbers import normalize
+from dialerd.store.slots import columns, slots_of
 from dialerd.store.sqlfiles import q
 
 Key = int | str
@@ -56,27 +57,6 @@ class Changes:
     numbers: dict[int, str | None] = field(default_factory=dict)
 
 
-@dataclass
-class Slots:
-    """A contact's phone numbers and their per-number state, index i = PhoneNumber<i+1>."""
-
-    numbers: list[str | None]
-    tries: list[int]
-    causes: list[int | None]
-    end_reasons: list[int | None]
-    invalid: list[bool]
-
-    @classmethod
-    def of(cls, row: Row) -> Slots:
-        return cls(
-            list(row["phone_numbers"]),
-            list(row["number_tries"]),
-            list(row["number_last_cause"]),
-            list(row["number_end_reason"]),
-            list(row["number_invalid"]),
-        )
-
-
 def normalize_numbers(sent: Mapping[int, str | None], region: str | None) -> dict[int, str | None]:
     """E.164 for every number sent; None for an emptied slot. Raises ContactRejected."""
     out: dict[int, str | None] = {}
@@ -94,38 +74,22 @@ def normalize_numbers(sent: Mapping[int, str | None], region: str | None) -> dic
     return out
 
 
-def merge_numbers(current: Slots, sent: Mapping[int, str | None]) -> Slots:
+def merge_numbers(
+    current: Sequence[NumberSlot], sent: Mapping[int, str | None]
+) -> tuple[NumberSlot, ...]:
     """``current`` with the normalised numbers ``sent`` put in their slots.
 
     A slot whose number changes starts afresh (no tries, no cause, valid); trailing empty slots
     are dropped. Raises ContactRejected if no number is left.
     """
-    pad = MAX_PHONE_NUMBERS - len(current.numbers)
-    merged = Slots(
-        current.numbers + [None] * pad,
-        current.tries + [0] * pad,
-        current.causes + [None] * pad,
-        current.end_reasons + [None] * pad,
-        current.invalid + [False] * pad,
-    )
+    merged = list(current) + [NumberSlot(None)] * (MAX_PHONE_NUMBERS - len(current))
     for slot, number in sent.items():
-        if number == merged.numbers[slot]:
-            continue
-        merged.numbers[slot] = number
-        merged.tries[slot] = 0
-        merged.causes[slot] = None
-        merged.end_reasons[slot] = None
-        merged.invalid[slot] = False
-    size = max((i + 1 for i, n in enumerate(merged.numbers) if n is not None), default=0)
+        if number != merged[slot].number:
+            merged[slot] = NumberSlot(number)
+    size = max((i + 1 for i, s in enumerate(merged) if s.number is not None), default=0)
     if size == 0:
         raise ContactRejected("A contact needs at least one phone number (PhoneNumber1..6)")
-    return Slots(
-        merged.numbers[:size],
-        merged.tries[:size],
-        merged.causes[:size],
-        merged.end_reasons[:size],
-        merged.invalid[:size],
-    )
+    return tuple(merged[:size])
 
 
 async def find_campaign(
@@ -180,19 +144,15 @@ async def stream_contacts(
 async def _overwrite(conn: PoolConnectionProxy[Row], row: Row, changes: Changes) -> Row:
     """Applies ``changes`` to a contact row locked by contact_for_update."""
     sent = normalize_numbers(changes.numbers, row["campaign_region"])
-    slots = merge_numbers(Slots.of(row), sent)
-    next_number = row["next_number"] if row["next_number"] < len(slots.numbers) else 0
+    slots = merge_numbers(slots_of(row), sent)
+    next_number = row["next_number"] if row["next_number"] < len(slots) else 0
     updated = await conn.fetchrow(
         q("contact_update"),
         row["id"],
         row["name"] if changes.name is None else changes.name,
         changes.user_data if changes.sent_user_data else row["user_data"],
         changes.data,
-        slots.numbers,
-        slots.tries,
-        slots.causes,
-        slots.end_reasons,
-        slots.invalid,
+        *columns(slots),
         next_number,
     )
     assert updated is not None  # the row is locked by this transaction
@@ -233,7 +193,7 @@ async def import_contact(
                 row = await conn.fetchrow(q("contact_for_update"), existing, client_id)
         if row is None:
             numbers = normalize_numbers(changes.numbers, campaign.default_region)
-            slots = merge_numbers(Slots([], [], [], [], []), numbers)
+            slots = merge_numbers((), numbers)
             data = {k: v for k, v in changes.data.items() if v is not None}
             created = await conn.fetchrow(
                 q("contact_insert"),
@@ -241,7 +201,7 @@ async def import_contact(
                 changes.name,
                 changes.user_data,
                 data,
-                slots.numbers,
+                [s.number for s in slots],
             )
             assert created is not None  # the campaign was just found; campaigns are not deleted
             return created

@@ -19,10 +19,10 @@ from dialerd.domain import (
     Decide,
     DialMode,
     MachineAction,
-    NumberSlot,
     OpenAttempt,
     StartedAttempt,
 )
+from dialerd.store.slots import columns, slots_of
 from dialerd.store.sqlfiles import q
 
 
@@ -33,24 +33,6 @@ def campaign_of(row: asyncpg.Record) -> Campaign:
     values["window_days"] = tuple(values["window_days"])
     values["retry_minutes"] = dict(values["retry_minutes"] or {})
     return Campaign(**values)
-
-
-def slots_of(row: asyncpg.Record) -> tuple[NumberSlot, ...]:
-    """A contact's number slots from its per-number arrays; a claim's row has only the
-    numbers and their invalid flags, the other fields keep the slot's defaults."""
-    numbers = row["phone_numbers"]
-    unknown = [None] * len(numbers)
-    return tuple(
-        NumberSlot(n, tries or 0, cause, connres, bool(invalid))
-        for n, tries, cause, connres, invalid in zip(
-            numbers,
-            row.get("number_tries") or unknown,
-            row.get("number_last_cause") or unknown,
-            row.get("number_end_reason") or unknown,
-            row["number_invalid"],
-            strict=True,
-        )
-    )
 
 
 class PostgresDialerStore:
@@ -135,13 +117,14 @@ class PostgresDialerStore:
                 if row is None or row["open_attempt_id"] != c.attempt_id:
                     continue
                 up = decide(_contact(row), c, row["retry_minutes"] or {})
+                _, tries, causes, end_reasons, invalid = columns(up.slots)
                 updates.append(
                     (
                         c.contact_id,
-                        [s.tries for s in up.slots],
-                        [s.last_cause for s in up.slots],
-                        [s.last_connres for s in up.slots],
-                        [s.invalid for s in up.slots],
+                        tries,
+                        causes,
+                        end_reasons,
+                        invalid,
                         up.next_number,
                         up.state.value,
                         up.attempts,

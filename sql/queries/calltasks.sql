@@ -49,15 +49,13 @@ INSERT INTO contacts (
     number_end_reason, number_invalid)
 OVERRIDING SYSTEM VALUE
 SELECT t.id, $1, $2, $3, $4, t.name, t.ext, t.ext, t.lookup, t.props::jsonb, t.numbers,
-       array_fill(0, ARRAY[cardinality(t.numbers)]),
-       array_fill(NULL::integer, ARRAY[cardinality(t.numbers)]),
-       array_fill(NULL::integer, ARRAY[cardinality(t.numbers)]),
-       array_fill(false, ARRAY[cardinality(t.numbers)])
+       f.tries, f.last_cause, f.end_reason, f.invalid
 FROM (
     SELECT u.id, u.name, u.ext, u.lookup, u.props, string_to_array(u.numbers, ',') AS numbers
     FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
          AS u (id, name, ext, lookup, props, numbers)
 ) AS t
+CROSS JOIN LATERAL fresh_number_state(t.numbers) AS f
 ON CONFLICT (campaign_id, system_code, ext_cust_id)
     WHERE state = 'open' AND system_code IS NOT NULL AND ext_cust_id IS NOT NULL
 DO UPDATE SET
@@ -67,14 +65,14 @@ DO UPDATE SET
     max_attempts = EXCLUDED.max_attempts,
     min_call_interval_h = EXCLUDED.min_call_interval_h,
     phone_numbers = EXCLUDED.phone_numbers,
-    number_tries = number_state_kept(
-        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_tries, 0),
-    number_last_cause = number_state_kept(
-        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_last_cause, NULL::integer),
-    number_end_reason = number_state_kept(
-        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_end_reason, NULL::integer),
-    number_invalid = number_state_kept(
-        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_invalid, false),
+    number_tries = number_state_merged(
+        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_tries, EXCLUDED.number_tries),
+    number_last_cause = number_state_merged(
+        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_last_cause, EXCLUDED.number_last_cause),
+    number_end_reason = number_state_merged(
+        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_end_reason, EXCLUDED.number_end_reason),
+    number_invalid = number_state_merged(
+        contacts.phone_numbers, EXCLUDED.phone_numbers, contacts.number_invalid, EXCLUDED.number_invalid),
     next_number = CASE WHEN contacts.next_number < cardinality(EXCLUDED.phone_numbers)
                        THEN contacts.next_number ELSE 0 END,
     updated_at = now()

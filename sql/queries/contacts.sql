@@ -59,12 +59,9 @@ INSERT INTO contacts (
     number_tries, number_last_cause, number_end_reason, number_invalid,
     max_attempts, min_call_interval_h)
 SELECT k.id, $2, $3, $4::jsonb, $5::text[],
-       array_fill(0, ARRAY[cardinality($5::text[])]),
-       array_fill(NULL::integer, ARRAY[cardinality($5::text[])]),
-       array_fill(NULL::integer, ARRAY[cardinality($5::text[])]),
-       array_fill(false, ARRAY[cardinality($5::text[])]),
+       f.tries, f.last_cause, f.end_reason, f.invalid,
        k.max_attempts, k.min_call_interval_h
-FROM campaigns k WHERE k.id = $1
+FROM campaigns k, fresh_number_state($5::text[]) AS f WHERE k.id = $1
 FOR KEY SHARE OF k  -- what a foreign-key check would lock (migration 0005)
 RETURNING *
 
@@ -96,10 +93,9 @@ RETURNING c.*
 -- Makes a contact of the client as if just imported: counters, causes, state. Not the lock.
 UPDATE contacts c SET
     attempts = 0,
-    number_tries = array_fill(0, ARRAY[cardinality(c.phone_numbers)]),
-    number_last_cause = array_fill(NULL::integer, ARRAY[cardinality(c.phone_numbers)]),
-    number_end_reason = array_fill(NULL::integer, ARRAY[cardinality(c.phone_numbers)]),
-    number_invalid = array_fill(false, ARRAY[cardinality(c.phone_numbers)]),
+    (number_tries, number_last_cause, number_end_reason, number_invalid) = (
+        SELECT f.tries, f.last_cause, f.end_reason, f.invalid
+        FROM fresh_number_state(c.phone_numbers) AS f),
     state = 'open',
     next_number = 0,
     dt_next_try = NULL,

@@ -136,8 +136,9 @@ GROUP BY h.campaign_id
 -- A few call tasks for the demo campaign $1 ($2 names, $3 numbers), only while it has none.
 INSERT INTO contacts (campaign_id, name, phone_numbers, number_tries, number_last_cause,
                       number_end_reason, number_invalid, max_attempts, min_call_interval_h)
-SELECT c.id, t.name, ARRAY[t.number], '{0}', '{NULL}', '{NULL}', '{f}', c.max_attempts,
-       c.min_call_interval_h
-FROM campaigns c, unnest($2::text[], $3::text[]) AS t(name, number)
+SELECT c.id, t.name, ARRAY[t.number], f.tries, f.last_cause, f.end_reason, f.invalid,
+       c.max_attempts, c.min_call_interval_h
+FROM campaigns c, unnest($2::text[], $3::text[]) AS t(name, number),
+     fresh_number_state(ARRAY[t.number]) AS f
 WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM contacts WHERE campaign_id = $1)
 FOR KEY SHARE OF c  -- what a foreign-key check would lock (migration 0005)

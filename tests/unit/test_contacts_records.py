@@ -11,35 +11,41 @@ import pytest
 from dialerd.api.contacts import parse_changes
 from dialerd.api.errors import ApiError
 from dialerd.api.records import DATA_FIELDS, format_dt, render_contact, render_history
-from dialerd.store.contacts import ContactRejected, Slots, merge_numbers, normalize_numbers
+from dialerd.domain import NumberSlot
+from dialerd.store.contacts import ContactRejected, merge_numbers, normalize_numbers
+from dialerd.store.slots import columns
 
 
-def slots(*numbers: str | None) -> Slots:
-    n = len(numbers)
-    return Slots(list(numbers), [1] * n, [17] * n, [3] * n, [True] * n)
+def slots(*numbers: str | None) -> tuple[NumberSlot, ...]:
+    return tuple(NumberSlot(n, 1, 17, 3, True) for n in numbers)
 
 
 def test_a_changed_number_starts_afresh_and_an_unchanged_one_keeps_its_state() -> None:
     merged = merge_numbers(
         slots("+4791234567", "+4722000002"), {0: "+4791234567", 1: "+4722999999"}
     )
-    assert merged == Slots(
-        ["+4791234567", "+4722999999"], [1, 0], [17, None], [3, None], [True, False]
+    assert columns(merged) == (
+        ["+4791234567", "+4722999999"],
+        [1, 0],
+        [17, None],
+        [3, None],
+        [True, False],
     )
 
 
 def test_numbers_can_go_to_any_slot_and_trailing_empty_slots_are_dropped() -> None:
     merged = merge_numbers(slots("+4791234567", "+4722000002"), {0: None, 4: "+4722000005"})
-    assert merged.numbers == [None, "+4722000002", None, None, "+4722000005"]
-    assert merged.tries == [0, 1, 0, 0, 0] and merged.invalid == [False, True, False, False, False]
-    assert merge_numbers(merged, {4: None}).numbers == [None, "+4722000002"]
+    numbers, tries, _, _, invalid = columns(merged)
+    assert numbers == [None, "+4722000002", None, None, "+4722000005"]
+    assert tries == [0, 1, 0, 0, 0] and invalid == [False, True, False, False, False]
+    assert columns(merge_numbers(merged, {4: None}))[0] == [None, "+4722000002"]
 
 
 def test_no_number_left_is_rejected() -> None:
     with pytest.raises(ContactRejected, match="at least one phone number"):
         merge_numbers(slots("+4791234567"), {0: None})
     with pytest.raises(ContactRejected):
-        merge_numbers(Slots([], [], [], [], []), {})
+        merge_numbers((), {})
 
 
 def test_numbers_are_normalised_with_the_region_and_blank_means_empty() -> None:
