@@ -1,4 +1,5 @@
-"""Campaigns in the store: rows in, rows out, through the named queries of campaigns.sql."""
+"""Campaigns in the store, through the named queries of campaigns.sql: ``find`` loads them as
+``dialerd.domain.Campaign``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
+from dialerd.domain import Campaign, DialMode, MachineAction
 from dialerd.store.sqlfiles import q
 
 if TYPE_CHECKING:
@@ -79,3 +81,25 @@ async def get(
 
 async def of_client(conn: Conn, client_id: int) -> list[asyncpg.Record]:
     return list(await conn.fetch(q("campaigns_of_client"), client_id))
+
+
+async def find(
+    conn: Conn,
+    client_id: int | None = None,
+    *,
+    campaign_id: int | None = None,
+    name: str | None = None,
+) -> list[Campaign]:
+    """Campaigns by name: the client's (every client's with None), only the one with that ID
+    or that name where given."""
+    return [
+        _campaign(row) for row in await conn.fetch(q("campaigns"), client_id, campaign_id, name)
+    ]
+
+
+def _campaign(row: asyncpg.Record) -> Campaign:
+    values: dict[str, Any] = dict(row)
+    values["dial_mode"] = DialMode(values["dial_mode"])
+    values["machine_action"] = MachineAction(values["machine_action"])
+    values["window_days"] = tuple(values["window_days"])
+    return Campaign(**values)
