@@ -10,7 +10,7 @@ VALUES (
     COALESCE($1::integer, nextval(pg_get_serial_sequence('campaigns', 'id'))), $2,
     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
     $23, $24, $25, $26)
-RETURNING *
+RETURNING id
 
 -- name: campaign_sync_id_sequence
 -- After a campaign was created with an explicit id: the identity continues above every id used.
@@ -27,19 +27,10 @@ UPDATE campaigns SET
     max_attempts = $23, min_call_interval_h = $24, retry_minutes = $25, active = $26,
     updated_at = now()
 WHERE id = $1 AND client_id = $2
-RETURNING *
 
--- name: campaign_by_id
--- One campaign of a client.
-SELECT * FROM campaigns WHERE id = $1 AND client_id = $2
-
--- name: campaign_by_id_for_update
--- One campaign of a client, locked until the end of the transaction (read-modify-write).
-SELECT * FROM campaigns WHERE id = $1 AND client_id = $2 FOR UPDATE
-
--- name: campaigns_of_client
--- Every campaign of a client, by name.
-SELECT * FROM campaigns WHERE client_id = $1 ORDER BY name, id
+-- name: campaign_lock
+-- Locks a campaign of a client until the end of the transaction (read-modify-write).
+SELECT FROM campaigns WHERE id = $1 AND client_id = $2 FOR UPDATE
 
 -- name: campaigns
 -- Campaign records (dialerd.domain.Campaign: its fields are these columns), by name: the
