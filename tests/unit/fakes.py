@@ -1,6 +1,6 @@
 """In-memory adapters of the engine's ports: a store with the claim, lease and close rules of
 the Postgres one, and a PBX the test drives by hand. They make the engine's unit tests pure:
-no database, no sockets, time injected."""
+no database, no sockets, time injected. And a campaign for them and the calltask rules."""
 
 from __future__ import annotations
 
