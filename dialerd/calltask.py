@@ -1,21 +1,13 @@
-"""A call task as the import checked it, and the campaign it was checked against.
+"""A call task as the import checked it.
 
 Domain-level so that both the import (``dialerd.calltasks``), which makes them, and the store
-(``dialerd.store.calltasks``), which reads and writes them, can use them without the store
-depending on the import.
+(``dialerd.store.calltasks``), which writes them, can use them without the store depending on
+the import.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignSetup:
-    id: int
-    queue: str | None
-    dial_string: str | None
-    default_region: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ adapter, the dialer, the API and the simulator all build on it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, time
 from enum import IntEnum, StrEnum
 
@@ -59,11 +59,13 @@ INVALID_NUMBER_CAUSES = frozenset({CAUSE_UNALLOCATED, CAUSE_INVALID_NUMBER_FORMA
 
 @dataclass(frozen=True)
 class Campaign:
-    """What the dialer needs of a campaign (the campaigns table; docs/campaigns.md)."""
+    """A campaign: every column of the campaigns table (docs/campaigns.md)."""
 
     id: int
-    queue: str
-    dial_string: str  # "{number}" is replaced by the callee's E.164 number
+    client_id: int
+    name: str
+    queue: str | None  # unset: the campaign cannot dial yet
+    dial_string: str | None  # "{number}" is replaced by the callee's E.164 number
     caller_id: str | None
     dial_mode: DialMode
     dial_ratio: float
@@ -80,7 +82,30 @@ class Campaign:
     window_end: time
     window_days: tuple[int, ...]  # ISO weekdays
     timezone: str
+    default_region: str | None  # how numbers without a country code are read
+    max_attempts: int
+    min_call_interval_h: float
     retry_minutes: Mapping[str, float]  # CONNRES → minutes to the next try
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class DialableCampaign(Campaign):
+    """A campaign the dialer may dial: active, with a queue and a dial string, typed as set.
+    A subclass, so the engine reads every setting as on any campaign; sound because the
+    fields are frozen (read-only)."""
+
+    queue: str
+    dial_string: str
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> DialableCampaign | None:
+        """``campaign`` as dialable, or None if it may not dial."""
+        if not campaign.active or campaign.queue is None or campaign.dial_string is None:
+            return None
+        return cls(**{f.name: getattr(campaign, f.name) for f in fields(campaign)})
 
 
 # -- contact -------------------------------------------------------------------------------------

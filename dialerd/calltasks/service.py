@@ -27,6 +27,7 @@ from dialerd.calltasks.validate import (
     request_error,
 )
 from dialerd.store import calltasks as store
+from dialerd.store import campaigns
 
 if TYPE_CHECKING:
     from dialerd.store.campaigns import Conn
@@ -50,7 +51,7 @@ async def load_setup(conn: Conn, client_id: int, body: dict[str, Any]) -> Setup:
     system, call = lookup_keys(body)
     return Setup(
         system_known=system is not None and await store.system_known(conn, system),
-        campaign=await store.campaign(conn, call, client_id) if call is not None else None,
+        campaign=await campaigns.get(conn, client_id, call) if call is not None else None,
         info_fields=await store.info_field_ids(conn),
     )
 

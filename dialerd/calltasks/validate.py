@@ -15,10 +15,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from dialerd.calltask import CampaignSetup, Task
+from dialerd.calltask import Task
 from dialerd.calltasks import errors as codes
 from dialerd.calltasks.errors import CalltaskError
-from dialerd.domain import MAX_PHONE_NUMBERS
+from dialerd.domain import MAX_PHONE_NUMBERS, Campaign
 from dialerd.numbers import normalize
 
 MAX_NAME_LENGTH = 500
@@ -34,7 +34,7 @@ class Setup:
     """What the store says about a request's references."""
 
     system_known: bool
-    campaign: CampaignSetup | None
+    campaign: Campaign | None
     info_fields: frozenset[int]
 
 

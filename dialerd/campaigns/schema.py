@@ -7,13 +7,11 @@ from datetime import UTC, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import asyncpg
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from dialerd.domain import DialMode, MachineAction
+from dialerd.domain import Campaign, DialMode, MachineAction
 from dialerd.numbers import is_region
-from dialerd.store import campaigns as store
 
 INT4_MAX = 2**31 - 1
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (CR/LF would break AMI actions)
@@ -117,10 +115,10 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def record(row: asyncpg.Record) -> dict[str, Any]:
-    """The JSON record of a campaign row."""
-    out: dict[str, Any] = {"ID": row["id"]}
-    out.update((ALIASES[c], json_value(row[c])) for c in store.COLUMNS)
-    out["dtCreated"] = _timestamp(row["created_at"])
-    out["dtUpdated"] = _timestamp(row["updated_at"])
+def record(campaign: Campaign) -> dict[str, Any]:
+    """The JSON record of a campaign."""
+    out: dict[str, Any] = {"ID": campaign.id}
+    out.update((alias, json_value(getattr(campaign, name))) for name, alias in ALIASES.items())
+    out["dtCreated"] = _timestamp(campaign.created_at)
+    out["dtUpdated"] = _timestamp(campaign.updated_at)
     return out

@@ -67,12 +67,12 @@ async def create(conn: store.Conn, client_id: int, body: Mapping[str, Any]) -> d
         raise CampaignRejected(f"ID: must be an integer from 1 to {INT4_MAX}")
     values = _validate(data)
     try:
-        row = await store.insert(conn, client_id, campaign_id, values)
+        campaign = await store.insert(conn, client_id, campaign_id, values)
     except asyncpg.UniqueViolationError:
         what = f"ID {campaign_id} or name" if campaign_id is not None else "name"
         raise CampaignConflict(f"a campaign with this {what} exists already") from None
-    log.info("campaign_created", campaign_id=row["id"], client_id=client_id, name=row["name"])
-    return record(row)
+    log.info("campaign_created", campaign_id=campaign.id, client_id=client_id, name=campaign.name)
+    return record(campaign)
 
 
 async def update(
@@ -86,20 +86,20 @@ async def update(
         merged = {k: v for k, v in record(current).items() if k in ALIASES.values()}
         values = _validate(merged | dict(patch))
         try:
-            row = await store.update(conn, client_id, campaign_id, values)
+            campaign = await store.update(conn, client_id, campaign_id, values)
         except asyncpg.UniqueViolationError:
             raise CampaignConflict("a campaign with this name exists already") from None
-    assert row is not None  # locked above
+    assert campaign is not None  # locked above
     log.info("campaign_updated", campaign_id=campaign_id, client_id=client_id, fields=list(patch))
-    return record(row)
+    return record(campaign)
 
 
 async def show(conn: store.Conn, client_id: int, campaign_id: int) -> dict[str, Any]:
-    row = await store.get(conn, client_id, campaign_id)
-    if row is None:
+    campaign = await store.get(conn, client_id, campaign_id)
+    if campaign is None:
         raise CampaignNotFound(campaign_id)
-    return record(row)
+    return record(campaign)
 
 
 async def list_all(conn: store.Conn, client_id: int) -> list[dict[str, Any]]:
-    return [record(row) for row in await store.of_client(conn, client_id)]
+    return [record(campaign) for campaign in await store.find(conn, client_id)]

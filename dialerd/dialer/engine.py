@@ -45,6 +45,7 @@ from dialerd.domain import (
     Campaign,
     ClosedAttempt,
     Connres,
+    DialableCampaign,
     OpenAttempt,
     PbxError,
     PbxNotSent,
@@ -86,7 +87,7 @@ def pacing_settings(c: Campaign) -> PacingSettings:
 
 
 def originate_request(
-    campaign: Campaign, attempt_id: int, contact_id: int, number: str
+    campaign: DialableCampaign, attempt_id: int, contact_id: int, number: str
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The Originate of an attempt (fields, channel variables), per the dialplan contract in
     docs/engine-interfaces.md."""
@@ -137,7 +138,7 @@ class Attempt:
 class CampaignRun:
     """What the engine keeps per campaign for its whole life."""
 
-    campaign: Campaign
+    campaign: DialableCampaign
     pacer: Pacer
     feed: StatsFeed
     limiter: RateLimiter | None = None

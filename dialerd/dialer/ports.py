@@ -12,11 +12,11 @@ from dialerd.domain import (
     AbandonCounts,
     AgentState,
     AgentsView,
-    Campaign,
     Channel,
     ClaimedContact,
     ClosedAttempt,
     Decide,
+    DialableCampaign,
     OpenAttempt,
     StartedAttempt,
 )
@@ -26,8 +26,8 @@ class DialerStore(Protocol):
     @property
     def instance_id(self) -> str: ...
 
-    async def campaigns(self) -> list[Campaign]:
-        """The active campaigns that can dial."""
+    async def campaigns(self) -> list[DialableCampaign]:
+        """The campaigns that may dial (active, with a queue and a dial string)."""
         ...
 
     async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import asyncpg
 import orjson
 
-from dialerd.calltask import CampaignSetup, Task
+from dialerd.calltask import Task
 from dialerd.domain import MAX_PHONE_NUMBERS, NumberSlot
 from dialerd.store.slots import columns
 from dialerd.store.sqlfiles import q
@@ -37,13 +37,6 @@ async def lock_parents(conn: Conn, campaign_id: int, system_code: str) -> tuple[
 async def system_known(conn: Conn, code: str) -> bool:
     known: bool = await conn.fetchval(q("calltask_system_known"), code)
     return known
-
-
-async def campaign(conn: Conn, campaign_id: int, client_id: int) -> CampaignSetup | None:
-    row = await conn.fetchrow(q("calltask_campaign"), campaign_id, client_id)
-    if row is None:
-        return None
-    return CampaignSetup(row["id"], row["queue"], row["dial_string"], row["default_region"])
 
 
 async def info_field_ids(conn: Conn) -> frozenset[int]:

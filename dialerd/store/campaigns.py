@@ -1,4 +1,5 @@
-"""Campaigns in the store: rows in, rows out, through the named queries of campaigns.sql."""
+"""Campaigns in the store, through the named queries of campaigns.sql: settings in, and out as
+``dialerd.domain.Campaign``, which only ``find`` loads."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
+from dialerd.domain import Campaign, DialMode, MachineAction
 from dialerd.store.sqlfiles import q
 
 if TYPE_CHECKING:
@@ -50,32 +52,51 @@ def _params(values: Mapping[str, Any]) -> list[Any]:
 
 async def insert(
     conn: Conn, client_id: int, campaign_id: int | None, values: Mapping[str, Any]
-) -> asyncpg.Record:
+) -> Campaign:
     """Creates a campaign; raises asyncpg.UniqueViolationError for a taken name or id."""
     async with conn.transaction():
-        row = await conn.fetchrow(q("campaign_insert"), campaign_id, client_id, *_params(values))
+        new_id = await conn.fetchval(q("campaign_insert"), campaign_id, client_id, *_params(values))
         if campaign_id is not None:
             await conn.execute(q("campaign_sync_id_sequence"))
-    assert row is not None  # INSERT … RETURNING
-    return row
+        created = await get(conn, client_id, new_id)
+    assert created is not None  # inserted in this transaction
+    return created
 
 
 async def update(
     conn: Conn, client_id: int, campaign_id: int, values: Mapping[str, Any]
-) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        q("campaign_update"), campaign_id, client_id, *_params(values)
-    )
-    return row
+) -> Campaign | None:
+    await conn.execute(q("campaign_update"), campaign_id, client_id, *_params(values))
+    return await get(conn, client_id, campaign_id)
 
 
 async def get(
     conn: Conn, client_id: int, campaign_id: int, *, for_update: bool = False
-) -> asyncpg.Record | None:
-    query = q("campaign_by_id_for_update" if for_update else "campaign_by_id")
-    row: asyncpg.Record | None = await conn.fetchrow(query, campaign_id, client_id)
-    return row
+) -> Campaign | None:
+    """The client's campaign; ``for_update`` locks it until the end of the transaction."""
+    if for_update:
+        await conn.execute(q("campaign_lock"), campaign_id, client_id)
+    found = await find(conn, client_id, campaign_id=campaign_id)
+    return found[0] if found else None
 
 
-async def of_client(conn: Conn, client_id: int) -> list[asyncpg.Record]:
-    return list(await conn.fetch(q("campaigns_of_client"), client_id))
+async def find(
+    conn: Conn,
+    client_id: int | None = None,
+    *,
+    campaign_id: int | None = None,
+    name: str | None = None,
+) -> list[Campaign]:
+    """Campaigns by name: the client's (every client's with None), only the one with that ID
+    or that name where given."""
+    return [
+        _campaign(row) for row in await conn.fetch(q("campaigns"), client_id, campaign_id, name)
+    ]
+
+
+def _campaign(row: asyncpg.Record) -> Campaign:
+    values: dict[str, Any] = dict(row)
+    values["dial_mode"] = DialMode(values["dial_mode"])
+    values["machine_action"] = MachineAction(values["machine_action"])
+    values["window_days"] = tuple(values["window_days"])
+    return Campaign(**values)

@@ -14,8 +14,9 @@ from typing import Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from dialerd.domain import MAX_PHONE_NUMBERS, NumberSlot
+from dialerd.domain import MAX_PHONE_NUMBERS, Campaign, NumberSlot
 from dialerd.numbers import normalize
+from dialerd.store import campaigns
 from dialerd.store.slots import columns, slots_of
 from dialerd.store.sqlfiles import q
 
@@ -33,13 +34,6 @@ class ContactRejected(Exception):
 
 class ContactConflict(Exception):
     """The change collides with another contact (the API's 409)."""
-
-
-@dataclass(frozen=True)
-class Campaign:
-    id: int
-    name: str
-    default_region: str | None
 
 
 @dataclass
@@ -96,16 +90,17 @@ async def find_campaign(
     pool: asyncpg.Pool, client_id: int, campaign_id: int | None, name: str | None
 ) -> Campaign | None:
     """The client's campaign by ID, else by name. With both, they must name the same one."""
-    if campaign_id is not None:
-        row = await pool.fetchrow(q("contacts_campaign_by_id"), campaign_id, client_id)
-        if row is not None and name is not None and row["name"] != name:
-            raise ContactRejected(
-                f"DiallerCampaignsID {campaign_id} and DiallerCampaignsName {name!r} "
-                "name different campaigns"
-            )
-    else:
-        row = await pool.fetchrow(q("contacts_campaign_by_name"), name, client_id)
-    return None if row is None else Campaign(row["id"], row["name"], row["default_region"])
+    async with pool.acquire() as conn:
+        if campaign_id is None:
+            found = await campaigns.find(conn, client_id, name=name)
+        else:
+            found = await campaigns.find(conn, client_id, campaign_id=campaign_id)
+    if found and name is not None and found[0].name != name:
+        raise ContactRejected(
+            f"DiallerCampaignsID {campaign_id} and DiallerCampaignsName {name!r} "
+            "name different campaigns"
+        )
+    return found[0] if found else None
 
 
 async def _target(conn: PoolConnectionProxy[Row], client_id: int, key: Key) -> int | None:

@@ -1,38 +1,28 @@
 """The dialer's port to Postgres: claims, attempt start and close, reconciliation, statistics.
-Only named queries from ``sql/queries/dialer.sql``."""
+Only named queries from ``sql/queries/dialer.sql``; the campaigns come from
+``dialerd.store.campaigns``, the one loader of campaign records."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from dialerd.domain import (
     AbandonCounts,
-    Campaign,
     ClaimedContact,
     ClosedAttempt,
     Contact,
     ContactState,
     Decide,
-    DialMode,
-    MachineAction,
+    DialableCampaign,
     OpenAttempt,
     StartedAttempt,
 )
+from dialerd.store import campaigns
 from dialerd.store.slots import columns, slots_of
 from dialerd.store.sqlfiles import q
-
-
-def campaign_of(row: asyncpg.Record) -> Campaign:
-    values: dict[str, Any] = dict(row)
-    values["dial_mode"] = DialMode(values["dial_mode"])
-    values["machine_action"] = MachineAction(values["machine_action"])
-    values["window_days"] = tuple(values["window_days"])
-    values["retry_minutes"] = dict(values["retry_minutes"] or {})
-    return Campaign(**values)
 
 
 class PostgresDialerStore:
@@ -43,9 +33,10 @@ class PostgresDialerStore:
         self.instance_id = instance_id
         self.lease_seconds = float(lease_seconds)
 
-    async def campaigns(self) -> list[Campaign]:
-        rows = await self.pool.fetch(q("dialer_campaigns"))
-        return [campaign_of(r) for r in rows]
+    async def campaigns(self) -> list[DialableCampaign]:
+        async with self.pool.acquire() as conn:
+            found = await campaigns.find(conn)
+        return [d for c in found if (d := DialableCampaign.of(c)) is not None]
 
     async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:
         rows = await self.pool.fetch(

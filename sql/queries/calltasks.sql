@@ -2,10 +2,6 @@
 -- Whether a calling system (systemCode) is registered.
 SELECT EXISTS (SELECT 1 FROM calling_systems WHERE code = $1)
 
--- name: calltask_campaign
--- What an import needs from a campaign (callCode) of the client.
-SELECT id, queue, dial_string, default_region FROM campaigns WHERE id = $1 AND client_id = $2
-
 -- name: calltask_info_field_ids
 -- The ids of the defined info fields (properties.emprId).
 SELECT coalesce(array_agg(id), '{}') FROM info_fields

@@ -10,7 +10,7 @@ VALUES (
     COALESCE($1::integer, nextval(pg_get_serial_sequence('campaigns', 'id'))), $2,
     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
     $23, $24, $25, $26)
-RETURNING *
+RETURNING id
 
 -- name: campaign_sync_id_sequence
 -- After a campaign was created with an explicit id: the identity continues above every id used.
@@ -27,16 +27,21 @@ UPDATE campaigns SET
     max_attempts = $23, min_call_interval_h = $24, retry_minutes = $25, active = $26,
     updated_at = now()
 WHERE id = $1 AND client_id = $2
-RETURNING *
 
--- name: campaign_by_id
--- One campaign of a client.
-SELECT * FROM campaigns WHERE id = $1 AND client_id = $2
+-- name: campaign_lock
+-- Locks a campaign of a client until the end of the transaction (read-modify-write).
+SELECT FROM campaigns WHERE id = $1 AND client_id = $2 FOR UPDATE
 
--- name: campaign_by_id_for_update
--- One campaign of a client, locked until the end of the transaction (read-modify-write).
-SELECT * FROM campaigns WHERE id = $1 AND client_id = $2 FOR UPDATE
-
--- name: campaigns_of_client
--- Every campaign of a client, by name.
-SELECT * FROM campaigns WHERE client_id = $1 ORDER BY name, id
+-- name: campaigns
+-- Campaign records (dialerd.domain.Campaign: its fields are these columns), by name: the
+-- client $1's (NULL: every client's), only the one with ID $2, or name $3, where given.
+SELECT id, client_id, name, queue, dial_string, caller_id, dial_mode, dial_ratio,
+       max_lines_per_agent, abandon_limit, aggressiveness, max_calls_in_flight,
+       max_originate_rate, ring_timeout_s, agent_timeout_s, amd_enabled, machine_action,
+       window_start, window_end, window_days, timezone, default_region, max_attempts,
+       min_call_interval_h, retry_minutes, active, created_at, updated_at
+FROM campaigns
+WHERE ($1::integer IS NULL OR client_id = $1)
+  AND ($2::integer IS NULL OR id = $2)
+  AND ($3::text IS NULL OR name = $3)
+ORDER BY name, id

@@ -1,13 +1,3 @@
--- name: contacts_campaign_by_id
--- A campaign of the client by DiallerCampaignsID, with what an import takes from it.
-SELECT id, name, default_region, max_attempts, min_call_interval_h
-FROM campaigns WHERE id = $1 AND client_id = $2
-
--- name: contacts_campaign_by_name
--- A campaign of the client by DiallerCampaignsName.
-SELECT id, name, default_region, max_attempts, min_call_interval_h
-FROM campaigns WHERE name = $1 AND client_id = $2
-
 -- name: contacts_of_client
 -- Every contact of the client's campaigns, by ID (read through a cursor: can be millions).
 SELECT c.* FROM contacts c JOIN campaigns k ON k.id = c.campaign_id

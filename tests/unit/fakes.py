@@ -1,13 +1,13 @@
 """In-memory adapters of the engine's ports: a store with the claim, lease and close rules of
 the Postgres one, and a PBX the test drives by hand. They make the engine's unit tests pure:
-no database, no sockets, time injected."""
+no database, no sockets, time injected. And a campaign for them and the calltask rules."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from dialerd.dialer.ports import PbxEvent
 from dialerd.domain import (
@@ -21,6 +21,7 @@ from dialerd.domain import (
     Contact,
     ContactState,
     Decide,
+    DialableCampaign,
     DialMode,
     MachineAction,
     NumberSlot,
@@ -33,8 +34,11 @@ from dialerd.domain import (
 
 
 def campaign(campaign_id: int = 1, **changes: object) -> Campaign:
+    """A campaign that may dial at any time, with ``changes``."""
     base = Campaign(
         id=campaign_id,
+        client_id=1,
+        name=f"Campaign {campaign_id}",
         queue="q1",
         dial_string="PJSIP/{number}@farend",
         caller_id=None,
@@ -53,9 +57,21 @@ def campaign(campaign_id: int = 1, **changes: object) -> Campaign:
         window_end=datetime.max.time(),
         window_days=(1, 2, 3, 4, 5, 6, 7),
         timezone="UTC",
+        default_region=None,
+        max_attempts=3,
+        min_call_interval_h=12.0,
         retry_minutes={},
+        active=True,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def dialable(of: Campaign) -> DialableCampaign:
+    found = DialableCampaign.of(of)
+    assert found is not None
+    return found
 
 
 @dataclass
@@ -87,7 +103,7 @@ class MemoryStore:
     now: Callable[[], datetime]
     instance_id: str = "me"
     lease_seconds: float = 60.0
-    campaign_list: list[Campaign] = field(default_factory=list)
+    campaign_list: list[DialableCampaign] = field(default_factory=list)
     contacts: dict[int, StoredContact] = field(default_factory=dict)
     attempts: dict[int, StoredAttempt] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -110,7 +126,7 @@ class MemoryStore:
     def history(self, contact_id: int) -> list[StoredAttempt]:
         return [a for a in self.attempts.values() if a.contact_id == contact_id]
 
-    async def campaigns(self) -> list[Campaign]:
+    async def campaigns(self) -> list[DialableCampaign]:
         return list(self.campaign_list)
 
     def _due(self, c: StoredContact, now: datetime) -> bool:

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from dialerd.calltask import CampaignSetup
 from dialerd.calltasks.errors import CalltaskError
 from dialerd.calltasks.validate import Setup, latest_per_key, validate
+from tests.unit.fakes import campaign
 
 READY = Setup(
     system_known=True,
-    campaign=CampaignSetup(123, "sales", "PJSIP/{number}@trunk", "NO"),
+    campaign=campaign(123, queue="sales", dial_string="PJSIP/{number}@trunk", default_region="NO"),
     info_fields=frozenset({216}),
 )
 
@@ -79,9 +79,8 @@ def test_codes_that_come_from_the_store() -> None:
     assert code_of(body(), Setup(False, READY.campaign, READY.info_fields)) == 4
     assert code_of(body(), Setup(True, None, READY.info_fields)) == 6
     for queue, dial in ((None, "PJSIP/{number}@t"), ("q", None), ("", "")):
-        assert (
-            code_of(body(), Setup(True, CampaignSetup(123, queue, dial, None), frozenset())) == 12
-        )
+        incomplete = campaign(123, queue=queue, dial_string=dial)
+        assert code_of(body(), Setup(True, incomplete, frozenset())) == 12
 
 
 def test_the_first_error_in_the_table_order_is_reported() -> None:
@@ -91,7 +90,7 @@ def test_the_first_error_in_the_table_order_is_reported() -> None:
     # A malformed task (2) comes before a missing systemCode (3).
     assert code_of(body(systemCode=..., callTasks=[1])) == 2
     # An incomplete campaign and an undefined info field are both 12; neither beats 11.
-    no_queue = Setup(True, CampaignSetup(123, None, None, None), frozenset())
+    no_queue = Setup(True, campaign(123, queue=None, dial_string=None), frozenset())
     assert code_of(body(callTasks=[]), no_queue) == 11
 
 
@@ -119,7 +118,7 @@ def test_per_task_errors_carry_every_code_and_the_valid_tasks_go_on() -> None:
 
 
 def test_a_national_number_needs_the_campaign_region() -> None:
-    no_region = Setup(True, CampaignSetup(123, "q", "PJSIP/{number}@t", None), frozenset())
+    no_region = Setup(True, campaign(123, queue="q", dial_string="PJSIP/{number}@t"), frozenset())
     plan = validate(body(), no_region)
     assert plan.tasks[0].numbers == ["+4791234567"]
     plan = validate(

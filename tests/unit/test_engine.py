@@ -23,7 +23,7 @@ from dialerd.domain import (
     PbxNotSent,
     PbxRefused,
 )
-from tests.unit.fakes import FakePbx, MemoryStore, campaign
+from tests.unit.fakes import FakePbx, MemoryStore, campaign, dialable
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC).timestamp()
 AGENT = "PJSIP/agent1"
@@ -66,7 +66,7 @@ class Rig:
 async def rig() -> Rig:
     clock = Clock()
     store = MemoryStore(clock.now)
-    store.campaign_list.append(campaign())
+    store.campaign_list.append(dialable(campaign()))
     pbx = FakePbx()
     engine = Engine(Settings(), store, pbx, clock=clock.mono, wall=clock.wall)
     engine.attach()
