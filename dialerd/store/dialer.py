@@ -36,7 +36,9 @@ class PostgresDialerStore:
     async def campaigns(self) -> list[DialableCampaign]:
         async with self.pool.acquire() as conn:
             found = await campaigns.find(conn)
-        return [d for c in found if (d := DialableCampaign.of(c)) is not None]
+        # By id: the order in which campaigns get their share when the global caps bind.
+        dialable = [d for c in found if (d := DialableCampaign.of(c)) is not None]
+        return sorted(dialable, key=lambda c: c.id)
 
     async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:
         rows = await self.pool.fetch(
