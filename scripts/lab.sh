@@ -52,13 +52,17 @@ logs="$lab_dir/log"
 ast_pidfile="$run/lab-asterisk.pid"
 env_file="$lab_dir/lab.env"
 
-# A pid is ours only if it still runs the program we started (pids get reused).
+# A pid is ours only if it still runs the program we started (pids get reused). A zombie has
+# exited: our daemons' parent is pid 1, which here reaps them only 1-2 s later.
 pid_alive() { # pidfile comm
-  local pid
+  local pid stat
   [[ -f "$1" ]] || return 1
   pid="$(<"$1")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]]
+  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]] || return 1
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # the state follows "(comm) "
+  [[ "${stat%% *}" != Z ]]
 }
 
 ast_prefix() {
