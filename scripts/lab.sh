@@ -6,6 +6,8 @@
 #                          (one probe call through the far end), print KEY=value lines
 #   scripts/lab.sh down    stop what `up` started (idempotent)
 #   scripts/lab.sh status  show what runs; prints KEY=value lines when up
+#   scripts/lab.sh trunk-down / trunk-up   stop / restart the far end (the "carrier") and wait
+#                          until Asterisk's qualify has its contact Unavailable / Reachable
 #
 # Knobs (env): LAB_DIR (<repo>/.lab), LAB_AMI_PORT (5038), LAB_SIP_PORT (5060),
 # LAB_AGENTS (3), LAB_TALK_TIME (5 s), LAB_WRAPUP (2 s), LAB_BENCH_AGENTS (20),
@@ -52,6 +54,7 @@ run="$lab_dir/run"
 logs="$lab_dir/log"
 ast_pidfile="$run/lab-asterisk.pid"
 env_file="$lab_dir/lab.env"
+trunk_down_mark="$run/trunk-down"
 
 # A pid is ours only if it still runs the program we started (pids get reused). A zombie has
 # exited: our daemons' parent is pid 1, which here reaps them only 1-2 s later.
@@ -112,6 +115,12 @@ poll() { # seconds command...
   done
 }
 
+# The far end's contact as Asterisk's qualify sees it: Avail, Unavail, Created (not yet qualified).
+farend_status() {
+  ast_cli 'pjsip show aor farend' 2>/dev/null |
+    awk '$1 == "Contact:" && $2 ~ /^farend\// { print $4; exit }'
+}
+
 agents_free() {
   ast_cli 'queue show lab-agents' 2>/dev/null | grep -c 'Not in use' || true
 }
@@ -139,17 +148,19 @@ fully_booted() {
 
 # A qualify's timeout marks its contact Unavailable even when a later qualify has already found
 # it Reachable. Qualifies sent while Asterisk boots can go unanswered even by a listening sipp
-# (seen for agents). So reachability counts only once every such qualify has had its answer or
-# its timeout: the longest qualify_timeout after the boot.
+# (seen for the far end and for agents), and those sent while a sipp is down are unanswered. So
+# reachability counts only once every such qualify has had its answer or its timeout: the
+# longest qualify_timeout after the boot, or after the sipp listens.
 qualify_settle_us() {
   awk -F' *= *' '$1 == "qualify_timeout" && $2 > m { m = $2 } END { printf "%d", m * 1000000 }' "$etc/pjsip.conf"
 }
 
 lab_reachable() { # booted_at_us
-  local a names=()
+  local a names=(farend)
   for ((a = 1; a <= agents; a++)); do names+=("agent$a"); done
   requalify "${names[@]}"
-  (($(now_us) >= $1 + $(qualify_settle_us))) && (($(agents_free) >= agents))
+  (($(now_us) >= $1 + $(qualify_settle_us))) && [[ "$(farend_status)" == Avail ]] &&
+    (($(agents_free) >= agents))
 }
 
 # One call through the far end, placed as the dialer places them (async AMI Originate): it must
@@ -291,10 +302,11 @@ start_sipp() { # name ip scenario
   # -bg forks; its output must not hold our caller's stdout pipe open. The
   # parent's exit status is not meaningful (non-zero even on success): judge
   # by the PID it prints and by that process running.
+  # Appending: after trunk-down/trunk-up the earlier far end's output stays.
   (cd "$logs" && sipp -sf "$scen" -i "$ip" -p "$sip_port" -mi "$ip" -mp "$media_port" \
-    -t u1 -bg -trace_err -error_file "$logs/sipp-$name-errors.log" \
-    </dev/null >"$out" 2>&1) || true
-  pid="$(sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p' "$out" | head -n1)"
+    -t u1 -bg -trace_err -error_file "$logs/sipp-$name-errors.log" -error_overwrite false \
+    </dev/null >>"$out" 2>&1) || true
+  pid="$(sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p' "$out" | tail -n1)"
   [[ -n "$pid" ]] || die "sipp $name failed to start: $(tail -n 5 "$out")"
   printf '%s\n' "$pid" >"$run/sipp-$name.pid"
   sleep 0.1
@@ -334,7 +346,7 @@ cmd_down() {
     [[ -e "$f" ]] || continue
     stop_pid "$f" sipp "$(basename "$f" .pid)"
   done
-  rm -f "$env_file"
+  rm -f "$env_file" "$trunk_down_mark"
   log "down ($lab_dir)"
 }
 
@@ -356,6 +368,7 @@ cmd_status() {
       rc=3
     fi
   done
+  [[ -f "$trunk_down_mark" ]] && log "sipp-farend: stopped by trunk-down (scripts/lab.sh trunk-up)"
   if ((rc == 0)) && [[ -f "$env_file" ]]; then
     ast_cli 'queue show lab-agents' >&2 2>/dev/null || true
     print_env
@@ -420,8 +433,8 @@ cmd_up() {
   fi
   poll 10 ami_login_ok "$secret" || die "AMI did not accept a login on 127.0.0.1:$ami_port (see $logs/messages)"
   poll 20 lab_reachable "$booted" ||
-    die "only $(agents_free) of $agents agents available within 20 s (see $logs/full)"
-  log "booted, AMI on 127.0.0.1:$ami_port, $agents agents reachable after $(since "$t0") s"
+    die "far end contact '$(farend_status)' (want Avail), $(agents_free) of $agents agents available, within 20 s (see $logs/full)"
+  log "booted, AMI on 127.0.0.1:$ami_port, far end and $agents agents reachable after $(since "$t0") s"
   local failed
   failed="$(probe_call "$secret")" || die "probe call to $probe_channel: $failed (see $logs/full)"
   log "probe call answered; up after $(since "$t0") s"
@@ -443,12 +456,56 @@ EOF
   print_env
 }
 
+# The trunk commands act on the running lab: its ports are the ones in its lab.env, whatever
+# this shell's LAB_* say, so LAB_DIR is all they need.
+running_lab() {
+  pid_alive "$ast_pidfile" asterisk && [[ -f "$env_file" ]] || die "the lab in $lab_dir is not up"
+  sip_port="$(sed -n 's/^LAB_SIP_PORT=//p' "$env_file")"
+  media_port=$((sip_port + 2))
+}
+
+farend_is() { # status not_before_us
+  requalify farend
+  (($(now_us) >= $2)) && [[ "$(farend_status)" == "$1" ]]
+}
+
+# The carrier goes away: the far end stops answering anything, and Asterisk's qualify marks its
+# contact Unavailable, after which an Originate to it fails at once (Failure, Reason 0, no
+# channel). Calls to the far end still up are left to Asterisk's own timers.
+cmd_trunk_down() {
+  running_lab
+  local t0
+  t0="$(now_us)"
+  stop_pid "$run/sipp-farend.pid" sipp sipp-farend
+  touch "$trunk_down_mark"
+  poll 15 farend_is Unavail 0 ||
+    die "far end contact still '$(farend_status)' 15 s after the far end stopped (see $logs/full)"
+  log "trunk down: far end stopped, its contact Unavailable after $(since "$t0") s"
+}
+
+cmd_trunk_up() {
+  running_lab
+  local t0 settled=0
+  t0="$(now_us)"
+  if ! pid_alive "$run/sipp-farend.pid" sipp; then
+    start_sipp farend 127.0.0.2 "$lab_dir/sipp/farend.xml"
+    # a qualify sent while it was down may still time out (see qualify_settle_us)
+    settled=$(($(now_us) + $(qualify_settle_us)))
+  fi
+  rm -f "$trunk_down_mark"
+  poll 15 farend_is Avail "$settled" ||
+    die "far end contact still '$(farend_status)' 15 s after the far end started (see $logs/full)"
+  log "trunk up: far end running, its contact Reachable after $(since "$t0") s"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  trunk-down) cmd_trunk_down ;;
+  trunk-up) cmd_trunk_up ;;
   *)
-    printf 'usage: %s up|down|status\n' "$0" >&2
+    printf 'usage: %s up|down|status|trunk-down|trunk-up\n' "$0" >&2
     exit 2
     ;;
 esac
