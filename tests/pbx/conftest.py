@@ -110,6 +110,36 @@ class Lab:
         )
         return out.stdout
 
+    def lab_sh(self, action: str) -> None:
+        """Run ``scripts/lab.sh <action>`` on this running lab (the trunk commands take its
+        ports from its lab.env, so LAB_DIR is all they need); fails the test when it fails."""
+        done = _lab_sh(action, {**os.environ, "LAB_DIR": str(self.lab_dir)}, 60)
+        if done.returncode != 0:
+            pytest.fail(f"lab.sh {action} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """The lab's trunk, i.e. its far end: ``down`` stops it and returns once Asterisk's qualify
+    has the contact Unavailable, ``up`` restarts it and returns once it is Reachable."""
+
+    lab: Lab
+
+    def down(self) -> None:
+        self.lab.lab_sh("trunk-down")
+
+    def up(self) -> None:
+        self.lab.lab_sh("trunk-up")
+
+
+@pytest.fixture
+def trunk(lab: Lab) -> Iterator[Trunk]:
+    """The trunk is up again after the test, passed or failed: the session's other tests share
+    the lab. (trunk-up on a running far end only checks that it is Reachable.)"""
+    trunk = Trunk(lab)
+    yield trunk
+    trunk.up()
+
 
 def _lab_sh(action: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
