@@ -187,6 +187,20 @@ def _run_lab(env: dict[str, str]) -> Iterator[Lab]:
         assert down.returncode == 0, down.stderr
 
 
+@pytest.fixture(autouse=True)
+def no_calls_left(lab: Lab) -> None:
+    """Every pbx test starts on a lab without channels. Asterisk refuses an Originate whose
+    ChannelId is a prefix of a live channel's uniqueid (OriginateResponse Failure, Reason 0, no
+    channel; "Channel Unique ID 'dialerd-2' already in use"), and the dialer tests' attempt ids
+    restart at 1 in every test database: an earlier test's call still up as dialerd-26299108
+    made the engine's dialerd-2 fail that way."""
+    deadline = time.monotonic() + 60
+    while lab.cli("core show channels count").split()[0] != "0":
+        if time.monotonic() > deadline:
+            pytest.fail(f"an earlier test's calls are still up:\n{lab.cli('core show channels')}")
+        time.sleep(0.2)
+
+
 @dataclass
 class Event:
     t: float  # time.monotonic() when received
