@@ -2,9 +2,12 @@
 # dialerd PBX lab: Asterisk (cached build) + a sipp far end + sipp agent phones,
 # all on loopback addresses, all state under LAB_DIR. See asterisk_conf/lab/README.md.
 #
-#   scripts/lab.sh up      build (cached), configure, start, print KEY=value lines
+#   scripts/lab.sh up      build (cached), configure, start, wait until a call works
+#                          (one probe call through the far end), print KEY=value lines
 #   scripts/lab.sh down    stop what `up` started (idempotent)
 #   scripts/lab.sh status  show what runs; prints KEY=value lines when up
+#   scripts/lab.sh trunk-down / trunk-up   stop / restart the far end (the "carrier") and wait
+#                          until Asterisk's qualify has its contact Unavailable / Reachable
 #
 # Knobs (env): LAB_DIR (<repo>/.lab), LAB_AMI_PORT (5038), LAB_SIP_PORT (5060),
 # LAB_AGENTS (3), LAB_TALK_TIME (5 s), LAB_WRAPUP (2 s), LAB_BENCH_AGENTS (20),
@@ -51,14 +54,19 @@ run="$lab_dir/run"
 logs="$lab_dir/log"
 ast_pidfile="$run/lab-asterisk.pid"
 env_file="$lab_dir/lab.env"
+trunk_down_mark="$run/trunk-down"
 
-# A pid is ours only if it still runs the program we started (pids get reused).
+# A pid is ours only if it still runs the program we started (pids get reused). A zombie has
+# exited: our daemons' parent is pid 1, which here reaps them only 1-2 s later.
 pid_alive() { # pidfile comm
-  local pid
+  local pid stat
   [[ -f "$1" ]] || return 1
   pid="$(<"$1")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]]
+  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]] || return 1
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # the state follows "(comm) "
+  [[ "${stat%% *}" != Z ]]
 }
 
 ast_prefix() {
@@ -90,6 +98,130 @@ ami_login_ok() {
 }
 
 port_in_use_tcp() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Microseconds (bash's clock, locale-proof), and seconds since one of them ("1.23").
+now_us() { printf '%s' "${EPOCHREALTIME/[.,]/}"; }
+since() {
+  local cs=$((($(now_us) - $1) / 10000))
+  printf '%d.%02d' $((cs / 100)) $((cs % 100))
+}
+
+# Runs the command every 0.1 s until it succeeds; fails after `seconds`. No fixed waits.
+poll() { # seconds command...
+  local deadline=$(($(now_us) + $1 * 1000000))
+  until "${@:2}"; do
+    (($(now_us) < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# The far end's contact as Asterisk's qualify sees it: Avail, Unavail, Created (not yet qualified).
+farend_status() {
+  ast_cli 'pjsip show aor farend' 2>/dev/null |
+    awk '$1 == "Contact:" && $2 ~ /^farend\// { print $4; exit }'
+}
+
+agents_free() {
+  ast_cli 'queue show lab-agents' 2>/dev/null | grep -c 'Not in use' || true
+}
+
+# Each check below qualifies again about once a second, so that a lost OPTIONS or one sent
+# before a sipp listened is not waited out for a whole qualify cycle.
+polls=0
+requalify() { # endpoint...
+  local e
+  ((polls++ % 10 == 0)) || return 0
+  for e in "$@"; do
+    ast_cli "pjsip qualify $e" >/dev/null 2>&1 || true
+  done
+}
+
+fully_booted() {
+  # kill -0, not the comm check: right after fork it may still be nohup/setsid
+  kill -0 "$(<"$ast_pidfile")" 2>/dev/null || {
+    tail -n 20 "$logs/console.log" >&2 || true
+    die "asterisk exited during start-up (see $logs)"
+  }
+  # blocks while Asterisk boots; fails at once while its CLI socket is not there yet
+  [[ "$(timeout 5 "$prefix/sbin/asterisk" -C "$etc/asterisk.conf" -rx 'core waitfullybooted' 2>/dev/null)" == *"fully booted"* ]]
+}
+
+# A qualify's timeout marks its contact Unavailable even when a later qualify has already found
+# it Reachable. Qualifies sent while Asterisk boots can go unanswered even by a listening sipp
+# (seen for the far end and for agents), and those sent while a sipp is down are unanswered. So
+# reachability counts only once every such qualify has had its answer or its timeout: the
+# longest qualify_timeout after the boot, or after the sipp listens.
+qualify_settle_us() {
+  awk -F' *= *' '$1 == "qualify_timeout" && $2 > m { m = $2 } END { printf "%d", m * 1000000 }' "$etc/pjsip.conf"
+}
+
+lab_reachable() { # booted_at_us
+  local a names=(farend)
+  for ((a = 1; a <= agents; a++)); do names+=("agent$a"); done
+  requalify "${names[@]}"
+  (($(now_us) >= $1 + $(qualify_settle_us))) && [[ "$(farend_status)" == Avail ]] &&
+    (($(agents_free) >= agents))
+}
+
+# One call through the far end, placed as the dialer places them (async AMI Originate): it must
+# get a channel, be answered and hang up, which proves more than each part answering on its own.
+# Application Hangup: no dialplan, queue or agent; a number ending in 0 rings ~1 s, is answered
+# and takes Asterisk's BYE at once. Prints what went wrong when it fails.
+probe_channel=PJSIP/probe0@farend
+probe_call() { # secret
+  local id line key value name="" uniqueid="" response="" reason="" message=""
+  local channel=0 answered=0 gone=0 deadline rc
+  id="lab-probe-$(now_us)"
+  deadline=$(($(now_us) + 15000000))
+  { exec 3<>"/dev/tcp/127.0.0.1/$ami_port"; } 2>/dev/null || {
+    echo "no AMI connection"
+    return 1
+  }
+  printf 'Action: Login\r\nUsername: %s\r\nSecret: %s\r\nEvents: call\r\n\r\n' "$ami_user" "$1" >&3
+  printf 'Action: Originate\r\nChannel: %s\r\nApplication: Hangup\r\nAsync: true\r\nTimeout: 10000\r\nChannelId: %s\r\n\r\n' "$probe_channel" "$id" >&3
+  while ((!(answered && gone) && $(now_us) < deadline)); do
+    rc=0
+    read -r -t 1 line <&3 || rc=$?
+    ((rc > 128)) && continue # nothing for a second
+    ((rc == 0)) || break     # AMI closed the connection
+    line="${line%$'\r'}"
+    if [[ -n "$line" ]]; then # one field of a message
+      key="${line%%: *}" value="${line#*: }"
+      case "$key" in
+        Event) name="$value" ;;
+        Uniqueid) uniqueid="$value" ;;
+        Response) response="$value" ;;
+        Reason) reason="$value" ;;
+        Message) message="$value" ;;
+      esac
+      continue
+    fi
+    [[ "$response" == Error ]] && break # login or Originate refused
+    if [[ "$uniqueid" == "$id" ]]; then
+      case "$name" in
+        Newchannel) channel=1 ;;
+        OriginateResponse)
+          [[ "$response" == Success ]] || break
+          answered=1
+          ;;
+        Hangup) gone=1 ;;
+      esac
+    fi
+    name="" uniqueid="" response="" reason="" message=""
+  done
+  exec 3>&- 3<&-
+  ((channel && answered && gone)) && return 0
+  if [[ "$response" == Error ]]; then
+    echo "AMI refused it: $message"
+  elif [[ "$response" == Failure ]] && ((channel)); then
+    echo "the call failed (OriginateResponse Failure, Reason $reason)"
+  elif [[ "$response" == Failure ]]; then
+    echo "no channel was created (OriginateResponse Failure, Reason $reason)"
+  else
+    echo "within 15 s: channel $channel, answered $answered, hung up $gone"
+  fi
+  return 1
+}
 
 udp_port_in_use() { # ip port
   command -v ss >/dev/null 2>&1 || return 1
@@ -170,10 +302,11 @@ start_sipp() { # name ip scenario
   # -bg forks; its output must not hold our caller's stdout pipe open. The
   # parent's exit status is not meaningful (non-zero even on success): judge
   # by the PID it prints and by that process running.
+  # Appending: after trunk-down/trunk-up the earlier far end's output stays.
   (cd "$logs" && sipp -sf "$scen" -i "$ip" -p "$sip_port" -mi "$ip" -mp "$media_port" \
-    -t u1 -bg -trace_err -error_file "$logs/sipp-$name-errors.log" \
-    </dev/null >"$out" 2>&1) || true
-  pid="$(sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p' "$out" | head -n1)"
+    -t u1 -bg -trace_err -error_file "$logs/sipp-$name-errors.log" -error_overwrite false \
+    </dev/null >>"$out" 2>&1) || true
+  pid="$(sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p' "$out" | tail -n1)"
   [[ -n "$pid" ]] || die "sipp $name failed to start: $(tail -n 5 "$out")"
   printf '%s\n' "$pid" >"$run/sipp-$name.pid"
   sleep 0.1
@@ -213,7 +346,7 @@ cmd_down() {
     [[ -e "$f" ]] || continue
     stop_pid "$f" sipp "$(basename "$f" .pid)"
   done
-  rm -f "$env_file"
+  rm -f "$env_file" "$trunk_down_mark"
   log "down ($lab_dir)"
 }
 
@@ -235,6 +368,7 @@ cmd_status() {
       rc=3
     fi
   done
+  [[ -f "$trunk_down_mark" ]] && log "sipp-farend: stopped by trunk-down (scripts/lab.sh trunk-up)"
   if ((rc == 0)) && [[ -f "$env_file" ]]; then
     ast_cli 'queue show lab-agents' >&2 2>/dev/null || true
     print_env
@@ -271,50 +405,39 @@ cmd_up() {
   printf '%s\n' "$secret" >"$lab_dir/ami_secret"
 
   write_config
-  log "starting asterisk ($prefix, config $etc)"
-  # setsid: own session, so the caller's terminal signals do not reach it.
-  nohup setsid "$prefix/sbin/asterisk" -C "$etc/asterisk.conf" -f -n \
-    </dev/null >>"$logs/console.log" 2>&1 &
-  printf '%s\n' "$!" >"$ast_pidfile"
-
-  local i up=0
-  for ((i = 0; i < 300; i++)); do # up to 60 s
-    # kill -0, not the comm check: right after fork it may still be nohup/setsid
-    kill -0 "$(<"$ast_pidfile")" 2>/dev/null || {
-      tail -n 20 "$logs/console.log" >&2 || true
-      die "asterisk exited during start-up (see $logs)"
-    }
-    if ami_login_ok "$secret"; then
-      up=1
-      break
-    fi
-    sleep 0.2
-  done
-  ((up)) || die "AMI did not accept a login on 127.0.0.1:$ami_port within 60 s"
-  pid_alive "$ast_pidfile" asterisk || die "pid $(<"$ast_pidfile") is not asterisk"
-  log "AMI up on 127.0.0.1:$ami_port"
-
+  local i
+  # The sipps first: Asterisk's qualify at load then finds them listening.
   start_sipp farend 127.0.0.2 "$lab_dir/sipp/farend.xml"
   for ((i = 1; i <= agents; i++)); do
     start_sipp "agent$i" "127.0.1.$i" "$lab_dir/sipp/agent.xml"
   done
 
-  # Ask for a qualify now instead of waiting for the next cycle, and wait
-  # until every agent is an available queue member.
-  local avail=0
-  for ((i = 0; i < 100; i++)); do # up to ~20 s
-    if ((i % 10 == 0)); then
-      local a
-      for ((a = 1; a <= agents; a++)); do
-        ast_cli "pjsip qualify agent$a" >/dev/null 2>&1 || true
-      done
-    fi
-    avail="$(ast_cli 'queue show lab-agents' 2>/dev/null | grep -c 'Not in use' || true)"
-    ((avail >= agents)) && break
-    sleep 0.2
-  done
-  ((avail >= agents)) || die "only $avail of $agents agents became available (see $logs/full)"
-  log "$agents agents available; far end on 127.0.0.2:$sip_port"
+  log "starting asterisk ($prefix, config $etc)"
+  local t0
+  t0="$(now_us)"
+  # setsid: own session, so the caller's terminal signals do not reach it.
+  nohup setsid "$prefix/sbin/asterisk" -C "$etc/asterisk.conf" -f -n \
+    </dev/null >>"$logs/console.log" 2>&1 &
+  printf '%s\n' "$!" >"$ast_pidfile"
+
+  # Ready means a call works. AMI takes logins long before that: before the channel drivers
+  # are loaded an Originate fails at once (Failure, Reason 0, no channel).
+  poll 60 fully_booted || die "asterisk not fully booted within 60 s (see $logs/full)"
+  local booted
+  booted="$(now_us)"
+  pid_alive "$ast_pidfile" asterisk || die "pid $(<"$ast_pidfile") is not asterisk"
+  # A port taken since the checks above (another lab starting on it): our AMI logins and calls
+  # would reach that lab.
+  if grep -m 1 'Address already in use' "$logs/messages" >&2; then
+    die "asterisk could not bind its AMI or SIP port (see $logs/messages)"
+  fi
+  poll 10 ami_login_ok "$secret" || die "AMI did not accept a login on 127.0.0.1:$ami_port (see $logs/messages)"
+  poll 20 lab_reachable "$booted" ||
+    die "far end contact '$(farend_status)' (want Avail), $(agents_free) of $agents agents available, within 20 s (see $logs/full)"
+  log "booted, AMI on 127.0.0.1:$ami_port, far end and $agents agents reachable after $(since "$t0") s"
+  local failed
+  failed="$(probe_call "$secret")" || die "probe call to $probe_channel: $failed (see $logs/full)"
+  log "probe call answered; up after $(since "$t0") s"
 
   cat >"$env_file" <<EOF
 DIALERD_AMI_HOST=127.0.0.1
@@ -333,12 +456,56 @@ EOF
   print_env
 }
 
+# The trunk commands act on the running lab: its ports are the ones in its lab.env, whatever
+# this shell's LAB_* say, so LAB_DIR is all they need.
+running_lab() {
+  pid_alive "$ast_pidfile" asterisk && [[ -f "$env_file" ]] || die "the lab in $lab_dir is not up"
+  sip_port="$(sed -n 's/^LAB_SIP_PORT=//p' "$env_file")"
+  media_port=$((sip_port + 2))
+}
+
+farend_is() { # status not_before_us
+  requalify farend
+  (($(now_us) >= $2)) && [[ "$(farend_status)" == "$1" ]]
+}
+
+# The carrier goes away: the far end stops answering anything, and Asterisk's qualify marks its
+# contact Unavailable, after which an Originate to it fails at once (Failure, Reason 0, no
+# channel). Calls to the far end still up are left to Asterisk's own timers.
+cmd_trunk_down() {
+  running_lab
+  local t0
+  t0="$(now_us)"
+  stop_pid "$run/sipp-farend.pid" sipp sipp-farend
+  touch "$trunk_down_mark"
+  poll 15 farend_is Unavail 0 ||
+    die "far end contact still '$(farend_status)' 15 s after the far end stopped (see $logs/full)"
+  log "trunk down: far end stopped, its contact Unavailable after $(since "$t0") s"
+}
+
+cmd_trunk_up() {
+  running_lab
+  local t0 settled=0
+  t0="$(now_us)"
+  if ! pid_alive "$run/sipp-farend.pid" sipp; then
+    start_sipp farend 127.0.0.2 "$lab_dir/sipp/farend.xml"
+    # a qualify sent while it was down may still time out (see qualify_settle_us)
+    settled=$(($(now_us) + $(qualify_settle_us)))
+  fi
+  rm -f "$trunk_down_mark"
+  poll 15 farend_is Avail "$settled" ||
+    die "far end contact still '$(farend_status)' 15 s after the far end started (see $logs/full)"
+  log "trunk up: far end running, its contact Reachable after $(since "$t0") s"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  trunk-down) cmd_trunk_down ;;
+  trunk-up) cmd_trunk_up ;;
   *)
-    printf 'usage: %s up|down|status\n' "$0" >&2
+    printf 'usage: %s up|down|status|trunk-down|trunk-up\n' "$0" >&2
     exit 2
     ;;
 esac

@@ -110,6 +110,36 @@ class Lab:
         )
         return out.stdout
 
+    def lab_sh(self, action: str) -> None:
+        """Run ``scripts/lab.sh <action>`` on this running lab (the trunk commands take its
+        ports from its lab.env, so LAB_DIR is all they need); fails the test when it fails."""
+        done = _lab_sh(action, {**os.environ, "LAB_DIR": str(self.lab_dir)}, 60)
+        if done.returncode != 0:
+            pytest.fail(f"lab.sh {action} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """The lab's trunk, i.e. its far end: ``down`` stops it and returns once Asterisk's qualify
+    has the contact Unavailable, ``up`` restarts it and returns once it is Reachable."""
+
+    lab: Lab
+
+    def down(self) -> None:
+        self.lab.lab_sh("trunk-down")
+
+    def up(self) -> None:
+        self.lab.lab_sh("trunk-up")
+
+
+@pytest.fixture
+def trunk(lab: Lab) -> Iterator[Trunk]:
+    """The trunk is up again after the test, passed or failed: the session's other tests share
+    the lab. (trunk-up on a running far end only checks that it is Reachable.)"""
+    trunk = Trunk(lab)
+    yield trunk
+    trunk.up()
+
 
 def _lab_sh(action: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -155,6 +185,20 @@ def _run_lab(env: dict[str, str]) -> Iterator[Lab]:
     finally:
         down = _lab_sh("down", env, 120)
         assert down.returncode == 0, down.stderr
+
+
+@pytest.fixture(autouse=True)
+def no_calls_left(lab: Lab) -> None:
+    """Every pbx test starts on a lab without channels. Asterisk refuses an Originate whose
+    ChannelId is a prefix of a live channel's uniqueid (OriginateResponse Failure, Reason 0, no
+    channel; "Channel Unique ID 'dialerd-2' already in use"), and the dialer tests' attempt ids
+    restart at 1 in every test database: an earlier test's call still up as dialerd-26299108
+    made the engine's dialerd-2 fail that way."""
+    deadline = time.monotonic() + 60
+    while lab.cli("core show channels count").split()[0] != "0":
+        if time.monotonic() > deadline:
+            pytest.fail(f"an earlier test's calls are still up:\n{lab.cli('core show channels')}")
+        time.sleep(0.2)
 
 
 @dataclass

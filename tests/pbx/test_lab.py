@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.pbx.conftest import Ami, Attempt, Event, Lab, attempt_ids
+from tests.pbx.conftest import Ami, Attempt, Event, Lab, Trunk, attempt_ids
 
 AGENT_QUEUE = "lab-agents"
 EMPTY_QUEUE = "lab-empty"
@@ -258,6 +258,43 @@ async def test_all_agents_busy_is_abandoned(ami: Ami, lab: Lab) -> None:
         assert not results(ami.for_attempt(attempt))
         complete = await agent_complete(ami, attempt, lab.talk_time + 10)
         assert complete.get("reason") == "agent"
+
+
+# --- the trunk taken away (scripts/lab.sh trunk-down / trunk-up) -----------------------------
+# Measured on the quiet machine (asterisk_conf/lab/README.md): trunk-down 0.53-0.55 s from the
+# far end stopped to its contact Unavailable, trunk-up 1.13 s (Reachable after about 0.1 s, then
+# the wait for qualifies sent while it was down); the failed Originate's OriginateResponse came
+# 0.2 ms after the ack and was the only event with its ChannelId.
+
+# The far end answers, then hangs up 1 s later; into the agentless queue, so no agent is rung.
+TRUNK_NUMBER = "08004"
+
+
+async def test_trunk_down_fails_an_originate_at_once_without_a_channel(
+    ami: Ami, trunk: Trunk
+) -> None:
+    await asyncio.to_thread(trunk.down)
+    attempt, task = ami.send_originate(TRUNK_NUMBER, EMPTY_QUEUE)
+    await task
+    await asyncio.sleep(1.0)  # room for any late event of the attempt
+    response = attempt.response
+    assert response is not None
+    assert (response.get("response"), response.get("reason")) == ("Failure", "0")
+    # at once: no INVITE went out, so no SIP timer or ring timeout was waited for
+    assert response.t - attempt.sent_at < 2.0
+    # no channel: the response names the dial string, and no Newchannel or Hangup has the id
+    assert response.get("channel") == f"PJSIP/{TRUNK_NUMBER}@farend"
+    assert [ev.name for ev in ami.for_attempt(attempt)] == ["OriginateResponse"]
+
+
+async def test_trunk_up_answers_the_same_originate(ami: Ami, trunk: Trunk) -> None:
+    await asyncio.to_thread(trunk.down)
+    await asyncio.to_thread(trunk.up)
+    attempt, events = await call(ami, TRUNK_NUMBER, EMPTY_QUEUE, grace=0.3)
+    assert attempt.response is not None
+    assert (attempt.response.get("response"), attempt.response.get("reason")) == ("Success", "4")
+    assert len(named(events, "Newchannel")) == 1
+    assert any(ev.get("dialstatus") == "ANSWER" for ev in named(events, "DialEnd"))
 
 
 # --- raw originate rate --------------------------------------------------------------------------
