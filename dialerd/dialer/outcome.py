@@ -158,7 +158,8 @@ class AttemptEvents:
         self.originate_reason = _int(fields.get("Reason"))
         if self.originate_result == "Success" and self.dt_connect is None:
             self.dt_connect = at
-        if fields.get("Channel") and self.channel is None:
+        # A failure's Channel is the dial string, whether or not a channel was ever made.
+        if fields.get("Channel") and self.channel is None and self.originate_result == "Success":
             self.channel = fields["Channel"]
 
     def _on_Newchannel(self, fields: Mapping[str, str], at: datetime) -> None:

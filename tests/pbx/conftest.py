@@ -16,6 +16,7 @@ import asyncio
 import fcntl
 import itertools
 import os
+import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -46,9 +47,13 @@ SLOTS = 10
 
 
 def _take_slot() -> tuple[int, int]:
-    """Lock a free slot; returns (slot, lock fd). Slot 0 is .lab-test, AMI 15038, SIP 15060."""
-    lock_dir = REPO / ".lab-locks"  # gitignored like every .lab*/ directory
-    lock_dir.mkdir(exist_ok=True)
+    """Lock a free slot; returns (slot, lock fd). Slot 0 is .lab-test, AMI 15038, SIP 15060.
+    The locks are the machine's, not the clone's: the ports are the machine's too, and two
+    clones (two engineers, or CI next to a working tree) must not take the same slot. A slot
+    whose AMI port something else holds (a lab not started by a test session) is skipped."""
+    cache = Path(os.environ.get("DIALERD_CACHE_DIR") or Path.home() / ".cache" / "dialerd")
+    lock_dir = cache / "lab-locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + 1800
     while True:
         for slot in range(SLOTS):
@@ -58,10 +63,18 @@ def _take_slot() -> tuple[int, int]:
             except BlockingIOError:
                 os.close(fd)
                 continue
+            if _port_taken(int(_slot_env(slot)["LAB_AMI_PORT"])):
+                os.close(fd)
+                continue
             return slot, fd
         if time.monotonic() > deadline:
             pytest.fail(f"no free PBX test lab slot out of {SLOTS}")
         time.sleep(2)
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _slot_env(slot: int) -> dict[str, str]:

@@ -21,9 +21,10 @@ import asyncpg
 import pytest
 
 from dialerd.config import Settings
+from dialerd.dialer.breaker import BreakerState, TrunkBreaker
 from dialerd.service import Dialer, build_dialer, run_dialer
 from tests.conftest import Api
-from tests.pbx.conftest import Lab
+from tests.pbx.conftest import Lab, Trunk
 
 ALWAYS = {"WindowStart": "00:00", "WindowEnd": "23:59", "WindowDays": [1, 2, 3, 4, 5, 6, 7]}
 _numbers = itertools.count(1000)
@@ -244,6 +245,59 @@ async def test_the_pacer_is_fed_the_agents_talk_and_the_queues_wrapup(h: Harness
         assert h.lab.talk_time - 0.5 <= talk <= h.lab.talk_time + 1.5, stats.talk_times.sorted()
     for wrapup in stats.wrapup_times.sorted():
         assert h.lab.wrapup - 1.2 <= wrapup <= h.lab.wrapup + 0.5, stats.wrapup_times.sorted()
+
+
+async def test_a_dead_trunk_burns_no_contacts_and_dialling_resumes(
+    h: Harness, trunk: Trunk
+) -> None:
+    """The trunk taken away (qualify marks it Unavailable): every Originate fails at once with
+    no channel. Nobody is charged a try, the campaign's breaker stops the dialling and probes;
+    with the trunk given back it resumes by itself and every contact reaches an agent."""
+    campaign = await h.campaign()
+    contacts = [await h.contact(campaign, number(0)) for _ in range(6)]
+    await asyncio.to_thread(trunk.down)
+
+    def breaker() -> TrunkBreaker | None:
+        run = h.dialer.engine.runs.get(campaign) if h.dialer else None
+        return run.breaker if run else None
+
+    async def a_probe_failed() -> bool:
+        b = breaker()
+        return b is not None and b.state is BreakerState.OPEN and b.failures > b.threshold
+
+    down_s = 0.0
+
+    async def give_the_trunk_back() -> None:
+        nonlocal down_s
+        started = time.monotonic()
+        await wait_until(a_probe_failed, 60)
+        await asyncio.to_thread(trunk.up)
+        down_s = time.monotonic() - started
+
+    async def all_done() -> bool:
+        states = {(await h.record(c))["State"] for c in contacts}
+        return states == {"done"}
+
+    await h.run_until(all_done, 120, during=give_the_trunk_back)
+    rows = await h.pool.fetch(
+        "SELECT contact_id, connres, detail, channel FROM contact_history WHERE campaign_id = $1",
+        campaign,
+    )
+    no_channel = [r for r in rows if (r["detail"] or "").startswith("NO CHANNEL")]
+    assert all(r["connres"] == 0 and r["channel"] is None for r in no_channel), [
+        dict(r) for r in no_channel
+    ]
+    # The breaker opened after 3 (give or take the calls of the tick they failed in) and then
+    # let one probe through at a time, the first after 5 s; without it the engine would have
+    # dialled the three agents' worth every 0.1 s tick for as long as the trunk was down.
+    threshold = TrunkBreaker().threshold
+    most = threshold + h.lab.agents + down_s // 5
+    assert threshold < len(no_channel) <= most, (len(no_channel), down_s)
+    for c in contacts:
+        record = await h.record(c)
+        assert record["nTriesPhoneNumber1"] == 1, record  # the dead trunk charged nobody
+        connected = [r for r in rows if r["contact_id"] == c and r["connres"] != 0]
+        assert [r["connres"] for r in connected] == [1]
 
 
 async def test_answering_machine_detection(h: Harness) -> None:
