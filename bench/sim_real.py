@@ -31,6 +31,7 @@ import math
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -62,12 +63,10 @@ ADMIN_DSN = os.environ.get(
     "DIALERD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 ROOT = Path(__file__).resolve().parents[1]
-# Its own lab: away from the demo lab (5038/5060), the test labs (.lab-test*, 15038+100k) and
-# their RTP ports (20000-29999).
+# Its own lab: LAB_DIR, RTP ports away from the other labs' default 20000-29999, and AMI/SIP
+# ports found free (see lab_ports).
 LAB = {
     "LAB_DIR": str(ROOT / ".lab-simreal"),
-    "LAB_AMI_PORT": "17038",
-    "LAB_SIP_PORT": "17060",
     "LAB_RTP_START": "31000",
     "LAB_RTP_END": "31999",
     "LAB_PROFILE": "simreal",
@@ -199,6 +198,30 @@ def lab_numbers(n: int, answer_rate: float, seed: int) -> list[str]:
 # -- the lab -------------------------------------------------------------------------------
 
 
+def bindable(kind: socket.SocketKind, address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def lab_ports(agents: int) -> dict[str, str]:
+    """AMI and SIP ports no other lab uses now (engineers run labs of their own, on ports of
+    their choosing): above the test labs' (15038+100k) and below the RTP ranges, the SIP port
+    and sipp's RTP socket (SIP + 2) free on Asterisk's, the far end's and every agent's
+    address."""
+    addresses = ["127.0.0.1", "127.0.0.2", *(f"127.0.1.{i}" for i in range(1, agents + 1))]
+    for k in range(29):
+        ami, sip = 17038 + 100 * k, 17060 + 100 * k
+        if bindable(socket.SOCK_STREAM, "127.0.0.1", ami) and all(
+            bindable(socket.SOCK_DGRAM, a, p) for a in addresses for p in (sip, sip + 2)
+        ):
+            return {"LAB_AMI_PORT": str(ami), "LAB_SIP_PORT": str(sip)}
+    raise SystemExit("no free AMI/SIP port pair for the lab between 17038 and 19960")
+
+
 def lab_sh(action: str, env: dict[str, str]) -> dict[str, str]:
     """scripts/lab.sh up/down; up's KEY=value lines."""
     done = subprocess.run(
@@ -234,6 +257,7 @@ class LabRun:
     attempts: list[Attempt]
     contacts_left: int
     queue_log: list[list[str]]
+    load: tuple[float, float, float]  # the machine's load averages when dialling stopped
 
 
 def epoch(dt: datetime | None) -> float | None:
@@ -287,6 +311,7 @@ async def run_lab(sc: Scenario, plan: LabPlan, lab: dict[str, str]) -> LabRun:
         t0 = await first_call(conn, campaign)
         t1 = t0 + sc.duration_s
         await follow(conn, campaign, t1)
+        load = os.getloadavg()
         server.send_signal(signal.SIGTERM)  # no new calls; those in progress end
         if await asyncio.wait_for(server.wait(), DRAIN_S + 60) != 0:
             raise SystemExit(f"dialerd serve exited with {server.returncode}")
@@ -321,7 +346,7 @@ async def run_lab(sc: Scenario, plan: LabPlan, lab: dict[str, str]) -> LabRun:
     ]
     log = Path(lab["LAB_DIR"]) / "log" / "queue_log"
     queue_log = [line.split("|") for line in log.read_text().splitlines()]
-    return LabRun(t0, t1, attempts, int(left), queue_log)
+    return LabRun(t0, t1, attempts, int(left), queue_log, load)
 
 
 async def start_campaign(api: Api, sc: Scenario, plan: LabPlan) -> int:
@@ -519,7 +544,7 @@ def lab_check(run: LabRun, sc: Scenario) -> str:
     calltime = sum(int(f[6]) for f in run.queue_log if len(f) > 6 and f[4] in completed)
 
     def described(d: Dist) -> str:
-        return f"{d.kind} mean {d.mean:g} s, cv {d.cv:.2f}"
+        return f"{d.kind} mean {d.mean:g} s, cv {d.cv:.3g}"
 
     qs = ", ".join(f"p{p} {quantile(waits, p):.3f}" for p in (10, 50, 90, 99))
     return "\n".join(
@@ -561,7 +586,7 @@ def main() -> None:
     print(f"sim_real: lab up ({LAB['LAB_DIR']})", file=sys.stderr, flush=True)
     lab_sh("down", plan.env)  # leftovers of an interrupted run
     try:
-        lab = lab_sh("up", plan.env)
+        lab = lab_sh("up", plan.env | lab_ports(sc.agents.count))
         print(f"sim_real: dialling for {sc.duration_s / 60:.1f} min", file=sys.stderr, flush=True)
         run = asyncio.run(run_lab(sc, plan, lab))
     finally:
@@ -571,7 +596,8 @@ def main() -> None:
     print(
         f"{args.scenario}, {args.mode}, {sc.agents.count} agents, "
         f"{sc.duration_s / 60:.1f} min; lab run {started:%Y-%m-%d %H:%M} UTC, "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        f"load averages at its end {'/'.join(f'{x:.1f}' for x in run.load)} (1/5/15 min) on "
+        f"{os.cpu_count()} cores; "
         f"lab settings {plan.env}"
     )
     print()
