@@ -538,6 +538,12 @@ def lab_check(run: LabRun, sc: Scenario) -> str:
     ]
     talks = [end - agent for _, agent, end in calls]
     waits = sorted(agent - answer for answer, agent, _ in calls)
+    waited = [f"{w:.2f}" for w in waits if w > sc.agents.connect_delay.mean + 0.05]
+    abandons = [
+        f"{answer - run.t0:.0f}"
+        for a in sorted(answered, key=lambda a: a.start)
+        if (answer := a.answer) is not None and a.agent is None
+    ]
     share = sum(a.number.endswith(ANSWERS) for a in placed) / len(placed) if placed else 0.0
     events = Counter(f[4] for f in run.queue_log if len(f) > 4)
     completed = ("COMPLETEAGENT", "COMPLETECALLER")  # data: holdtime|calltime|origposition
@@ -559,6 +565,9 @@ def lab_check(run: LabRun, sc: Scenario) -> str:
             f"{qs}, max {waits[-1] if waits else 0.0:.3f}, mean "
             f"{statistics.fmean(waits) if waits else 0.0:.3f} s; the simulator's "
             f"agents.connect_delay: {described(sc.agents.connect_delay)}",
+            f"- of those, {len(waited)} waited for an agent (over the connect delay + 50 ms), "
+            f"answer -> agent s: {', '.join(waited) or 'none'}",
+            f"- abandoned answers, s after the first call: {', '.join(abandons) or 'none'}",
             f"- queue_log: {events['CONNECT']} CONNECT (history: {len(calls)}), "
             f"{events['EXITWITHTIMEOUT']} EXITWITHTIMEOUT and {events['ABANDON']} ABANDON "
             f"(history: {len(answered) - len(calls)} abandoned), {events['RINGNOANSWER']} "
