@@ -47,6 +47,25 @@ if ((sip_port >= rtp_start && sip_port <= rtp_end)) || ((ami_port >= rtp_start &
   die "LAB_SIP_PORT/LAB_AMI_PORT must lie outside the RTP range $rtp_start-$rtp_end"
 fi
 
+# The far end and agents of bench/sim_real.py: LAB_PROFILE=simreal plays
+# sipp/farend-simreal.xml.in (an answering callee rings LAB_RING_PAUSE) and
+# sipp/agent-simreal.xml.in (agents ring LAB_AGENT_RING_MS, then talk LAB_TALK_PAUSE). The
+# pauses are the attributes of a sipp <pause> in ms, e.g. 'distribution="exponential" mean="6000"'.
+profile="${LAB_PROFILE:-default}"
+ring_pause="${LAB_RING_PAUSE:-distribution=\"fixed\" value=\"1000\"}"
+talk_pause="${LAB_TALK_PAUSE:-distribution=\"fixed\" value=\"$((talk_time * 1000))\"}"
+agent_ring_ms="${LAB_AGENT_RING_MS:-1}"
+case "$profile" in
+  default) farend_src=farend.xml.in agent_src=agent.xml.in ;;
+  simreal) farend_src=farend-simreal.xml.in agent_src=agent-simreal.xml.in ;;
+  *) die "LAB_PROFILE must be default or simreal (got '$profile')" ;;
+esac
+for v in ring_pause talk_pause; do
+  [[ "${!v}" =~ ^distribution=\"[a-z]+\"(\ [a-z_]+=\"[0-9.e+-]+\")+$ ]] ||
+    die "LAB_${v^^} must be sipp <pause> attributes, e.g. distribution=\"fixed\" value=\"1000\""
+done
+[[ "$agent_ring_ms" =~ ^[1-9][0-9]*$ ]] || die "LAB_AGENT_RING_MS must be a positive integer"
+
 mkdir -p "$lab_dir"
 lab_dir="$(cd "$lab_dir" && pwd)"
 etc="$lab_dir/etc"
@@ -290,8 +309,10 @@ write_config() {
   done
   cp "$conf_src"/sounds/dialerd/*.wav "$lab_dir/data/sounds/dialerd/"
 
-  render "$conf_src/lab/sipp/farend.xml.in" "$lab_dir/sipp/farend.xml"
-  render "$conf_src/lab/sipp/agent.xml.in" "$lab_dir/sipp/agent.xml"
+  render "$conf_src/lab/sipp/$farend_src" "$lab_dir/sipp/farend.xml"
+  render "$conf_src/lab/sipp/$agent_src" "$lab_dir/sipp/agent.xml"
+  sed -i -e "s|@RING_PAUSE@|$ring_pause|" -e "s|@TALK_PAUSE@|$talk_pause|" \
+    -e "s|@AGENT_RING_MS@|$agent_ring_ms|" "$lab_dir/sipp/farend.xml" "$lab_dir/sipp/agent.xml"
   cp "$conf_src"/lab/audio/*.pcap "$lab_dir/sipp/"
 }
 
@@ -303,6 +324,9 @@ start_sipp() { # name ip scenario
   # parent's exit status is not meaningful (non-zero even on success): judge
   # by the PID it prints and by that process running.
   # Appending: after trunk-down/trunk-up the earlier far end's output stays.
+  # sipp's <pause distribution> draws from GSL, which seeds every process with 0 unless told:
+  # all agents would draw the same talk times.
+  export GSL_RNG_SEED=$((RANDOM << 15 | RANDOM))
   (cd "$logs" && sipp -sf "$scen" -i "$ip" -p "$sip_port" -mi "$ip" -mp "$media_port" \
     -t u1 -bg -trace_err -error_file "$logs/sipp-$name-errors.log" -error_overwrite false \
     </dev/null >>"$out" 2>&1) || true

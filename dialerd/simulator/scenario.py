@@ -67,6 +67,9 @@ class Agents:
     login_spread_s: float = 0.0  # agent i logs in at a random time in [0, this)
     logout_spread_s: float = 0.0  # ...and logs out that much before the end, at most
     breaks: tuple[Break, ...] = ()
+    # From a live answer taking a free agent to the call being connected (the PBX rings the
+    # agent's phone first); it comes out of the agent timeout.
+    connect_delay: Dist = field(default_factory=lambda: Dist("fixed", 0.0))
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,8 @@ def from_dict(data: dict[str, Any], base: Scenario | None = None) -> Scenario:
             changes[key] = replace(current, **value)
         elif key == "agents":
             breaks = tuple(Break(**b) for b in value.get("breaks", []))
-            changes[key] = replace(current, **{**value, "breaks": breaks})
+            delay = replace(current.connect_delay, **value.get("connect_delay", {}))
+            changes[key] = replace(current, **{**value, "breaks": breaks, "connect_delay": delay})
         elif key == "answer_rate":
             changes[key] = _answer_rate(value)
         else:

@@ -48,6 +48,7 @@ class Callee:
     talk_time: float
     wrapup_time: float
     patience: float
+    connect_delay: float  # from an agent taking the answered call to its connection
 
 
 def callees(scenario: Scenario) -> Iterator[Callee]:
@@ -60,6 +61,7 @@ def callees(scenario: Scenario) -> Iterator[Callee]:
     )
     talk, machine_talk = sc.talk_time.sampler(rng), sc.machine_talk_time.sampler(rng)
     wrapup, patience = sc.wrapup_time.sampler(rng), sc.patience.sampler(rng)
+    connect = sc.agents.connect_delay.sampler(rng)  # draws nothing when fixed (the default 0)
     uniform = rng.random
     while True:
         machine = uniform() < sc.machine_share
@@ -79,6 +81,7 @@ def callees(scenario: Scenario) -> Iterator[Callee]:
             talk_time=machine_talk() if machine else talk(),
             wrapup_time=wrapup(),
             patience=patience(),
+            connect_delay=connect(),
         )
 
 
@@ -188,7 +191,7 @@ class PacerSpec:
 # Agent states.
 OFF, FREE, TALKING, WRAPUP, PAUSED = range(5)
 # Event kinds.
-RING_END, GIVE_UP, TALK_END, READY, LOGIN, LOGOUT, BREAK, BREAK_END = range(8)
+RING_END, GIVE_UP, TALK_END, READY, LOGIN, LOGOUT, BREAK, BREAK_END, RING_OFF = range(9)
 
 
 @dataclass(slots=True, eq=False)  # a feed key: one call is equal to itself only
@@ -275,6 +278,7 @@ class Simulation:
             self._logout,
             self._break,
             self._break_end,
+            self._ring_off,
         )
         events = self._events
         t = 0.0
@@ -370,15 +374,47 @@ class Simulation:
         self.result.bin_abandoned[self._bin(t)] += 1
 
     def _connect(self, t: float, agent: int, call: _Call) -> None:
-        wait = t - call.answered_at
-        self.feed.connected(call, agent, t)
+        # The agent is taken now and the call connected after the connect delay (the PBX
+        # rings the agent's phone first): busy meanwhile, as LiveState sees a ringing member,
+        # but not talking. If the caller's time runs out first, the call is abandoned.
+        delay = call.callee.connect_delay
+        if delay > 0.0:
+            patience = call.callee.patience if not call.callee.machine else math.inf
+            give_up = call.answered_at + min(self.settings.agent_timeout_s, patience)
+            if t + delay > give_up:
+                self._ring_out(t, agent, call, give_up)
+                return
+        wait = t + delay - call.answered_at
+        self.feed.connected(call, agent, t + delay)
         self.result.connected += 1
         self.result.answer_waits.append(wait)
         self.result.agent_waits.append(t - self._since[agent])
         self._enter(agent, TALKING, t)
+        self.result.talk_s -= delay  # its TALKING time from now on includes the ring
         self._call_of[agent] = call
         self._talking[agent] = t
-        self._at(t + call.callee.talk_time, TALK_END, agent)
+        self._at(t + delay + call.callee.talk_time, TALK_END, agent)
+
+    def _ring_out(self, t: float, agent: int, call: _Call, give_up: float) -> None:
+        """The caller gives up while the agent's phone rings: abandoned then (GIVE_UP), and
+        the agent free again (RING_OFF), with no call and no wrap-up."""
+        call.waiting = True  # until GIVE_UP; the engine, too, counts it as waiting
+        self._n_waiting += 1
+        self._at(give_up, GIVE_UP, call)  # a call that waited has one already: one is a no-op
+        self._enter(agent, TALKING, t)
+        self._talking[agent] = t
+        self._at(give_up, RING_OFF, agent)
+
+    def _ring_off(self, t: float, agent: int) -> None:
+        del self._talking[agent]
+        self.result.talk_s -= t - self._since[agent]  # rung, not talked
+        pending, self._pending[agent] = self._pending[agent], None
+        if pending == LOGOUT:
+            self._enter(agent, OFF, t)
+        elif pending == BREAK:
+            self._pause(t, agent)
+        else:
+            self._make_free(t, agent)
 
     # -- the agents --------------------------------------------------------------------------
 

@@ -52,6 +52,53 @@ def test_contact_list_runs_out() -> None:
     assert s["placed"] == 25
 
 
+# Short calls with a 5 s agent timeout: some answers wait for an agent and get one, some are
+# abandoned.
+SHORT_CALLS = Scenario(
+    hours=0.25,
+    seed=3,
+    tick_s=0.2,
+    agents=Agents(count=8),
+    answer_rate=((0.0, 0.3),),
+    machine_share=0.0,
+    amd_accuracy=1.0,
+    busy_share=0.0,
+    congestion_share=0.0,
+    no_answer_timeout_s=15.0,
+    ring_time=Dist("gamma", 6.0, 0.4),
+    talk_time=Dist("lognormal", 20.0, 0.5),
+    wrapup_time=Dist("uniform", 2.5, 0.1),
+    patience=Dist("fixed", 3600.0),
+    max_lines_per_agent=5.0,
+    agent_timeout_s=5.0,
+)
+
+
+def test_no_connect_delay_gives_the_day_of_before_there_was_one() -> None:
+    (default,) = summaries(SHORT_CALLS, "predictive")
+    # Recorded with the simulator before agents.connect_delay existed.
+    old = {"placed": 678, "answered": 201, "connected": 199, "abandoned": 2}
+    assert {k: default[k] for k in old} == old
+    assert default["occupancy"] == 0.5709910453945553
+    zero = {"agents": {"connect_delay": {"kind": "fixed", "mean": 0.0}}}
+    explicit = scenario.from_dict(zero, SHORT_CALLS)
+    assert explicit.agents == replace(SHORT_CALLS.agents, connect_delay=Dist("fixed", 0.0))
+    assert summaries(explicit, "predictive") == [default]
+
+
+def test_a_connect_delay_comes_out_of_the_agent_timeout() -> None:
+    def delayed(seconds: float) -> Scenario:
+        agents = replace(SHORT_CALLS.agents, connect_delay=Dist("fixed", seconds))
+        return replace(SHORT_CALLS, agents=agents)
+
+    result = Simulation(delayed(1.0), parse_pacer("predictive")).run()
+    assert result.connected > 0 and min(result.answer_waits) == pytest.approx(1.0)
+    # Longer than the agent timeout: the caller is gone before any agent's phone is answered.
+    (s,) = summaries(delayed(SHORT_CALLS.agent_timeout_s + 0.5), "progressive")
+    assert s["connected"] == 0
+    assert 0 < int(s["abandoned"]) <= int(s["answered"])
+
+
 def test_scenario_files(tmp_path: Path) -> None:
     toml = tmp_path / "day.toml"
     toml.write_text(
