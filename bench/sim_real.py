@@ -18,15 +18,17 @@ LAB_DIR (.lab-simreal) and ports and is taken down at the end. DIALERD_BENCH_DAT
 (default postgresql://postgres@127.0.0.1:5432/postgres) names the server; a database
 ``dialerd_bench_<random>`` is created there and dropped afterwards.
 
-``dialerd serve`` does not expose a campaign's CallStats, so the lab's figures are worked out
-from what it wrote to contact_history, the way the engine feeds CallStats, and checked
-against Asterisk's queue_log; the simulator's are read from its CallStats and result.
+The lab's figures are worked out from what ``dialerd serve`` wrote to contact_history and
+checked against Asterisk's queue_log, except the handle and wrap-up times the pacer learnt,
+which are the engine's own (its ``campaign_pacing`` log line as it stops dialling); the
+simulator's are read from its CallStats and result.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import random
@@ -77,7 +79,6 @@ AGENT_RING_MS = 500
 ANSWERS, RINGS_OUT = "0", "6"  # last digits for farend-simreal.xml.in
 SYSTEM = "SIMREAL"
 DRAIN_S = 120  # after the run the calls in progress end (talk times have long tails)
-SAMPLE = 400  # CallStats keeps the last 400 talk and wrap-up times
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,7 @@ class LabRun:
     contacts_left: int
     queue_log: list[list[str]]
     load: tuple[float, float, float]  # the machine's load averages when dialling stopped
+    pacing: dict[str, Any]  # the engine's campaign_pacing line when dialling stopped
 
 
 def epoch(dt: datetime | None) -> float | None:
@@ -282,6 +284,7 @@ class Api:
 async def run_lab(sc: Scenario, plan: LabPlan, lab: dict[str, str]) -> LabRun:
     """The campaign through dialerd serve, from the first call for the scenario's day."""
     name = f"dialerd_bench_{uuid.uuid4().hex[:12]}"
+    serve_log = Path(lab["LAB_DIR"]) / "log" / "dialerd-serve.jsonl"
     admin = await asyncpg.connect(ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{name}"')
     dsn = str(URL(ADMIN_DSN).with_path("/" + name))
@@ -295,14 +298,21 @@ async def run_lab(sc: Scenario, plan: LabPlan, lab: dict[str, str]) -> LabRun:
         env = os.environ | {
             "DIALERD_DATABASE_URL": dsn,
             "DIALERD_HTTP_PORT": str(port),
-            "DIALERD_LOG_LEVEL": "warning",
+            "DIALERD_LOG_LEVEL": "info",  # the engine's campaign_pacing lines
+            "DIALERD_LOG_FORMAT": "json",
             "DIALERD_INSTANCE_ID": "sim-real",
             "DIALERD_TICK_SECONDS": str(plan.tick_s),
             "DIALERD_DRAIN_TIMEOUT_S": str(DRAIN_S),
             **{k: v for k, v in lab.items() if k.startswith("DIALERD_AMI_")},
         }
         server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "dialerd.cli", "serve", env=env, cwd=ROOT
+            sys.executable,
+            "-m",
+            "dialerd.cli",
+            "serve",
+            env=env,
+            cwd=ROOT,
+            stderr=serve_log.open("wb"),
         )
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
@@ -346,7 +356,22 @@ async def run_lab(sc: Scenario, plan: LabPlan, lab: dict[str, str]) -> LabRun:
     ]
     log = Path(lab["LAB_DIR"]) / "log" / "queue_log"
     queue_log = [line.split("|") for line in log.read_text().splitlines()]
-    return LabRun(t0, t1, attempts, int(left), queue_log, load)
+    return LabRun(t0, t1, attempts, int(left), queue_log, load, last_pacing(serve_log, campaign))
+
+
+def last_pacing(serve_log: Path, campaign: int) -> dict[str, Any]:
+    """The last campaign_pacing line of the campaign: the one the engine logs as it stops
+    dialling, with what its pacer had learnt."""
+    lines = [
+        json.loads(line) for line in serve_log.read_text().splitlines() if line.startswith("{")
+    ]
+    found = [
+        e for e in lines if e.get("event") == "campaign_pacing" and e["campaign_id"] == campaign
+    ]
+    if not found:
+        raise SystemExit(f"no campaign_pacing line in {serve_log}")
+    last: dict[str, Any] = found[-1]
+    return last
 
 
 async def start_campaign(api: Api, sc: Scenario, plan: LabPlan) -> int:
@@ -433,24 +458,20 @@ def connected(attempts: list[Attempt]) -> list[tuple[float, float, float]]:
 
 
 def lab_figures(run: LabRun, agents: int) -> Figures:
-    """The lab's figures from history, counted the way the engine feeds CallStats: a live
-    answer is connected once an agent took it, else abandoned; a connected call is handled
-    at its end with its talk time (dt_call_end - dt_agent_connect) and no wrap-up. Calls
-    count if placed within the run (answers and abandons: answered within it)."""
+    """The lab's figures from history (calls placed within the run; answers and abandons:
+    answered within it), but the handle and wrap-up times, which are the engine's own: what
+    its pacer had learnt when dialling stopped."""
     placed = placed_in(run)
     answered = [a for a in placed if a.answer is not None and not a.machine]
     live = [a for a in answered if a.answer is not None and a.answer < run.t1]
     calls = connected(live)
     talk = sum(max(0.0, min(end, run.t1) - max(agent, run.t0)) for _, agent, end in calls)
-    # What the pacer had learnt when dialling stopped: the calls handled by then.
-    handled = sorted((end, end - agent) for _, agent, end in calls if end < run.t1)
-    talks = [talk for _, talk in handled[-SAMPLE:]]
     return {
         "occupancy": talk / (agents * (run.t1 - run.t0)),
         "abandon_rate": (len(live) - len(calls)) / len(live) if live else 0.0,
         "answer_rate": len(answered) / len(placed) if placed else 0.0,
-        "handle_s": statistics.fmean(talks) if talks else 0.0,
-        "wrapup_s": 0.0,
+        "handle_s": float(run.pacing["handle_mean_s"]),
+        "wrapup_s": float(run.pacing["wrapup_mean_s"]),
         "placed": len(placed),
         "answered": len(live),
         "abandoned": len(live) - len(calls),
@@ -493,7 +514,7 @@ ROWS: list[tuple[str, str, str, str, Callable[[float], str]]] = [
     ("occupancy", "occupancy (talk / logged in)", "db", "result", pct),
     ("abandon_rate", "abandon rate (abandoned / live answers)", "db", "result", pct),
     ("answer_rate", "answer rate (live answers / calls ended)", "db", "CallStats", pct),
-    ("handle_s", "handle time the pacer learns, s", "db", "CallStats", sec),
+    ("handle_s", "handle time the pacer learns, s", "engine", "CallStats", sec),
     ("wrapup_s", "  of which wrap-up, s", "engine", "CallStats", sec),
     ("placed", "calls placed", "db", "result", num),
     ("answered", "live answers", "db", "result", num),

@@ -184,9 +184,10 @@ lab_reachable() { # booted_at_us
 
 # One call through the far end, placed as the dialer places them (async AMI Originate): it must
 # get a channel, be answered and hang up, which proves more than each part answering on its own.
-# Application Hangup: no dialplan, queue or agent; a number ending in 0 rings ~1 s, is answered
-# and takes Asterisk's BYE at once. Prints what went wrong when it fails.
-probe_channel=PJSIP/probe0@farend
+# Application Hangup: no dialplan, queue or agent; a number ending in 1 rings ~1 s (in the
+# simreal profile not at all), is answered and takes Asterisk's BYE at once. Prints what went
+# wrong when it fails.
+probe_channel=PJSIP/probe1@farend
 probe_call() { # secret
   local id line key value name="" uniqueid="" response="" reason="" message=""
   local channel=0 answered=0 gone=0 deadline rc

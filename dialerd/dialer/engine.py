@@ -235,6 +235,8 @@ class Engine:
     async def _drain(self) -> None:
         self.draining = True
         log.info("dialer_draining", calls=len(self.attempts))
+        for run in self.runs.values():  # what the pacer had learnt when dialling stopped
+            self._log_pacing(run)
         deadline = self._clock() + self.drain_timeout_s
         while (self.attempts or self._to_close) and self._clock() < deadline:
             try:

@@ -408,13 +408,7 @@ class Simulation:
     def _ring_off(self, t: float, agent: int) -> None:
         del self._talking[agent]
         self.result.talk_s -= t - self._since[agent]  # rung, not talked
-        pending, self._pending[agent] = self._pending[agent], None
-        if pending == LOGOUT:
-            self._enter(agent, OFF, t)
-        elif pending == BREAK:
-            self._pause(t, agent)
-        else:
-            self._make_free(t, agent)
+        self._done_with_call(t, agent)
 
     # -- the agents --------------------------------------------------------------------------
 
@@ -433,6 +427,10 @@ class Simulation:
         self._call_of[agent] = None
         del self._wrapping[agent]
         self.feed.agent_ready(agent, t)
+        self._done_with_call(t, agent)
+
+    def _done_with_call(self, t: float, agent: int) -> None:
+        """Off, on a break or free, as the agent's plan says since the call began."""
         pending, self._pending[agent] = self._pending[agent], None
         if pending == LOGOUT:
             self._enter(agent, OFF, t)
