@@ -4,7 +4,6 @@ leases, the call window and the partial index."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -14,7 +13,6 @@ import asyncpg
 from dialerd.dialer.scheduler import Scheduler
 from dialerd.domain import Campaign
 from dialerd.store.dialer import PostgresDialerStore
-from dialerd.store.sqlfiles import q
 
 ALWAYS = {"window_start": "00:00", "window_end": "23:59:59", "window_days": [1, 2, 3, 4, 5, 6, 7]}
 
@@ -143,23 +141,3 @@ async def test_outside_the_window_is_released_until_it_opens(pool: asyncpg.Pool)
     row = await fetchrow(pool, "SELECT claimed_by, dt_next_try FROM contacts WHERE id=$1", contact)
     assert row["claimed_by"] is None
     assert row["dt_next_try"] == datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
-
-
-async def test_claim_uses_the_partial_index(pool: asyncpg.Pool) -> None:
-    cid = await add_campaign(pool)
-    other = await add_campaign(pool, "c2")
-    await pool.execute(
-        """INSERT INTO contacts (campaign_id, name, phone_numbers, number_tries,
-               number_last_cause, number_end_reason, number_invalid, max_attempts,
-               min_call_interval_h, state, dt_next_try)
-           SELECT CASE WHEN g % 10 = 0 THEN $1::int ELSE $2::int END, 'x', '{+4930100000}',
-                  '{0}', '{0}', '{0}', '{f}', 3, 0, CASE WHEN g % 3 = 0 THEN 'done' ELSE 'open' END,
-                  now() - g * interval '1 second'
-           FROM generate_series(1, 20000) g""",
-        cid,
-        other,
-    )
-    await pool.execute("ANALYZE contacts")
-    plan = await pool.fetchval("EXPLAIN (FORMAT JSON) " + q("claim_contacts"), cid, "me", 60.0, 50)
-    text = json.dumps(plan)
-    assert '"Index Name": "contacts_due"' in text, text
