@@ -305,15 +305,16 @@ async def run_lab(sc: Scenario, plan: LabPlan, lab: dict[str, str]) -> LabRun:
             "DIALERD_DRAIN_TIMEOUT_S": str(DRAIN_S),
             **{k: v for k, v in lab.items() if k.startswith("DIALERD_AMI_")},
         }
-        server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "dialerd.cli",
-            "serve",
-            env=env,
-            cwd=ROOT,
-            stderr=serve_log.open("wb"),
-        )
+        with serve_log.open("wb") as serve_stderr:  # the server keeps its own descriptor
+            server = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "dialerd.cli",
+                "serve",
+                env=env,
+                cwd=ROOT,
+                stderr=serve_stderr,
+            )
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
             await wait_healthy(http, base, server)
