@@ -583,13 +583,13 @@ class Engine:
         """After every (re)login, once LiveState has resynced: reconcile, then dial again."""
         async with self._lock:
             for attempt in list(self.attempts.values()):
-                # Still ringing or talking, its failure's Hangup grace is running, or its
-                # Originate is still to be tried.
-                if (
-                    self.pbx.attempt_channels(attempt.id)
-                    or attempt.failed_at is not None
-                    or not attempt.originate_tried
-                ):
+                if self.pbx.attempt_channels(attempt.id):
+                    # Still ringing or talking. Its channel was made while we were not
+                    # looking: a failure that follows is the callee's, not a dead trunk's.
+                    attempt.events.channel_created = True
+                    continue
+                # Its failure's Hangup grace is running, or its Originate is still to be tried.
+                if attempt.failed_at is not None or not attempt.originate_tried:
                     continue
                 self._close(attempt)  # ended while we were not looking: what is known
         await self.reconcile()

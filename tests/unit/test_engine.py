@@ -18,10 +18,12 @@ from dialerd.dialer.pacing import CallStats
 from dialerd.domain import (
     AgentState,
     AgentsView,
+    Channel,
     Connres,
     ContactState,
     PbxNotSent,
     PbxRefused,
+    channel_id,
 )
 from tests.unit.fakes import FakePbx, MemoryStore, campaign, dialable
 
@@ -237,3 +239,20 @@ async def test_each_campaigns_pacing_figures_are_logged_once_a_minute(rig: Rig) 
     [line] = [e for e in logs if e["event"] == "campaign_pacing"]
     assert (line["campaign_id"], line["breaker"], line["agents"]) == (1, "closed", 1)
     assert {"answer_rate", "handle_mean_s", "wrapup_mean_s", "abandon_rate_today"} <= set(line)
+
+
+async def test_a_channel_made_during_an_ami_outage_is_not_taken_for_a_dead_trunk(rig: Rig) -> None:
+    """The callee's phone rang while the AMI was away (its Newchannel went unseen); the
+    failure after the reconnect is the callee's: charged, not 'NO CHANNEL' and due at once,
+    which would call the person again at once."""
+    contact = rig.store.add_contact(1, "+4930100006", "+4930100000")
+    await rig.tick()
+    [attempt] = rig.attempt_ids()
+    rig.pbx.channels = [Channel(channel_id(attempt), "PJSIP/farend-1", "", "Ringing", attempt)]
+    await rig.pbx.connect()  # the reconnect: the resynced live state has the channel
+    rig.pbx.channels = []
+    rig.pbx.push("OriginateResponse", attempt, Response="Failure", Reason="3")
+    await rig.tick(2.0)  # the failure's grace for a Hangup cause runs out
+    [stored] = rig.store.history(contact)
+    assert stored.outcome is not None and stored.outcome.connres == Connres.NO_ANSWER
+    assert rig.store.contacts[contact].contact.slots[0].tries == 1
