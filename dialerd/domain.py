@@ -278,6 +278,73 @@ class AgentsView:
 
 
 @dataclass(frozen=True)
+class AgentLive:
+    """One queue member as the PBX shows it now, for the live view."""
+
+    interface: str  # the member's Interface, as history's agent
+    name: str  # the member's MemberName
+    state: AgentState
+    since: float  # epoch seconds the agent has been in ``state``
+    pause_reason: str = ""
+    channel: str | None = None  # the agent's live channel, if it has one
+    ringing: bool = False  # TALKING, but its phone still rings (a call is being offered)
+
+
+@dataclass(frozen=True)
+class PbxStatus:
+    """The PBX side of the live view."""
+
+    connected: bool
+    version: str  # Asterisk's, '' until known
+
+
+class AgentActionKind(StrEnum):
+    """What a supervisor can do to an agent from the wallboard."""
+
+    PAUSE = "pause"  # QueuePause with a reason
+    SIGN_OUT = "sign_out"  # QueueRemove
+    LISTEN = "listen"  # ChanSpy from the supervisor's phone: listen only
+    WHISPER = "whisper"  # ... talk to the agent only
+    BARGE = "barge"  # ... talk to both
+
+
+SPY_KINDS = frozenset({AgentActionKind.LISTEN, AgentActionKind.WHISPER, AgentActionKind.BARGE})
+
+
+@dataclass(frozen=True)
+class AgentAction:
+    """A supervisor's action on an agent of a queue. ``phone`` is the supervisor's own phone
+    as an Asterisk dial string (listen, whisper, barge); ``reason`` the pause reason."""
+
+    kind: AgentActionKind
+    queue: str
+    agent: str  # the member's Interface
+    reason: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class AgentCommand:
+    """A supervisor's action waiting for the engine that sees the agent (docs/wallboard.md)."""
+
+    id: int
+    action: AgentAction
+
+
+@dataclass(frozen=True)
+class AgentSeconds:
+    """Seconds an agent spent in each state in one minute of one campaign (agent_minutes)."""
+
+    minute: datetime
+    campaign_id: int
+    agent: str
+    talk_s: float = 0.0
+    wrapup_s: float = 0.0
+    ready_s: float = 0.0
+    paused_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class Channel:
     """A live PBX channel, tied to an attempt where it is one of ours."""
 

@@ -10,6 +10,10 @@ from typing import Protocol
 
 from dialerd.domain import (
     AbandonCounts,
+    AgentAction,
+    AgentCommand,
+    AgentLive,
+    AgentSeconds,
     AgentState,
     AgentsView,
     Channel,
@@ -18,6 +22,7 @@ from dialerd.domain import (
     Decide,
     DialableCampaign,
     OpenAttempt,
+    PbxStatus,
     StartedAttempt,
 )
 
@@ -61,6 +66,32 @@ class DialerStore(Protocol):
         ...
 
     async def abandon_counts(self, since: datetime) -> dict[int, AbandonCounts]: ...
+
+
+class LiveStore(Protocol):
+    """Where the engine publishes its live view for every dialerd's wallboard, records its
+    agents' minutes, and finds the supervisors' actions meant for it."""
+
+    async def publish(self, view: Mapping[str, object]) -> None:
+        """Replaces this instance's live view and tells the wallboards it changed."""
+        ...
+
+    async def add_agent_seconds(self, rows: Sequence[AgentSeconds]) -> None:
+        """Adds to the agents' seconds per minute (several calls for one minute add up)."""
+        ...
+
+    async def next_commands(self, wait_s: float) -> list[AgentCommand]:
+        """The actions meant for this instance, taken (each once); waits up to ``wait_s``
+        for one to come when there are none."""
+        ...
+
+    async def finish_command(self, command_id: int, error: str | None) -> None:
+        """Records how an action went (None: done)."""
+        ...
+
+    async def withdraw(self) -> None:
+        """Removes this instance's live view (it stops)."""
+        ...
 
 
 class PbxEvent(Protocol):
@@ -107,4 +138,14 @@ class Pbx(Protocol):
 
     async def refresh_queues(self) -> None:
         """Re-reads the queues (what events cannot tell)."""
+        ...
+
+    def queue_members(self, queue: str, now: float) -> list[AgentLive]:
+        """Every member of ``queue`` with its state; ``now`` is ``time.monotonic()``."""
+        ...
+
+    def status(self) -> PbxStatus: ...
+
+    async def agent_action(self, action: AgentAction) -> None:
+        """Carries out a supervisor's action; raises as :meth:`originate` does."""
         ...

@@ -1,14 +1,62 @@
 """The dialer's PBX port on Asterisk: one AMI connection and the live state built from its
 events, wired in the order the engine relies on (live state resynced before the engine's
-reconciliation reads it; forgotten when the connection is lost)."""
+reconciliation reads it; forgotten when the connection is lost); and a supervisor's actions on
+an agent as AMI actions."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
-from dialerd.domain import AgentState, AgentsView, Channel
+from dialerd.domain import (
+    AgentAction,
+    AgentActionKind,
+    AgentLive,
+    AgentState,
+    AgentsView,
+    Channel,
+    PbxError,
+    PbxRefused,
+    PbxStatus,
+)
 from dialerd.pbx.ami import AmiConnection, AmiEvent
 from dialerd.pbx.state import LiveState
+
+# ChanSpy's options: b only a bridged call, q no beep or name spoken to the supervisor, E end
+# when the agent's channel hangs up; w whisper to the agent, B barge (talk to both).
+SPY_OPTIONS = {
+    AgentActionKind.LISTEN: "bqE",
+    AgentActionKind.WHISPER: "bqEw",
+    AgentActionKind.BARGE: "bqEB",
+}
+SPY_RING_TIMEOUT_MS = "30000"
+
+
+def agent_action_request(action: AgentAction, agent_channel: str | None) -> dict[str, str]:
+    """The AMI action of a supervisor's action; ``agent_channel`` is the agent's live channel
+    (listen, whisper and barge spy on it). Raises :class:`PbxRefused` when it cannot be done."""
+    if action.kind is AgentActionKind.PAUSE:
+        return {
+            "Action": "QueuePause",
+            "Queue": action.queue,
+            "Interface": action.agent,
+            "Paused": "true",
+            "Reason": action.reason,
+        }
+    if action.kind is AgentActionKind.SIGN_OUT:
+        return {"Action": "QueueRemove", "Queue": action.queue, "Interface": action.agent}
+    if not action.phone:
+        raise PbxRefused("ChanSpy", "the supervisor has no phone")
+    if agent_channel is None:
+        raise PbxRefused("ChanSpy", f"{action.agent} is not on a call")
+    return {
+        "Action": "Originate",
+        "Channel": action.phone,
+        "Application": "ChanSpy",
+        "Data": f"{agent_channel},{SPY_OPTIONS[action.kind]}",
+        "CallerID": f'"{action.kind.value}" <{action.agent}>',
+        "Timeout": SPY_RING_TIMEOUT_MS,
+    }
 
 
 class AsteriskPbx:
@@ -18,9 +66,15 @@ class AsteriskPbx:
         ami.add_listener(self.live.apply)
         ami.on_ready.append(self._resync)
         ami.on_lost.append(self.live.clear)
+        self.version = ""
 
     async def _resync(self) -> None:
         await self.live.resync(self.ami)
+        try:
+            (settings,) = await self.ami.send({"Action": "CoreSettings"})
+        except (PbxError, ValueError):
+            return  # the live view shows the version as unknown
+        self.version = settings.get("AsteriskVersion", "")
 
     async def start(self) -> None:
         await self.ami.start()
@@ -56,6 +110,24 @@ class AsteriskPbx:
 
     def agent_last_call(self, queue: str, agent: str) -> float:
         return self.live.agent_last_call(queue, agent)
+
+    def queue_members(self, queue: str, now: float) -> list[AgentLive]:
+        return self.live.queue_members(queue, now)
+
+    def status(self) -> PbxStatus:
+        return PbxStatus(self.ami.ready, self.version)
+
+    async def agent_action(self, action: AgentAction) -> None:
+        members = self.live.queue_members(action.queue, time.monotonic())
+        agent = next((a for a in members if a.interface == action.agent), None)
+        if agent is None:
+            raise PbxRefused(action.kind.value, f"{action.agent} is not an agent of {action.queue}")
+        request = agent_action_request(action, agent.channel)
+        if request["Action"] == "Originate":
+            fields = {k: v for k, v in request.items() if k != "Action"}
+            await self.ami.originate(fields, {})
+        else:
+            await self.ami.send(request)
 
     async def refresh_queues(self) -> None:
         await self.live.refresh_queues(self.ami)

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import structlog
 
-from dialerd.domain import AgentState, AgentsView, Channel, attempt_of_channel_id
+from dialerd.domain import AgentLive, AgentState, AgentsView, Channel, attempt_of_channel_id
 from dialerd.pbx.ami import AmiActionError, AmiError, AmiEvent
 
 log = structlog.get_logger(__name__)
@@ -30,6 +30,7 @@ ATTEMPT_VAR = "ChanVariable(DIALERD_ATTEMPT_ID)"
 # Device states (AST_DEVICE_*) in the Status field of queue member events.
 _NOT_LOGGED_IN = frozenset({4, 5})  # invalid, unavailable
 _BUSY = frozenset({2, 3, 6, 7, 8})  # in use, busy, ringing, ringing in use, on hold
+_RINGING = frozenset({6, 7})
 
 
 class ActionSender(Protocol):
@@ -42,8 +43,11 @@ class ActionSender(Protocol):
 @dataclass
 class _Member:
     device: str  # StateInterface: its channels are named "<device>-<n>"
+    changed_at: float  # epoch s its status or pause last changed (the live view's "since")
+    name: str = ""
     status: int = 0
     paused: bool = False
+    pause_reason: str = ""
     last_call: int = 0  # epoch s the last queue call ended (app_queue's LastCall)
     wrapuptime: float = 0.0  # the member's own; 0 = the queue's
     busy_since: float | None = None  # monotonic
@@ -155,6 +159,37 @@ class LiveState:
             return AgentState.OUT
         return self._state_of(queue, member, self._wall() + (now - self._clock()))
 
+    def queue_members(self, queue: str, now: float) -> list[AgentLive]:
+        """Every member of ``queue`` at ``now`` (monotonic): state, since when (epoch s),
+        pause reason and the channel it is on."""
+        q = self._queues.get(queue)
+        if q is None:
+            return []
+        wall_now = self._wall() + (now - self._clock())
+        on_channel = {c.name.rpartition("-")[0]: c.name for c in self._channels.values()}
+        found = []
+        for interface, member in q.members.items():
+            state = self._state_of(queue, member, wall_now)
+            since = member.changed_at
+            if state is AgentState.TALKING and member.busy_since is not None:
+                since = wall_now - (now - member.busy_since)
+            elif state is AgentState.WRAPUP:
+                since = float(member.last_call)
+            elif state is AgentState.FREE and member.last_call:
+                since = max(since, member.last_call + self._wrapup_of(queue, member))
+            found.append(
+                AgentLive(
+                    interface,
+                    member.name or interface,
+                    state,
+                    since,
+                    member.pause_reason if member.paused else "",
+                    on_channel.get(member.device),
+                    member.status in _RINGING,
+                )
+            )
+        return found
+
     def agent_last_call(self, queue: str, agent: str) -> float:
         q = self._queues.get(queue)
         member = q.members.get(agent) if q else None
@@ -167,10 +202,13 @@ class LiveState:
             return AgentState.PAUSED
         if member.status in _BUSY:
             return AgentState.TALKING
-        wrapup_end = member.last_call + (member.wrapuptime or self._wrapup.get(queue, 0.0))
+        wrapup_end = member.last_call + self._wrapup_of(queue, member)
         if member.last_call and wall_now < wrapup_end:
             return AgentState.WRAPUP
         return AgentState.FREE
+
+    def _wrapup_of(self, queue: str, member: _Member) -> float:
+        return member.wrapuptime or self._wrapup.get(queue, 0.0)
 
     def queue_waiting(self, queue: str) -> int:
         q = self._queues.get(queue)
@@ -208,7 +246,7 @@ class LiveState:
         self._channels, self._queues = {}, {}
         for event in channel_list + queue_list:
             self.apply(event)
-        self._keep_busy_since(old_queues)
+        self._keep_since(old_queues)
         # Events that arrived after the channel list was complete are not in it: apply them
         # again, in order, on the new state (every handler is idempotent).
         replayed = [e for e in recorded if e.seq > channel_list[-1].seq]
@@ -245,7 +283,7 @@ class LiveState:
         old_queues, self._queues = self._queues, {}
         for event in queue_list:
             self.apply(event)
-        self._keep_busy_since(old_queues)
+        self._keep_since(old_queues)
         for event in recorded:
             if event.seq > queue_list[-1].seq:
                 self.apply(event)
@@ -270,16 +308,23 @@ class LiveState:
                 wrapup[categories[key.split("-")[1]]] = float(value)
         self._wrapup = wrapup
 
-    def _keep_busy_since(self, old_queues: Mapping[str, _Queue]) -> None:
-        """A member talking before and after a rebuild keeps its start; one newly seen
-        talking gets the age of its device's channel, if there is one."""
+    def _keep_since(self, old_queues: Mapping[str, _Queue]) -> None:
+        """A member whose status and pause a rebuild did not change keeps when they last
+        changed; one talking before and after keeps its start; one newly seen talking gets
+        the age of its device's channel, if there is one."""
         started = {c.name.rpartition("-")[0]: c.started for c in self._channels.values()}
         for name, queue in self._queues.items():
             old = old_queues.get(name)
             for interface, member in queue.members.items():
+                before = old.members.get(interface) if old else None
+                if (
+                    before is not None
+                    and before.paused == member.paused
+                    and (before.status in _BUSY) == (member.status in _BUSY)
+                ):
+                    member.changed_at = before.changed_at
                 if member.status not in _BUSY:
                     continue
-                before = old.members.get(interface) if old else None
                 if before is not None and before.busy_since is not None:
                     member.busy_since = before.busy_since
                 elif member.device in started:
@@ -327,15 +372,20 @@ class LiveState:
         names the interface ``Location`` instead of ``Interface``."""
         interface = event.get("Interface") or event["Location"]
         member = self._queue(event).members.setdefault(
-            interface, _Member(event.get("StateInterface") or interface)
+            interface, _Member(event.get("StateInterface") or interface, self._wall())
         )
         status = int(event.get("Status") or member.status)
         if status not in _BUSY:
             member.busy_since = None
         elif member.busy_since is None:
             member.busy_since = self._clock()
+        paused = event.get("Paused", "1" if member.paused else "0") == "1"
+        if paused != member.paused or (status in _BUSY) != (member.status in _BUSY):
+            member.changed_at = self._wall()
         member.status = status
-        member.paused = event.get("Paused", "1" if member.paused else "0") == "1"
+        member.paused = paused
+        member.pause_reason = event.get("PausedReason", member.pause_reason) if paused else ""
+        member.name = event.get("MemberName") or event.get("Name") or member.name
         member.last_call = max(member.last_call, int(event.get("LastCall", "0")))
         member.wrapuptime = float(event.get("Wrapuptime") or member.wrapuptime)
 

@@ -5,13 +5,17 @@ no database, no sockets, time injected. And a campaign for them and the calltask
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from dialerd.dialer.ports import PbxEvent
 from dialerd.domain import (
     AbandonCounts,
+    AgentAction,
+    AgentCommand,
+    AgentLive,
+    AgentSeconds,
     AgentState,
     AgentsView,
     Campaign,
@@ -28,6 +32,7 @@ from dialerd.domain import (
     OpenAttempt,
     Outcome,
     PbxError,
+    PbxStatus,
     StartedAttempt,
     channel_id,
 )
@@ -237,6 +242,9 @@ class FakePbx:
     agent_states: dict[str, AgentState] = field(default_factory=dict)
     last_calls: dict[str, float] = field(default_factory=dict)
     channels: list[Channel] = field(default_factory=list)
+    members: dict[str, list[AgentLive]] = field(default_factory=dict)  # by queue
+    actions: list[AgentAction] = field(default_factory=list)
+    fail_action: list[PbxError] = field(default_factory=list)
     _on_event: Callable[[PbxEvent], None] | None = None
     _on_ready: Callable[[], Awaitable[None]] | None = None
 
@@ -275,3 +283,42 @@ class FakePbx:
 
     async def refresh_queues(self) -> None:
         return None
+
+    def queue_members(self, queue: str, now: float) -> list[AgentLive]:
+        return list(self.members.get(queue, []))
+
+    def status(self) -> PbxStatus:
+        return PbxStatus(self.ready, "22.0.0-fake")
+
+    async def agent_action(self, action: AgentAction) -> None:
+        if self.fail_action:
+            raise self.fail_action.pop(0)
+        self.actions.append(action)
+
+
+@dataclass
+class MemoryLiveStore:
+    """The live-store port in memory: the views published, the agents' seconds, and the
+    supervisors' actions the test queues."""
+
+    views: list[Mapping[str, object]] = field(default_factory=list)
+    seconds: list[AgentSeconds] = field(default_factory=list)
+    commands: list[AgentCommand] = field(default_factory=list)
+    finished: dict[int, str | None] = field(default_factory=dict)
+    withdrawn: bool = False
+
+    async def publish(self, view: Mapping[str, object]) -> None:
+        self.views.append(view)
+
+    async def add_agent_seconds(self, rows: Sequence[AgentSeconds]) -> None:
+        self.seconds += rows
+
+    async def next_commands(self, wait_s: float) -> list[AgentCommand]:
+        taken, self.commands = self.commands, []
+        return taken
+
+    async def finish_command(self, command_id: int, error: str | None) -> None:
+        self.finished[command_id] = error
+
+    async def withdraw(self) -> None:
+        self.withdrawn = True
