@@ -17,6 +17,7 @@ from dialerd.dialer.engine import Engine
 from dialerd.pbx.ami import AmiConnection
 from dialerd.pbx.asterisk import AsteriskPbx
 from dialerd.store.dialer import PostgresDialerStore
+from dialerd.store.live import PostgresLiveStore
 from dialerd.store.pool import create_pool
 
 log = structlog.get_logger(__name__)
@@ -38,7 +39,8 @@ def build_dialer(settings: Settings, pool: asyncpg.Pool) -> Dialer:
     )
     pbx = AsteriskPbx(ami)
     store = PostgresDialerStore(pool, settings.instance_id, settings.claim_lease_seconds)
-    engine = Engine(settings, store, pbx, drain_timeout_s=settings.drain_timeout_s)
+    live = PostgresLiveStore(pool, settings.require_database_url(), settings.instance_id)
+    engine = Engine(settings, store, pbx, drain_timeout_s=settings.drain_timeout_s, live=live)
     engine.attach()
     return Dialer(engine, pbx)
 

@@ -64,6 +64,32 @@ CREATE FUNCTION public.number_state_merged(old_numbers text[], new_numbers text[
     END
 $$;
 
+CREATE TABLE public.agent_commands (
+    id bigint NOT NULL,
+    instance_id text NOT NULL,
+    client_id integer NOT NULL,
+    user_id bigint,
+    action text NOT NULL,
+    queue text NOT NULL,
+    agent text NOT NULL,
+    reason text DEFAULT ''::text NOT NULL,
+    phone text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    taken_at timestamp with time zone,
+    done_at timestamp with time zone,
+    error text,
+    CONSTRAINT agent_commands_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'sign_out'::text, 'listen'::text, 'whisper'::text, 'barge'::text])))
+);
+
+ALTER TABLE public.agent_commands ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.agent_commands_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.agent_minutes (
     minute timestamp with time zone NOT NULL,
     instance_id text NOT NULL,
@@ -333,6 +359,9 @@ ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+ALTER TABLE ONLY public.agent_commands
+    ADD CONSTRAINT agent_commands_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.agent_minutes
     ADD CONSTRAINT agent_minutes_pkey PRIMARY KEY (campaign_id, minute, agent, instance_id);
 
@@ -381,6 +410,8 @@ ALTER TABLE ONLY public.sign_in_failures
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 
+CREATE INDEX agent_commands_waiting ON public.agent_commands USING btree (instance_id, id) WHERE (taken_at IS NULL);
+
 CREATE INDEX audit_log_client_at ON public.audit_log USING btree (client_id, at DESC, id DESC);
 
 CREATE INDEX console_sessions_user ON public.console_sessions USING btree (user_id);
@@ -414,6 +445,9 @@ CREATE TRIGGER calling_systems_keep_referenced_truncate BEFORE TRUNCATE ON publi
 CREATE TRIGGER campaigns_keep_referenced BEFORE DELETE OR UPDATE OF id ON public.campaigns FOR EACH ROW EXECUTE FUNCTION public.campaigns_keep_referenced();
 
 CREATE TRIGGER campaigns_keep_referenced_truncate BEFORE TRUNCATE ON public.campaigns FOR EACH STATEMENT EXECUTE FUNCTION public.contact_parents_keep_referenced();
+
+ALTER TABLE ONLY public.agent_commands
+    ADD CONSTRAINT agent_commands_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.agent_minutes
     ADD CONSTRAINT agent_minutes_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE CASCADE;

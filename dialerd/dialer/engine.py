@@ -8,6 +8,10 @@ process whose lease expired — are reconciled with Asterisk's live channels: a 
 channel still exists is followed to its end, one that is gone is closed with what is known;
 when nothing is known its CONNRES is 7 (error, detail says why). Either way the contact gets
 its normal retry delay, never an immediate re-dial. See docs/dialer.md.
+
+With a live store the engine also publishes its live view for the wallboards (a few times a
+second at most, at once after a change, else as a heartbeat), records its agents' minutes and
+carries out the supervisors' actions on its agents (docs/wallboard.md).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import asyncio
 import contextlib
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -26,6 +32,7 @@ import structlog
 from dialerd.config import Settings
 from dialerd.dialer.breaker import TrunkBreaker
 from dialerd.dialer.feed import StatsFeed
+from dialerd.dialer.live import CampaignLive, MinuteMeter, call_live, change_key, live_view
 from dialerd.dialer.outcome import AttemptEvents, attempt_id_of
 from dialerd.dialer.pacing import (
     DAY_S,
@@ -37,10 +44,12 @@ from dialerd.dialer.pacing import (
     apply_caps,
     make_pacer,
 )
-from dialerd.dialer.ports import DialerStore, Pbx, PbxEvent
+from dialerd.dialer.ports import DialerStore, LiveStore, Pbx, PbxEvent
 from dialerd.dialer.rules import decider
 from dialerd.dialer.scheduler import DueCall, Scheduler
 from dialerd.domain import (
+    AgentCommand,
+    AgentSeconds,
     AgentState,
     Campaign,
     ClosedAttempt,
@@ -64,6 +73,9 @@ CAMPAIGN_REFRESH_S = 2.0
 # after this long without that record it counts as ready anyway.
 LAST_CALL_WAIT_S = 5.0
 STATS_LOG_S = 60.0  # how often each campaign's pacing figures are logged
+LIVE_INTERVAL_S = 0.25  # the live view is built this often and written when it changed
+LIVE_HEARTBEAT_S = 2.0  # and written at least this often, so a dead process's view goes stale
+COMMAND_WAIT_S = 5.0  # a supervisor's action wakes the engine by NOTIFY; this is the fallback
 _CALLER_ID_NUMBER = re.compile(r"<([^>]*)>")
 
 
@@ -122,6 +134,7 @@ class Attempt:
     campaign_id: int
     contact_id: int
     slot: int
+    number: str = ""  # unknown for an attempt adopted from the database
     failed_at: float | None = None  # monotonic: OriginateResponse Failure without a Hangup
     # The Originate was tried (it may have gone out). Until then a reconnect's reconciliation
     # leaves the attempt alone: that no channel exists yet says nothing.
@@ -144,6 +157,8 @@ class CampaignRun:
     limiter: RateLimiter | None = None
     breaker: TrunkBreaker = field(default_factory=TrunkBreaker)
     attempts: dict[int, Attempt] = field(default_factory=dict)
+    wanted: int = 0  # the pacer's answer on the last tick, before the caps
+    placed_at: deque[float] = field(default_factory=deque)  # wall times, the last minute's
 
     @property
     def stats(self) -> CallStats:
@@ -182,9 +197,15 @@ class Engine:
         drain_timeout_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        live: LiveStore | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.live = live
+        self._meter = MinuteMeter()
+        self._unsaved_minutes: list[AgentSeconds] = []
+        self._live_key: Any = None
+        self._live_written_at = -1e9
         self.scheduler = Scheduler(store)
         self.pbx = pbx
         self.drain_timeout_s = drain_timeout_s
@@ -222,15 +243,30 @@ class Engine:
         (for at most ``drain_timeout_s``)."""
         await self._restore_stats()
         log.info("dialer_started", instance_id=self.store.instance_id)
-        while not stop.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("dialer_tick_failed")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.tick_seconds):  # see pbx/ami.py
-                    await stop.wait()
-        await self._drain()
+        live = self.live
+        tasks = []
+        if live is not None:
+            tasks = [
+                asyncio.create_task(self._publish_forever(), name="dialer-live-view"),
+                asyncio.create_task(self._commands_forever(live), name="dialer-agent-actions"),
+            ]
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except Exception:
+                    log.exception("dialer_tick_failed")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.settings.tick_seconds):  # see pbx/ami.py
+                        await stop.wait()
+            await self._drain()
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if live is not None:
+                await self._stop_live(live)
 
     async def _drain(self) -> None:
         self.draining = True
@@ -327,7 +363,7 @@ class Engine:
             stats=run.stats,
             settings=pacing_settings(c),
         )
-        wanted = run.pacer.calls_to_place(snap)
+        wanted = run.wanted = run.pacer.calls_to_place(snap)
         wanted = apply_caps(wanted, in_flight=run.not_ended(), max_in_flight=c.max_calls_in_flight)
         total = sum(1 for a in self.attempts.values() if not a.events.ended)
         return apply_caps(wanted, in_flight=total, max_in_flight=self.settings.max_calls_in_flight)
@@ -361,7 +397,11 @@ class Engine:
             for s in started:
                 call = by_contact.pop(s.contact_id)
                 attempt = Attempt(
-                    AttemptEvents(s.id, started=s.started), run.campaign.id, s.contact_id, call.slot
+                    AttemptEvents(s.id, started=s.started),
+                    run.campaign.id,
+                    s.contact_id,
+                    call.slot,
+                    call.number,
                 )
                 placing.append((attempt, call))
             # Locked or changed since the claim: give them back. Should that fail, the attempts
@@ -382,6 +422,7 @@ class Engine:
             run.campaign, attempt.id, call.contact_id, call.number
         )
         run.feed.placed(attempt.id, self._wall())
+        run.placed_at.append(self._wall())
         self.placed += 1
         attempt.originate_tried = True
         ids = {"campaign_id": run.campaign.id, "contact_id": call.contact_id}
@@ -569,6 +610,107 @@ class Engine:
             raise
         finally:
             self._closing = False
+
+    # -- the live view ------------------------------------------------------------------------
+
+    def campaigns_live(self) -> list[CampaignLive]:
+        """What this engine knows of each campaign now, for the live view."""
+        now, wall = self._clock(), self._wall()
+        found = []
+        for run in self.runs.values():
+            while run.placed_at and wall - run.placed_at[0] > 60.0:
+                run.placed_at.popleft()
+            calls = [
+                call_live(a.events, a.contact_id, a.number)
+                for a in run.attempts.values()
+                if not a.events.ended
+            ]
+            found.append(
+                CampaignLive(
+                    run.campaign,
+                    self.pbx.queue_members(run.campaign.queue, now),
+                    calls,
+                    run.stats,
+                    run.breaker.state,
+                    run.wanted,
+                    len(run.placed_at),
+                )
+            )
+        return found
+
+    def live_view(self, campaigns: list[CampaignLive]) -> dict[str, Any]:
+        return live_view(
+            self.store.instance_id,
+            self._wall(),
+            campaigns,
+            self.pbx.status(),
+            calls_in_flight=sum(1 for a in self.attempts.values() if not a.events.ended),
+            max_calls_in_flight=self.settings.max_calls_in_flight,
+            max_originate_rate=self.settings.max_originate_rate,
+        )
+
+    async def publish_live(self) -> None:
+        """One round of the publisher: the agents' seconds sampled, the view written if it
+        changed (or as a heartbeat), the minutes that ended recorded."""
+        assert self.live is not None
+        campaigns = self.campaigns_live()
+        wall = self._wall()
+        self._meter.sample(wall, ((c.campaign.id, a) for c in campaigns for a in c.agents))
+        view = self.live_view(campaigns)
+        key = change_key(view)
+        if key != self._live_key or self._clock() - self._live_written_at >= LIVE_HEARTBEAT_S:
+            await self.live.publish(view)
+            self._live_key, self._live_written_at = key, self._clock()
+        await self._save_minutes(self._meter.take(wall))
+
+    async def _save_minutes(self, rows: list[AgentSeconds]) -> None:
+        assert self.live is not None
+        self._unsaved_minutes += rows
+        if self._unsaved_minutes:
+            await self.live.add_agent_seconds(self._unsaved_minutes)
+            self._unsaved_minutes = []  # kept for the next round if the write failed
+
+    async def _publish_forever(self) -> None:
+        while True:
+            try:
+                await self.publish_live()
+            except Exception:
+                log.exception("live_view_publish_failed")
+            await asyncio.sleep(LIVE_INTERVAL_S)
+
+    async def _stop_live(self, live: LiveStore) -> None:
+        """The last minutes recorded and the view withdrawn: this process is gone."""
+        try:
+            await self._save_minutes(self._meter.take())
+            await live.withdraw()
+        except Exception:
+            log.exception("live_view_withdraw_failed")
+
+    async def _commands_forever(self, live: LiveStore) -> None:
+        while True:
+            try:
+                for command in await live.next_commands(COMMAND_WAIT_S):
+                    await self.carry_out(live, command)
+            except Exception:
+                log.exception("agent_actions_failed")
+                await asyncio.sleep(COMMAND_WAIT_S)
+
+    async def carry_out(self, live: LiveStore, command: AgentCommand) -> None:
+        """A supervisor's action on one of this engine's agents; its result is recorded."""
+        action, error = command.action, None
+        try:
+            await self.pbx.agent_action(action)
+        except PbxError as exc:
+            error = str(exc)
+        await live.finish_command(command.id, error)
+        log.info(
+            "agent_action",
+            command_id=command.id,
+            action=action.kind.value,
+            queue=action.queue,
+            agent=action.agent,
+            error=error,
+        )
 
     # -- AMI loss and reconciliation ----------------------------------------------------------
 

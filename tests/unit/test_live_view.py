@@ -1,0 +1,233 @@
+"""The live view: built by the engine on in-memory ports (what an agent and a call look like,
+when the publisher writes), the agents' minutes, the supervisors' actions; the PBX side's
+queue members and AMI actions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from dialerd.config import Settings
+from dialerd.dialer.engine import LIVE_HEARTBEAT_S, Engine
+from dialerd.dialer.live import MinuteMeter, expected_free_agents
+from dialerd.dialer.pacing import CallStats
+from dialerd.domain import (
+    AgentAction,
+    AgentActionKind,
+    AgentCommand,
+    AgentLive,
+    AgentState,
+    PbxRefused,
+)
+from dialerd.pbx.asterisk import agent_action_request
+from dialerd.pbx.state import LiveState
+from tests.unit.fakes import FakePbx, MemoryLiveStore, MemoryStore, campaign, dialable
+from tests.unit.test_engine import AGENT, START, Clock
+from tests.unit.test_live_state import EPOCH, ev, member
+from tests.unit.test_live_state import Clock as StateClock
+
+
+class LiveRig:
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.store = MemoryStore(self.clock.now)
+        self.store.campaign_list.append(dialable(campaign()))
+        self.pbx = FakePbx()
+        self.live = MemoryLiveStore()
+        self.engine = Engine(
+            Settings(),
+            self.store,
+            self.pbx,
+            clock=self.clock.mono,
+            wall=self.clock.wall,
+            live=self.live,
+        )
+        self.engine.attach()
+
+    def agent(self, state: AgentState, since: float = 0.0) -> None:
+        self.pbx.members["q1"] = [AgentLive(AGENT, "agent1", state, START + since)]
+
+
+@pytest.fixture
+async def rig() -> LiveRig:
+    r = LiveRig()
+    await r.pbx.connect()
+    return r
+
+
+def campaign_of(view: Any) -> Any:
+    [c] = view["campaigns"]
+    return c
+
+
+async def test_an_agent_going_to_talking_and_its_call_are_in_the_view(rig: LiveRig) -> None:
+    rig.agent(AgentState.FREE)
+    rig.store.add_contact(1, "+4930100000")
+    await rig.engine.tick()
+    [attempt] = [int(f["ChannelId"].removeprefix("dialerd-")) for f, _ in rig.pbx.originates]
+    await rig.engine.publish_live()
+    c = campaign_of(rig.live.views[-1])
+    assert c["agents"][0]["state"] == "free" and c["agents"][0]["number"] is None
+    assert [(x["attempt_id"], x["state"], x["number"]) for x in c["calls"]] == [
+        (attempt, "ringing", "+4930100000")
+    ]
+    assert c["pacer"]["placed_per_minute"] == 1 and c["breaker"] == "closed"
+
+    rig.clock.t = 3.0
+    rig.pbx.push("Newchannel", attempt)
+    rig.pbx.push("OriginateResponse", attempt, Response="Success", Reason="4")
+    await rig.engine.publish_live()
+    assert campaign_of(rig.live.views[-1])["calls"][0]["state"] == "waiting"
+
+    rig.pbx.push("AgentConnect", attempt, Queue="q1", Interface=AGENT)
+    rig.agent(AgentState.TALKING, since=3.0)
+    await rig.engine.publish_live()
+    view = rig.live.views[-1]
+    c = campaign_of(view)
+    assert c["agents"][0] == {
+        "agent": AGENT,
+        "name": "agent1",
+        "state": "talking",
+        "since": START + 3.0,
+        "pause_reason": "",
+        "number": "+4930100000",
+        "attempt_id": attempt,
+    }
+    assert c["calls"][0]["state"] == "agent" and c["calls"][0]["agent"] == AGENT
+    assert view["pbx"] == {
+        "connected": True,
+        "version": "22.0.0-fake",
+        "calls_in_flight": 1,
+        "max_calls_in_flight": 200,
+        "max_originate_rate": 100.0,
+    }
+
+
+async def test_an_unchanged_view_is_written_only_as_a_heartbeat(rig: LiveRig) -> None:
+    rig.agent(AgentState.PAUSED)
+    await rig.engine.tick()
+    await rig.engine.publish_live()
+    rig.clock.t += 0.25
+    await rig.engine.publish_live()
+    assert len(rig.live.views) == 1
+    rig.clock.t += LIVE_HEARTBEAT_S
+    await rig.engine.publish_live()
+    assert len(rig.live.views) == 2
+    rig.agent(AgentState.FREE, since=rig.clock.t)  # a change is written at once
+    rig.clock.t += 0.25
+    await rig.engine.publish_live()
+    assert len(rig.live.views) == 3
+
+
+async def test_agent_minutes_are_recorded_once_a_minute_is_over(rig: LiveRig) -> None:
+    rig.clock.t = 30.0  # START is on a whole minute
+    rig.agent(AgentState.FREE)
+    await rig.engine.tick()
+    for _ in range(40):  # 30 s free, then 10 s talking, every 0.25 s
+        if rig.clock.t >= 60.0:
+            rig.agent(AgentState.TALKING, since=60.0)
+        await rig.engine.publish_live()
+        rig.clock.t += 1.0
+    [row] = rig.live.seconds
+    assert row.minute == datetime.fromtimestamp(START, UTC)
+    assert (row.agent, row.campaign_id) == (AGENT, 1)
+    assert row.ready_s == pytest.approx(29.0) and row.talk_s == 0.0
+
+
+def test_the_minute_meter_skips_a_gap_and_keeps_the_open_minute() -> None:
+    meter = MinuteMeter()
+    agent = AgentLive(AGENT, "agent1", AgentState.WRAPUP, 0.0)
+    meter.sample(120.0, [(1, agent)])
+    meter.sample(121.0, [(1, agent)])
+    meter.sample(130.0, [(1, agent)])  # a stalled loop: the 9 s are not counted
+    meter.sample(130.5, [(1, agent)])
+    assert meter.take(170.0) == []  # the minute is still open
+    [row] = meter.take()
+    assert row.wrapup_s == pytest.approx(1.5) and row.ready_s == 0.0
+
+
+async def test_a_supervisors_action_is_carried_out_and_its_result_recorded(rig: LiveRig) -> None:
+    pause = AgentAction(AgentActionKind.PAUSE, "q1", AGENT, reason="supervisor")
+    await rig.engine.carry_out(rig.live, AgentCommand(7, pause))
+    rig.pbx.fail_action.append(PbxRefused("QueueRemove", "Not there"))
+    out = AgentAction(AgentActionKind.SIGN_OUT, "q1", AGENT)
+    await rig.engine.carry_out(rig.live, AgentCommand(8, out))
+    assert rig.pbx.actions == [pause]
+    assert rig.live.finished == {7: None, 8: "QueueRemove: Not there"}
+
+
+def test_expected_free_agents_counts_talks_likely_to_end_within_a_ring() -> None:
+    stats = CallStats()
+    for talk in (10.0, 20.0, 30.0, 40.0):
+        stats.handled(0.0, talk)
+    for ring in (10.0, 10.0):
+        stats.answered(0.0, ring)
+    now = 1000.0
+    agents = [
+        AgentLive("a", "a", AgentState.FREE, 0.0),
+        AgentLive("b", "b", AgentState.TALKING, now - 25.0),  # 30 or 40: 30 ends within 10 s
+        AgentLive("c", "c", AgentState.PAUSED, 0.0),
+        AgentLive("d", "d", AgentState.TALKING, now, ringing=True),  # offered a call
+    ]
+    assert expected_free_agents(agents, stats, now) == pytest.approx(1.5)
+
+
+# -- the PBX side ------------------------------------------------------------------------------
+
+
+def test_queue_members_say_state_since_pause_reason_and_channel() -> None:
+    clock = StateClock()
+    state = LiveState(clock=clock.mono, wall_clock=clock.wall)
+    state.apply(member("agent1"))
+    state.apply(member("agent2"))
+    clock.t += 5
+    state.apply(member("agent2", Paused="1", PausedReason="lunch"))
+    state.apply(ev("Newchannel", Uniqueid="u1", Channel="PJSIP/agent1-00000001", Linkedid="u1"))
+    clock.t += 1
+    state.apply(member("agent1", Status="6"))  # its phone rings
+    clock.t += 2
+    state.apply(member("agent1", Status="2"))
+    a1, a2 = state.queue_members("q1", clock.t)
+    assert (a1.state, a1.ringing, a1.channel) == (
+        AgentState.TALKING,
+        False,
+        "PJSIP/agent1-00000001",
+    )
+    assert a1.since == EPOCH + 106.0  # talking since its phone rang (the busy state began)
+    assert (a2.state, a2.pause_reason, a2.since) == (AgentState.PAUSED, "lunch", EPOCH + 105.0)
+    state.apply(member("agent2", Paused="0"))
+    assert state.queue_members("q1", clock.t)[1].pause_reason == ""
+
+
+def test_agent_actions_are_queue_pause_queue_remove_and_chanspy() -> None:
+    pause = AgentAction(AgentActionKind.PAUSE, "q1", AGENT, reason="supervisor")
+    assert agent_action_request(pause, None) == {
+        "Action": "QueuePause",
+        "Queue": "q1",
+        "Interface": AGENT,
+        "Paused": "true",
+        "Reason": "supervisor",
+    }
+    out = agent_action_request(AgentAction(AgentActionKind.SIGN_OUT, "q1", AGENT), None)
+    assert out == {"Action": "QueueRemove", "Queue": "q1", "Interface": AGENT}
+    spies = {
+        kind: agent_action_request(AgentAction(kind, "q1", AGENT, phone="PJSIP/sup1"), "PJSIP/a-1")
+        for kind in (AgentActionKind.LISTEN, AgentActionKind.WHISPER, AgentActionKind.BARGE)
+    }
+    assert {k.value: r["Data"] for k, r in spies.items()} == {
+        "listen": "PJSIP/a-1,bqE",
+        "whisper": "PJSIP/a-1,bqEw",
+        "barge": "PJSIP/a-1,bqEB",
+    }
+    listen = spies[AgentActionKind.LISTEN]
+    assert (listen["Action"], listen["Channel"], listen["Application"]) == (
+        "Originate",
+        "PJSIP/sup1",
+        "ChanSpy",
+    )
+    with pytest.raises(PbxRefused, match="not on a call"):
+        agent_action_request(AgentAction(AgentActionKind.BARGE, "q1", AGENT, phone="x"), None)
+    with pytest.raises(PbxRefused, match="no phone"):
+        agent_action_request(AgentAction(AgentActionKind.LISTEN, "q1", AGENT), "PJSIP/a-1")
