@@ -151,16 +151,22 @@ class PostgresDialerStore:
         ]
 
     async def abandon_counts(self, since: datetime) -> dict[int, AbandonCounts]:
-        rows = await self.pool.fetch(q("abandon_counts"), since)
-        return {
-            r["campaign_id"]: AbandonCounts(
-                r["answered_window"],
-                r["abandoned_window"],
-                r["answered_today"],
-                r["abandoned_today"],
-            )
-            for r in rows
-        }
+        return await abandon_counts(self.pool, since)
+
+
+async def abandon_counts(pool: asyncpg.Pool, since: datetime) -> dict[int, AbandonCounts]:
+    """Live answers and abandons per campaign since ``since`` and since its local midnight
+    (the engine's start-up, the wallboard's abandon rates)."""
+    rows = await pool.fetch(q("abandon_counts"), since)
+    return {
+        r["campaign_id"]: AbandonCounts(
+            r["answered_window"],
+            r["abandoned_window"],
+            r["answered_today"],
+            r["abandoned_today"],
+        )
+        for r in rows
+    }
 
 
 def _contact(row: asyncpg.Record) -> Contact:
