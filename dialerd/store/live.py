@@ -99,6 +99,7 @@ class PostgresLiveStore:
         )
 
     async def next_commands(self, wait_s: float) -> list[AgentCommand]:
+        await self._commands.start()  # listening before looking: a row cannot slip between
         found = await self._take()
         if not found and await self._commands.wait(wait_s):
             found = await self._take()

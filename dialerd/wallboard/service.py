@@ -204,10 +204,11 @@ class Wallboard:
         through the engine that sees it; raises :class:`WallboardError` with the reason
         when it cannot be done or the engine says it failed."""
         found = await self._campaigns(client_id, campaign_id)
-        queue = found[0].queue if found else None
+        if not found:
+            raise WallboardError(f"there is no campaign {campaign_id}")
+        campaign, queue = found[0], found[0].queue
         if queue is None:
-            raise WallboardError(f"campaign {campaign_id} has no queue")
-        campaign = found[0]
+            raise WallboardError(f"{campaign.name} has no queue")
         if kind in SPY_KINDS and not (phone or "").strip():
             raise WallboardError("your user has no phone to listen with: an admin can set one")
         views = [

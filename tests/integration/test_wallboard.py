@@ -208,59 +208,29 @@ async def test_a_supervisors_action_reaches_the_engine_that_sees_the_agent(
         return command.action
 
     board = Wallboard(pool, db_dsn)
+
+    async def act(kind: AgentActionKind, **changes: Any) -> None:
+        args: dict[str, Any] = {"client_id": 1, "phone": None, "agent": AGENT, **changes}
+        await board.act(user_id=None, campaign_id=c.id, kind=kind, **args)
+
     served = asyncio.ensure_future(engine_a(None))
     await asyncio.sleep(0.2)  # engine a waits on its LISTEN
     started = time.monotonic()
-    await board.act(
-        client_id=1,
-        user_id=None,
-        phone="sup1",
-        campaign_id=c.id,
-        agent=AGENT,
-        kind=AgentActionKind.LISTEN,
-    )
+    await act(AgentActionKind.LISTEN, phone="sup1")
     assert time.monotonic() - started < 1.0
     assert await served == AgentAction(AgentActionKind.LISTEN, c.queue, AGENT, phone="PJSIP/sup1")
     assert await b.next_commands(0.01) == []  # b does not see the agent: not its action
 
     served = asyncio.ensure_future(engine_a("QueuePause: Interface not found"))
     with pytest.raises(WallboardError, match="Interface not found"):
-        await board.act(
-            client_id=1,
-            user_id=None,
-            phone=None,
-            campaign_id=c.id,
-            agent=AGENT,
-            kind=AgentActionKind.PAUSE,
-        )
+        await act(AgentActionKind.PAUSE)
     assert (await served).reason == "supervisor"
     with pytest.raises(WallboardError, match="no phone"):
-        await board.act(
-            client_id=1,
-            user_id=None,
-            phone="",
-            campaign_id=c.id,
-            agent=AGENT,
-            kind=AgentActionKind.BARGE,
-        )
+        await act(AgentActionKind.BARGE, phone="")
     with pytest.raises(WallboardError, match="not logged in"):
-        await board.act(
-            client_id=1,
-            user_id=None,
-            phone=None,
-            campaign_id=c.id,
-            agent="PJSIP/nobody",
-            kind=AgentActionKind.SIGN_OUT,
-        )
-    with pytest.raises(WallboardError, match="no queue"):
-        await board.act(
-            client_id=2,
-            user_id=None,
-            phone=None,
-            campaign_id=c.id,
-            agent=AGENT,
-            kind=AgentActionKind.SIGN_OUT,
-        )
+        await act(AgentActionKind.SIGN_OUT, agent="PJSIP/nobody")
+    with pytest.raises(WallboardError, match="no campaign"):
+        await act(AgentActionKind.SIGN_OUT, client_id=2)  # another client's
 
 
 async def test_an_old_action_is_not_carried_out(pool: asyncpg.Pool, db_dsn: str) -> None:
