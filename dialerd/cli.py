@@ -9,7 +9,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from dialerd import logs
-from dialerd.api.auth import create_token
 from dialerd.campaigns.cli import register as register_campaign
 from dialerd.config import Settings
 from dialerd.simulator.cli import register as register_simulate
@@ -17,6 +16,7 @@ from dialerd.store import admin
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect
 from dialerd.users.cli import register as register_user
+from dialerd.users.tokens import create_token
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 

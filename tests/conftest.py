@@ -19,13 +19,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
-from dialerd.api.auth import create_token
 from dialerd.config import Settings
 from dialerd.domain import Role
 from dialerd.service import build_app
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect, create_pool
 from dialerd.users.service import add_user
+from dialerd.users.tokens import create_token
 
 ADMIN_DSN = os.environ.get(
     "DIALERD_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

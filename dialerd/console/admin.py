@@ -14,7 +14,7 @@ from dialerd.domain import Role
 from dialerd.users import service as users
 
 routes = web.RouteTableDef()
-MENU_ITEM = MenuItem("Admin", "users", Role.ADMIN)
+MENU_ITEM = MenuItem("Admin", "users", Role.ADMIN, section="/console/admin/")
 AUDIT_PAGE = 100
 
 

@@ -18,10 +18,10 @@ from aiohttp import web
 from yarl import URL
 
 from dialerd.config import Settings
-from dialerd.console import admin, assets, campaigns, signin
+from dialerd.console import admin, assets, campaigns, setup, signin
 from dialerd.console.context import COOKIE, CSRF_FIELD, CSRF_HEADER, POOL, SESSION, SETTINGS
 from dialerd.console.guard import Handler, is_public, role_of
-from dialerd.console.render import MENU, MenuItem, page, setup
+from dialerd.console.render import MENU, MenuItem, page, setup_templates
 from dialerd.users import service as users
 
 log = structlog.get_logger(__name__)
@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 PREFIX = "/console/"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 # The screens, in menu order: each module has `routes` and, if it is in the menu, `MENU_ITEM`.
-SCREENS: list[ModuleType] = [campaigns, admin]
+SCREENS: list[ModuleType] = [campaigns, admin, setup]
 
 
 def signin_url(request: web.Request) -> str:
@@ -120,7 +120,7 @@ def init_console(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     app[MENU] = [
         m.MENU_ITEM for m in SCREENS if isinstance(getattr(m, "MENU_ITEM", None), MenuItem)
     ]
-    setup(app)
+    setup_templates(app)
     app.add_routes(signin.routes)
     app[assets.NODE_MODULES] = assets.node_modules(settings)
     app.add_routes(assets.routes)

@@ -19,6 +19,7 @@ class MenuItem:
     title: str
     route: str  # the route's name
     role: Role
+    section: str = ""  # the path prefix that is this item's (default: its route's path)
 
 
 MENU = web.AppKey("console_menu", list[MenuItem])
@@ -67,7 +68,7 @@ def _percent(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f}\u00a0%"
 
 
-def setup(app: web.Application) -> None:
+def setup_templates(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("dialerd.console", "templates"),

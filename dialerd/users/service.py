@@ -114,6 +114,19 @@ async def users_of_client(db: store.Db, client_id: int) -> list[User]:
     return await store.users_of_client(db, client_id)
 
 
+async def check_password(db: store.Db, login: str, password: str) -> User | None:
+    """The enabled user ``login`` if ``password`` is its password (a hash made with older
+    argon2 parameters is renewed on the way)."""
+    found = await store.user_by_login(db, login.strip()) if len(login) <= 80 else None
+    stored = found[1] if found is not None else None
+    if not await verify_password(stored, password) or found is None or found[0].disabled:
+        return None
+    user, stored_hash = found
+    if needs_rehash(stored_hash):
+        await store.rehash_password(db, user.id, await hash_password(password))
+    return user
+
+
 async def sign_in(
     db: store.Db, login: str, password: str, address: str | None, idle_s: float
 ) -> Session:
@@ -129,16 +142,12 @@ async def sign_in(
         raise SignInRefused(
             f"Too many failed sign-ins: try again in {max(1, round(wait))} s", wait_s=wait
         )
-    found = await store.user_by_login(db, login) if len(login) <= 80 else None
-    stored = found[1] if found is not None else None
-    if not await verify_password(stored, password) or found is None or found[0].disabled:
+    user = await check_password(db, login, password)
+    if user is None:
         await store.record_sign_in_failure(db, keys, throttle.FORGET_AFTER_S)
         log.info("sign_in_failed", login=login, address=address)
         raise SignInRefused("Wrong login or password")
-    user, stored_hash = found
     await store.clear_sign_in_failures(db, keys[0])
-    if needs_rehash(stored_hash):
-        await store.rehash_password(db, user.id, await hash_password(password))
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     await store.insert_session(db, _token_hash(token), user.id, csrf, address, idle_s)
