@@ -58,14 +58,30 @@ def _when(value: datetime | None) -> str:
     return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _number(value: float | int | None, digits: int = 0) -> str:
+def number(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "–"
     return f"{value:,.{digits}f}".replace(",", "\u202f")  # a thin space between thousands
 
 
-def _percent(value: float | None, digits: int = 1) -> str:
+def percent(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f}\u00a0%"
+
+
+_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def weekdays(days: list[int] | tuple[int, ...]) -> str:
+    """ISO weekdays (1 = Monday) as runs: [1, 2, 3, 4, 5, 7] -> "Mon–Fri, Sun"."""
+    runs: list[list[int]] = []
+    for day in sorted(days):
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(
+        _DAYS[r[0] - 1] if len(r) == 1 else f"{_DAYS[r[0] - 1]}–{_DAYS[r[-1] - 1]}" for r in runs
+    )
 
 
 def setup_templates(app: web.Application) -> None:
@@ -75,4 +91,4 @@ def setup_templates(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(["html"], default_for_string=True),
         undefined=jinja2.StrictUndefined,  # a typo in a template is an error, not an empty cell
     )
-    env.filters.update(when=_when, number=_number, percent=_percent)
+    env.filters.update(when=_when, number=number, percent=percent, weekdays=weekdays)
