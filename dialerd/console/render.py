@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -33,6 +33,11 @@ def page(
     )
 
 
+def fragment(request: web.Request, template: str, context: dict[str, Any]) -> str:
+    """A part of a page (an htmx swap, a server-sent event), with what every template gets."""
+    return aiohttp_jinja2.render_string(template, request, _globals(request) | context)
+
+
 def _globals(request: web.Request) -> dict[str, Any]:
     """What every template gets (also error pages rendered before the session was read)."""
     session = request.get(SESSION)
@@ -56,6 +61,10 @@ def _text(parts: dict[str, Any]) -> dict[str, str]:
 
 def _when(value: datetime | None) -> str:
     return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _epoch(value: float | None) -> str:
+    return "" if value is None else _when(datetime.fromtimestamp(value, UTC))
 
 
 def number(value: float | int | None, digits: int = 0) -> str:
@@ -91,4 +100,4 @@ def setup_templates(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(["html"], default_for_string=True),
         undefined=jinja2.StrictUndefined,  # a typo in a template is an error, not an empty cell
     )
-    env.filters.update(when=_when, number=number, percent=percent, weekdays=weekdays)
+    env.filters.update(when=_when, epoch=_epoch, number=number, percent=percent, weekdays=weekdays)

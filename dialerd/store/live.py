@@ -9,7 +9,6 @@ listener has a connection of its own, outside the pool: LISTEN belongs to one se
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,12 +51,18 @@ class Listener:
             if again:
                 self._woken.set()  # what changed while nobody listened is unknown
 
-    async def wait(self, wait_s: float) -> bool:
-        """True when notified (or (re)connected), False after ``wait_s`` without a word."""
+    async def wait(self, wait_s: float, stop: asyncio.Event | None = None) -> bool:
+        """True when notified (or (re)connected), False after ``wait_s`` without a word (or
+        as soon as ``stop`` is set)."""
         await self.start()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(wait_s):
-                await self._woken.wait()
+        waits = [asyncio.ensure_future(self._woken.wait())]
+        if stop is not None:
+            waits.append(asyncio.ensure_future(stop.wait()))
+        try:
+            await asyncio.wait(waits, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
         woken = self._woken.is_set()
         self._woken.clear()
         return woken

@@ -177,16 +177,20 @@ class Wallboard:
         }
 
     async def updates(
-        self, client_id: int | None, campaign_id: int | None = None
+        self,
+        client_id: int | None,
+        campaign_id: int | None = None,
+        stop: asyncio.Event | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """Snapshots: one at once, then a new one within a second of every change an engine
-        publishes (LISTEN on its own connection), and every ``POLL_S`` anyway."""
+        publishes (LISTEN on its own connection), and every ``POLL_S`` anyway; until ``stop``
+        is set."""
         listener = live_store.Listener(self.dsn, live_store.LIVE_CHANNEL)
         try:
             await listener.start()
-            while True:
+            while stop is None or not stop.is_set():
                 yield await self.snapshot(client_id, campaign_id)
-                await listener.wait(POLL_S)
+                await listener.wait(POLL_S, stop)
         finally:
             await listener.close()
 

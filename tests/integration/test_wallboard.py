@@ -58,6 +58,21 @@ async def dialable_campaign(pool: asyncpg.Pool, **settings: Any) -> DialableCamp
     return found
 
 
+async def add_answer(
+    pool: asyncpg.Pool, contact_id: int, campaign_id: int, at: datetime, *, abandoned: bool
+) -> None:
+    """A closed attempt answered (and abandoned, or not) at ``at``."""
+    await pool.execute(
+        "INSERT INTO contact_history (contact_id, campaign_id, client_id, phone_number,"
+        " phone_number_offset, b_number, status, dt_call_connect, dt_call_end, abandoned)"
+        " VALUES ($1, $2, 1, '+4930100000', 1, '+4930100000', 'closed', $3, $3, $4)",
+        contact_id,
+        campaign_id,
+        at,
+        abandoned,
+    )
+
+
 def talking(since: float) -> AgentLive:
     return AgentLive(AGENT, "agent1", AgentState.TALKING, since)
 
@@ -168,15 +183,7 @@ async def test_abandon_rates_and_the_days_chart(pool: asyncpg.Pool, db_dsn: str)
     contact = await add_contact(pool, c.id)
     now = datetime.now(UTC)
     for abandoned in (True, False, False, False):
-        await pool.execute(
-            "INSERT INTO contact_history (contact_id, campaign_id, client_id, phone_number,"
-            " phone_number_offset, b_number, status, dt_call_connect, dt_call_end, abandoned)"
-            " VALUES ($1, $2, 1, '+4930100000', 1, '+4930100000', 'closed', $3, $3, $4)",
-            contact,
-            c.id,
-            now,
-            abandoned,
-        )
+        await add_answer(pool, contact, c.id, now, abandoned=abandoned)
     live = PostgresLiveStore(pool, db_dsn, "a")
     minute = now.replace(second=0, microsecond=0)
     row = AgentSeconds(minute, c.id, AGENT, talk_s=30.0, wrapup_s=10.0, ready_s=10.0)
