@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from panoramisk import Manager
 
+from tests.browser.conftest import browser, page, server  # noqa: F401 (the wallboard's lab test)
 from tests.pbx.bare import bare_manager
 
 REPO = Path(__file__).resolve().parents[2]

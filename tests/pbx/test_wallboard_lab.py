@@ -1,8 +1,9 @@
-"""The wallboard on the real lab: during a campaign the published view shows an agent going to
-talking and its call within 1 s of Asterisk's AgentConnect; a force pause and a sign-out from
-the wallboard change the agent's state in Asterisk; a listen-in reaches the agent's call
-(ChanSpyStart on the agent's channel). The supervisor's phone is a lab agent phone (a sipp
-that answers at once) paused out of the queue first, so the queue offers it no call."""
+"""The wallboard on the real lab: during a campaign the published view, and the console's page
+in Chromium, show an agent going to talking and its call within 1 s of Asterisk's
+AgentConnect; a force pause and a sign-out from the wallboard change the agent's state in
+Asterisk; a listen-in reaches the agent's call (ChanSpyStart on the agent's channel). The
+supervisor's phone is a lab agent phone (a sipp that answers at once) paused out of the queue
+first, so the queue offers it no call."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Any
 
 import asyncpg
 import pytest
+from playwright.async_api import Page
 
 from dialerd.config import Settings
 from dialerd.domain import AgentActionKind
 from dialerd.wallboard.service import Wallboard, WallboardError
+from tests.browser.conftest import Server, shot, sign_in
 from tests.conftest import Api
 from tests.pbx.conftest import Ami, Event, Lab
 from tests.pbx.test_dialer_e2e import Harness, number, wait_until
@@ -57,10 +60,12 @@ async def test_wallboard_follows_a_lab_call_and_its_actions_reach_asterisk(
             await wait_until(supervisor_paused, 1.0)  # the view follows Asterisk's event
             with_call = asyncio.ensure_future(first_talking(updates))
             await asyncio.sleep(0.3)
+            added = time.monotonic()  # the session's AMI client has earlier tests' events
             await h.contact(campaign, number(0))  # answers at once; the agent talks 3 s
             agent, shown_at = await asyncio.wait_for(with_call, 30)
             connect = await ami.wait_for(
-                lambda e: e.name == "AgentConnect" and e.get("interface") == agent, 5
+                lambda e: e.name == "AgentConnect" and e.t > added and e.get("interface") == agent,
+                5,
             )
             seen["latency"] = shown_at - connect.t
 
@@ -72,7 +77,7 @@ async def test_wallboard_follows_a_lab_call_and_its_actions_reach_asterisk(
                 agent=agent,
                 kind=AgentActionKind.LISTEN,
             )
-            spy = await ami.wait_for(is_spy_on(agent), 5)
+            spy = await ami.wait_for(lambda e: e.t > added and is_spy_on(agent)(e), 5)
             seen["spy"] = spy.t
         finally:
             await updates.aclose()
@@ -168,3 +173,55 @@ async def test_sign_out_removes_a_dynamic_agent_and_a_static_one_is_refused(h: H
 
 async def done_signing(signed_out: list[str], n: int = 1) -> bool:
     return len(signed_out) >= n
+
+
+# Records, in the page, when an agent row first says talking and a call row first says "with an
+# agent" (the browser's clock: the machine's, as Asterisk's event Timestamp).
+OBSERVE = """() => {
+  window.seen = {};
+  const look = () => {
+    for (const row of document.querySelectorAll("tr[data-agent][data-state='talking']")) {
+      window.seen["agent " + row.dataset.agent] ??= Date.now() / 1000;
+    }
+    for (const row of document.querySelectorAll("tr[data-attempt][data-state='agent']")) {
+      window.seen["call"] ??= Date.now() / 1000;
+    }
+  };
+  new MutationObserver(look).observe(document.body, {subtree: true, childList: true});
+}"""
+
+
+async def test_the_wallboard_page_shows_a_lab_call_within_a_second(
+    h: Harness, ami: Ami, page: Page, server: Server
+) -> None:
+    campaign = await h.campaign()
+    await server.add_user("sam")
+    await sign_in(page, server, "sam")
+    await page.goto(server.url + f"/console/wallboard/{campaign}")
+    await page.evaluate(OBSERVE)
+    latency: dict[str, float] = {}
+
+    async def during() -> None:
+        added = time.monotonic()  # the session's AMI client has earlier tests' events
+        await h.contact(campaign, number(0))
+        connect = await ami.wait_for(lambda e: e.name == "AgentConnect" and e.t > added, 30)
+        agent = str(connect.get("interface"))
+
+        async def shown() -> bool:
+            seen = await page.evaluate("() => window.seen")
+            return f"agent {agent}" in seen and "call" in seen
+
+        await wait_until(shown, 10)
+        seen = await page.evaluate("() => window.seen")
+        at = float(connect.get("timestamp"))
+        latency["agent"] = seen[f"agent {agent}"] - at
+        latency["call"] = seen["call"] - at
+        await shot(page, "wallboard-lab")
+        await page.goto(server.url + "/console/campaigns")  # the stream ends before the server
+
+    await h.run_until(lambda: done_latency(latency), 60, during=during)
+    assert latency["agent"] < 1.0 and latency["call"] < 1.0, latency
+
+
+async def done_latency(latency: dict[str, float]) -> bool:
+    return bool(latency)
