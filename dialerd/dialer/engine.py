@@ -667,8 +667,9 @@ class Engine:
         assert self.live is not None
         self._unsaved_minutes += rows
         if self._unsaved_minutes:
+            # Cleared once written: what a failed write held is tried again next round.
             await self.live.add_agent_seconds(self._unsaved_minutes)
-            self._unsaved_minutes = []  # kept for the next round if the write failed
+            self._unsaved_minutes = []
 
     async def _publish_forever(self) -> None:
         while True:
