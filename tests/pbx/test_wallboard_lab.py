@@ -31,6 +31,19 @@ async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harne
     return Harness(api, pool, lab, settings)
 
 
+async def act(
+    board: Wallboard,
+    campaign_id: int,
+    agent: str,
+    kind: AgentActionKind,
+    phone: str | None = None,
+) -> None:
+    """A supervisor of client 1 acts on ``agent`` of the campaign."""
+    await board.act(
+        client_id=1, user_id=None, phone=phone, campaign_id=campaign_id, agent=agent, kind=kind
+    )
+
+
 def campaign_of(snap: dict[str, Any]) -> dict[str, Any]:
     c: dict[str, Any]
     [c] = snap["campaigns"]
@@ -48,14 +61,7 @@ async def test_wallboard_follows_a_lab_call_and_its_actions_reach_asterisk(
         updates = board.updates(1, campaign)
         try:
             await wait_until(lambda: agents_shown(3), 20)
-            await board.act(
-                client_id=1,
-                user_id=None,
-                phone=None,
-                campaign_id=campaign,
-                agent=SUPERVISOR,
-                kind=AgentActionKind.PAUSE,
-            )
+            await act(board, campaign, SUPERVISOR, AgentActionKind.PAUSE)
             assert "paused:supervisor" in h.lab.cli("queue show lab-agents").replace(" ", "")
             await wait_until(supervisor_paused, 1.0)  # the view follows Asterisk's event
             with_call = asyncio.ensure_future(first_talking(updates))
@@ -69,14 +75,7 @@ async def test_wallboard_follows_a_lab_call_and_its_actions_reach_asterisk(
             )
             seen["latency"] = shown_at - connect.t
 
-            await board.act(
-                client_id=1,
-                user_id=None,
-                phone=SUPERVISOR,
-                campaign_id=campaign,
-                agent=agent,
-                kind=AgentActionKind.LISTEN,
-            )
+            await act(board, campaign, agent, AgentActionKind.LISTEN, phone=SUPERVISOR)
             spy = await ami.wait_for(lambda e: e.t > added and is_spy_on(agent)(e), 5)
             seen["spy"] = spy.t
         finally:
@@ -131,14 +130,7 @@ async def test_sign_out_removes_a_dynamic_agent_and_a_static_one_is_refused(h: H
 
         try:
             await wait_until(shown, 20)
-            await board.act(
-                client_id=1,
-                user_id=None,
-                phone=None,
-                campaign_id=empty,
-                agent=SUPERVISOR,
-                kind=AgentActionKind.SIGN_OUT,
-            )
+            await act(board, empty, SUPERVISOR, AgentActionKind.SIGN_OUT)
             signed_out.append(h.lab.cli("queue show lab-empty"))
         finally:
             if "agent3" in h.lab.cli("queue show lab-empty"):
@@ -155,14 +147,7 @@ async def test_sign_out_removes_a_dynamic_agent_and_a_static_one_is_refused(h: H
 
         await wait_until(shown, 20)
         try:
-            await board.act(
-                client_id=1,
-                user_id=None,
-                phone=None,
-                campaign_id=static,
-                agent=SUPERVISOR,
-                kind=AgentActionKind.SIGN_OUT,
-            )
+            await act(board, static, SUPERVISOR, AgentActionKind.SIGN_OUT)
         except WallboardError as exc:
             signed_out.append(str(exc))
 
