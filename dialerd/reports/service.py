@@ -52,13 +52,13 @@ async def _check_campaign(conn: Conn, client_id: int, campaign_id: int | None) -
 async def report(conn: Conn, client_id: int, campaign_id: int | None, period: Period) -> Report:
     """The report of one campaign of the client, or of all of them (None)."""
     await _check_campaign(conn, client_id, campaign_id)
-    args = (conn, client_id, campaign_id, period.first, period.last)
+    rows = await store.report(conn, client_id, campaign_id, period.first, period.last)
     return Report(
         period,
         campaign_id,
-        [AbandonDay(**r) for r in await store.abandon_by_day(*args)],
-        [OutcomeDay(**r) for r in await store.outcomes_by_day(*args)],
-        [AgentFigures(**r) for r in await store.agents(*args)],
+        [AbandonDay(**r) for r in rows.abandon],
+        [OutcomeDay(**r) for r in rows.outcomes],
+        [AgentFigures(**r) for r in rows.agents],
     )
 
 

@@ -1,12 +1,15 @@
 """Reports and the campaign list's figures in the store (reports.sql), scoped to one client.
 
 ``first`` and ``last`` are days, both included, each campaign's days in its own time zone;
-``campaign_id`` None means all the client's campaigns.
+``campaign_id`` None means all the client's campaigns. Each call reads one snapshot, without
+JIT compilation (reports_without_jit says why).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -20,22 +23,30 @@ if TYPE_CHECKING:
 Row = asyncpg.Record
 
 
-async def abandon_by_day(
+@dataclass(frozen=True)
+class ReportRows:
+    abandon: list[Row]  # report_abandon_by_day
+    outcomes: list[Row]  # report_outcomes_by_day
+    agents: list[Row]  # report_agents
+
+
+@asynccontextmanager
+async def _snapshot(conn: Conn) -> AsyncIterator[None]:
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute(q("reports_without_jit"))
+        yield
+
+
+async def report(
     conn: Conn, client_id: int, campaign_id: int | None, first: date, last: date
-) -> list[Row]:
-    return list(await conn.fetch(q("report_abandon_by_day"), client_id, campaign_id, first, last))
-
-
-async def outcomes_by_day(
-    conn: Conn, client_id: int, campaign_id: int | None, first: date, last: date
-) -> list[Row]:
-    return list(await conn.fetch(q("report_outcomes_by_day"), client_id, campaign_id, first, last))
-
-
-async def agents(
-    conn: Conn, client_id: int, campaign_id: int | None, first: date, last: date
-) -> list[Row]:
-    return list(await conn.fetch(q("report_agents"), client_id, campaign_id, first, last))
+) -> ReportRows:
+    args = (client_id, campaign_id, first, last)
+    async with _snapshot(conn):
+        return ReportRows(
+            list(await conn.fetch(q("report_abandon_by_day"), *args)),
+            list(await conn.fetch(q("report_outcomes_by_day"), *args)),
+            list(await conn.fetch(q("report_agents"), *args)),
+        )
 
 
 async def stream_attempts(
@@ -47,15 +58,16 @@ async def stream_attempts(
     batch: int = 2000,
 ) -> AsyncGenerator[list[Row], None]:
     """The closed attempts of the range in batches from a server-side cursor: memory stays
-    flat however many there are. One consistent snapshot throughout.
+    flat however many there are.
 
     Use with ``contextlib.aclosing`` so that a client that goes away frees the connection.
     """
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with pool.acquire() as conn, _snapshot(conn):
         cursor = await conn.cursor(q("report_attempts"), client_id, campaign_id, first, last)
         while rows := await cursor.fetch(batch):
             yield rows
 
 
 async def campaign_figures(conn: Conn, client_id: int) -> list[Row]:
-    return list(await conn.fetch(q("campaign_figures"), client_id))
+    async with _snapshot(conn):
+        return list(await conn.fetch(q("campaign_figures"), client_id))
