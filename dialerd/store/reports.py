@@ -1,8 +1,8 @@
 """Reports and the campaign list's figures in the store (reports.sql), scoped to one client.
 
 ``first`` and ``last`` are days, both included, each campaign's days in its own time zone;
-``campaign_id`` None means all the client's campaigns. Each call reads one snapshot, without
-JIT compilation (reports_without_jit says why).
+``campaign_id`` None means all the client's campaigns. No statement is JIT-compiled
+(reports_without_jit says why).
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ class ReportRows:
 
 
 @asynccontextmanager
-async def _snapshot(conn: Conn) -> AsyncIterator[None]:
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
+async def _without_jit(conn: Conn) -> AsyncIterator[None]:
+    """A transaction (a savepoint in the caller's) in which the statements are not compiled."""
+    async with conn.transaction():
         await conn.execute(q("reports_without_jit"))
         yield
 
@@ -41,7 +42,7 @@ async def report(
     conn: Conn, client_id: int, campaign_id: int | None, first: date, last: date
 ) -> ReportRows:
     args = (client_id, campaign_id, first, last)
-    async with _snapshot(conn):
+    async with _without_jit(conn):
         return ReportRows(
             list(await conn.fetch(q("report_abandon_by_day"), *args)),
             list(await conn.fetch(q("report_outcomes_by_day"), *args)),
@@ -58,16 +59,17 @@ async def stream_attempts(
     batch: int = 2000,
 ) -> AsyncGenerator[list[Row], None]:
     """The closed attempts of the range in batches from a server-side cursor: memory stays
-    flat however many there are.
+    flat however many there are. One consistent snapshot throughout.
 
     Use with ``contextlib.aclosing`` so that a client that goes away frees the connection.
     """
-    async with pool.acquire() as conn, _snapshot(conn):
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute(q("reports_without_jit"))
         cursor = await conn.cursor(q("report_attempts"), client_id, campaign_id, first, last)
         while rows := await cursor.fetch(batch):
             yield rows
 
 
 async def campaign_figures(conn: Conn, client_id: int) -> list[Row]:
-    async with _snapshot(conn):
+    async with _without_jit(conn):
         return list(await conn.fetch(q("campaign_figures"), client_id))

@@ -141,9 +141,10 @@ async def test_the_30_days_are_the_day_and_the_29_before(pool: asyncpg.Pool) -> 
 
 async def test_an_empty_campaign_has_days_without_rates(pool: asyncpg.Pool) -> None:
     cid = await add_campaign(pool, "Empty")
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():  # a caller's transaction is kept
         got = await service.report(conn, 1, cid, Period(DAY, DAY + timedelta(days=2)))
         figures = await service.campaign_figures(conn, 1)
+        assert conn.is_in_transaction()
     assert [(r.day, r.rate, r.rate_30d) for r in got.abandon] == [
         (DAY + timedelta(days=i), None, None) for i in range(3)
     ]
