@@ -23,6 +23,28 @@ class Connres(IntEnum):
     ERROR = 7
 
 
+CONNRES_WORDS = {
+    Connres.NOT_DIALLED: "not dialled",
+    Connres.CONNECTED: "connected to an agent",
+    Connres.NO_ANSWER: "no answer",
+    Connres.BUSY: "busy",
+    Connres.ABORTED: "aborted by the dialer",
+    Connres.NETWORK: "network failure",
+    Connres.CALLEE_HANGUP: "callee hung up before an agent",
+    Connres.ERROR: "error",
+}
+
+
+def connres_words(code: int | None) -> str:
+    """A CONNRES in words, as people read it in the console and in exports."""
+    if code is None:
+        return ""
+    try:
+        return CONNRES_WORDS[Connres(code)]
+    except ValueError:
+        return f"CONNRES {code}"
+
+
 class ContactState(StrEnum):
     OPEN = "open"  # will be dialled when due
     DONE = "done"  # reached an agent
@@ -49,6 +71,50 @@ CAUSE_USER_BUSY = 17
 CAUSE_NO_USER_RESPONSE = 18
 CAUSE_NO_ANSWER = 19
 CAUSE_INVALID_NUMBER_FORMAT = 28
+
+CAUSE_WORDS = {
+    CAUSE_UNALLOCATED: "unallocated number",
+    2: "no route to network",
+    3: "no route to destination",
+    6: "channel unacceptable",
+    CAUSE_NORMAL_CLEARING: "normal clearing",
+    CAUSE_USER_BUSY: "user busy",
+    CAUSE_NO_USER_RESPONSE: "no user responding",
+    CAUSE_NO_ANSWER: "no answer",
+    20: "subscriber absent",
+    21: "call rejected",
+    22: "number changed",
+    27: "destination out of order",
+    CAUSE_INVALID_NUMBER_FORMAT: "invalid number format",
+    29: "facility rejected",
+    31: "normal, unspecified",
+    34: "no circuit available",
+    38: "network out of order",
+    41: "temporary failure",
+    42: "switching equipment congestion",
+    44: "requested channel not available",
+    47: "resource unavailable",
+    50: "facility not subscribed",
+    57: "bearer capability not authorised",
+    58: "bearer capability not available",
+    63: "service or option not available",
+    65: "bearer capability not implemented",
+    69: "facility not implemented",
+    79: "service or option not implemented",
+    88: "incompatible destination",
+    102: "recovery on timer expiry",
+    111: "protocol error",
+    127: "interworking, unspecified",
+}
+"""Q.850 causes by their names in the recommendation, for those the PBX reports."""
+
+
+def cause_words(code: int | None) -> str:
+    """A Q.850 cause in words; one without a name here is "cause N"."""
+    if code is None:
+        return ""
+    return CAUSE_WORDS.get(code, f"cause {code}")
+
 
 INVALID_NUMBER_CAUSES = frozenset({CAUSE_UNALLOCATED, CAUSE_INVALID_NUMBER_FORMAT})
 """Q.850 causes by which the network says the number does not exist: it is marked invalid."""

@@ -420,9 +420,13 @@ CREATE INDEX contact_history_campaign_end ON public.contact_history USING btree 
 
 CREATE INDEX contact_history_contact ON public.contact_history USING btree (contact_id, id);
 
+CREATE INDEX contact_history_live_answers ON public.contact_history USING btree (campaign_id, dt_call_end) INCLUDE (abandoned) WHERE ((status = 'closed'::text) AND (dt_call_connect IS NOT NULL) AND (NOT machine));
+
 CREATE INDEX contact_history_open ON public.contact_history USING btree (instance_id) WHERE (status <> 'closed'::text);
 
 CREATE INDEX contacts_campaign ON public.contacts USING btree (campaign_id, id);
+
+CREATE INDEX contacts_campaign_state ON public.contacts USING btree (campaign_id, state);
 
 CREATE INDEX contacts_claimed_by ON public.contacts USING btree (claimed_by) WHERE (claimed_by IS NOT NULL);
 
