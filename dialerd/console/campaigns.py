@@ -19,11 +19,15 @@ from dialerd.campaigns.service import CampaignConflict, CampaignNotFound, Campai
 from dialerd.console.audit import audit
 from dialerd.console.context import POOL, SESSION
 from dialerd.console.guard import requires
-from dialerd.console.render import MenuItem, page
+from dialerd.console.render import MenuItem, fragment, page
 from dialerd.domain import Connres, DialMode, MachineAction, Role
+from dialerd.reports.figures import over_limit
+from dialerd.reports.service import campaign_figures
+from dialerd.wallboard.service import campaign_counts
 
 routes = web.RouteTableDef()
 MENU_ITEM = MenuItem("Campaigns", "campaigns", Role.VIEWER)
+REFRESH_S = 10  # the list's figures are read again this often while it is open
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,12 +240,34 @@ async def _show(request: web.Request, campaign_id: int) -> dict[str, Any]:
         raise web.HTTPNotFound(text=f"No campaign {campaign_id}") from None
 
 
+async def _list_context(request: web.Request) -> dict[str, Any]:
+    """Every campaign with its figures from history and what the engines see now."""
+    client_id = request[SESSION].user.client_id
+    async with request.app[POOL].acquire() as conn:
+        records = await service.list_all(conn, client_id)
+        figures = await campaign_figures(conn, client_id)
+    live = await campaign_counts(request.app[POOL], client_id)
+    return {
+        "campaigns": records,
+        "figures": figures,
+        "live": live,
+        "over_limit": over_limit,
+        "refresh_s": REFRESH_S,
+    }
+
+
 @routes.get("/campaigns", name="campaigns")
 @requires(Role.VIEWER)
 async def campaign_list(request: web.Request) -> web.StreamResponse:
-    async with request.app[POOL].acquire() as conn:
-        records = await service.list_all(conn, request[SESSION].user.client_id)
-    return page(request, "campaigns/list.html", {"campaigns": records})
+    return page(request, "campaigns/list.html", await _list_context(request))
+
+
+@routes.get("/campaigns/table", name="campaigns_table")
+@requires(Role.VIEWER)
+async def campaign_table(request: web.Request) -> web.StreamResponse:
+    """The list's table alone: htmx swaps it in every REFRESH_S seconds."""
+    html = fragment(request, "campaigns/_table.html", await _list_context(request))
+    return web.Response(text=html, content_type="text/html")
 
 
 @routes.get("/campaigns/new", name="campaign_new")

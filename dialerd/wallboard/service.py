@@ -244,6 +244,15 @@ class Wallboard:
         raise WallboardError(f"the dialer {entry['instance_id']} did not carry it out in time")
 
 
+async def campaign_counts(pool: asyncpg.Pool, client_id: int) -> dict[int, dict[str, Any]]:
+    """Each of the client's campaigns that a running engine dials: its agents by state and its
+    calls by state (``summary``), over every fresh live view; for the campaign list."""
+    views = [
+        InstanceView(v.instance_id, v.view, v.age_s) for v in await live_store.live_views(pool)
+    ]
+    return {cid: summary([c]) for cid, c in merge(views, client_id)["campaigns"].items()}
+
+
 def _alert(kind: str, text: str) -> dict[str, str]:
     return {"kind": kind, "text": text}
 
