@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,49 +62,89 @@ async def precheck(conn: Conn, client_id: int, body: dict[str, Any]) -> None:
     check_request(body, await load_setup(conn, client_id, body))
 
 
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What an import wrote: the plan (valid tasks and per-task errors) and each task's row."""
+
+    plan: Plan
+    written: dict[int, store.Written]
+
+    def counts(self) -> tuple[int, int]:
+        """(call tasks created, open call tasks updated): rows, not tasks, so that several tasks
+        with one extCustId count once."""
+        rows = {w.id for w in self.written.values()}
+        created = len({w.id for w in self.written.values() if w.created})
+        return created, len(rows) - created
+
+
+Progress = Callable[[int], Awaitable[None]]
+"""Told how many tasks are checked and written so far, after each chunk."""
+
+
 async def import_calltasks(
     conn: Conn, client_id: int, body: dict[str, Any], *, return_tasks: bool
 ) -> Answer:
     """Validates and writes; a request-level error is an answer too (nothing written then)."""
+    try:
+        imported = await import_tasks(conn, client_id, body)
+    except CalltaskError as exc:
+        return Answer(400, exc.body())
+    return Answer(200, _result(imported.plan, imported.written, return_tasks))
+
+
+async def import_tasks(
+    conn: Conn,
+    client_id: int,
+    body: dict[str, Any],
+    *,
+    progress: Progress | None = None,
+    refuse_malformed_tasks: bool = False,
+) -> Imported:
+    """Validates and writes, or raises CalltaskError with nothing written. The API refuses a
+    request with a malformed task; a file import (``refuse_malformed_tasks``) refuses that row
+    alone, as a per-task error."""
     started = time.perf_counter()
     try:
         setup = await load_setup(conn, client_id, body)
-        checker = TaskChecker(setup)
+        checker = TaskChecker(setup, refuse_malformed_tasks=refuse_malformed_tasks)
         error = request_error(body, setup)
         if error is not None:
             # A malformed task (code 2) comes before it in the table: look through the tasks.
             raise await asyncio.to_thread(checker.malformed_task, body) or error
         try:
             async with conn.transaction():  # a savepoint: an error in a late chunk undoes all
-                written = await _check_and_write(conn, checker, body, by_copy=True)
+                written = await _check_and_write(conn, checker, body, True, progress)
         except asyncpg.UniqueViolationError:
             # A call task was reopened with one of the keys while this import ran (a reset
             # through the contacts API): do it again, updating where the COPY could only add.
             log.info("calltask_import_redone_without_copy", client_id=client_id)
-            checker = TaskChecker(setup)
+            checker = TaskChecker(setup, refuse_malformed_tasks=refuse_malformed_tasks)
             async with conn.transaction():
-                written = await _check_and_write(conn, checker, body, by_copy=False)
+                written = await _check_and_write(conn, checker, body, False, progress)
     except CalltaskError as exc:
         log.info("calltask_import_refused", client_id=client_id, status_code=exc.status_code)
-        return Answer(400, exc.body())
-    plan = checker.plan(body)
-    rows = {w.id for w in written.values()}
-    created = len({w.id for w in written.values() if w.created})
+        raise
+    imported = Imported(checker.plan(body), written)
+    created, updated = imported.counts()
     log.info(
         "calltask_import_written",
         client_id=client_id,
-        campaign_id=plan.campaign_id,
-        system_code=plan.system_code,
+        campaign_id=imported.plan.campaign_id,
+        system_code=imported.plan.system_code,
         created=created,
-        updated=len(rows) - created,
-        task_errors=len(plan.errors),
+        updated=updated,
+        task_errors=len(imported.plan.errors),
         ms=round((time.perf_counter() - started) * 1000),
     )
-    return Answer(200, _result(plan, written, return_tasks))
+    return imported
 
 
 async def _check_and_write(
-    conn: Conn, checker: TaskChecker, body: dict[str, Any], *, by_copy: bool
+    conn: Conn,
+    checker: TaskChecker,
+    body: dict[str, Any],
+    by_copy: bool,
+    progress: Progress | None,
 ) -> dict[int, store.Written]:
     """Checks the tasks chunk by chunk in a thread, writing each chunk while the next is checked.
 
@@ -141,9 +182,13 @@ async def _check_and_write(
             tasks, lines = await asyncio.to_thread(check, start)
             if writing is not None:
                 await writing
+                if progress is not None:
+                    await progress(start)
             writing = asyncio.create_task(writer.write(tasks, lines))
         if writing is not None:
             await writing
+            if progress is not None:
+                await progress(len(raw_tasks))
     finally:
         if writing is not None:  # the connection is busy until the write ends, even on error
             await asyncio.gather(writing, return_exceptions=True)
