@@ -98,3 +98,25 @@ def _slow(raw: str, default_region: str | None) -> str | None:
 def is_region(code: str) -> bool:
     """True for an ISO 3166 region code that phonenumbers knows (e.g. "NO", "DE")."""
     return code.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def restore_numeric(digits: str, default_region: str | None) -> tuple[str, str]:
+    """A phone number that a spreadsheet stored as a number, as the text it was typed as, and
+    what was assumed. The number lost its leading ``+`` (or ``00``) or its national prefix
+    ``0``: digits that start with the default region's country code and are then of a possible
+    length there are read as international, others as a national number of the region; without
+    a region every number is international. Only a national prefix ``0`` is put back (a
+    number loses leading zeros; the US prefix 1 is not lost). The result is then read by
+    ``normalize`` like any other text: this decides what was lost, never whether the number is
+    accepted."""
+    if default_region is None or not is_region(default_region):
+        return "+" + digits, "leading + restored"
+    region = default_region.upper()
+    cc = phonenumbers.country_code_for_region(region)
+    code = str(cc)
+    if digits.startswith(code) and _possible_length(cc, len(digits) - len(code)):
+        return "+" + digits, "leading + restored"
+    metadata = _metadata(cc)
+    if metadata is not None and metadata.national_prefix == "0":  # a number drops only zeros
+        return "0" + digits, f"leading 0 restored, a national number of {region}"
+    return digits, f"a national number of {region}"
