@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Largest accepted request body; larger ones get 413 in the API's own error format."""
 
+    import_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    """Largest spreadsheet or CSV file an import accepts (the console's upload)."""
+
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
 
