@@ -109,14 +109,24 @@ def restore_numeric(digits: str, default_region: str | None) -> tuple[str, str]:
     number loses leading zeros; the US prefix 1 is not lost). The result is then read by
     ``normalize`` like any other text: this decides what was lost, never whether the number is
     accepted."""
-    if default_region is None or not is_region(default_region):
+    facts = _numeric_region(default_region) if default_region else None
+    if facts is None:
         return "+" + digits, "leading + restored"
-    region = default_region.upper()
-    cc = phonenumbers.country_code_for_region(region)
-    code = str(cc)
+    cc, code, region, zero_prefix = facts
     if digits.startswith(code) and _possible_length(cc, len(digits) - len(code)):
         return "+" + digits, "leading + restored"
-    metadata = _metadata(cc)
-    if metadata is not None and metadata.national_prefix == "0":  # a number drops only zeros
+    if zero_prefix:  # a number drops only zeros
         return "0" + digits, f"leading 0 restored, a national number of {region}"
     return digits, f"a national number of {region}"
+
+
+@cache
+def _numeric_region(default_region: str) -> tuple[int, str, str, bool] | None:
+    """(country code, as text, the region, whether its national prefix is 0), None if the region
+    is unknown."""
+    region = default_region.upper()
+    if not is_region(region):
+        return None
+    cc = phonenumbers.country_code_for_region(region)
+    metadata = _metadata(cc)
+    return cc, str(cc), region, metadata is not None and metadata.national_prefix == "0"

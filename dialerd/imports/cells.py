@@ -46,14 +46,16 @@ def phone(value: Cell, default_region: str | None) -> tuple[str, str]:
     """A phone number cell as text for the calltask import, and what was assumed ("" if
     nothing). A cell of another kind (a fraction, a date, a boolean) keeps its text and the
     import refuses it as a number."""
-    if isinstance(value, bool):
-        return text(value), "a TRUE/FALSE cell, not a number"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+    if (type(value) is float and value.is_integer()) or type(value) is int:  # not a bool
         digits = str(int(value))
         if int(value) <= 0:
             return digits, ""
         restored, how = restore_numeric(digits, default_region)
         return restored, f"numeric cell {digits}: {how}"
+    if isinstance(value, str):
+        return value.strip(), ""
+    if isinstance(value, bool):
+        return text(value), "a TRUE/FALSE cell, not a number"
     if isinstance(value, date | time | timedelta):
         return text(value), "a date or time cell, not a number"
     return text(value), ""

@@ -161,27 +161,21 @@ class RowReader:
 
     def task(self, row: Sequence[Cell]) -> dict[str, Any]:
         width = len(row)
-
-        def cell(column: int | None) -> str | None:
-            return (
-                (cells.text(row[column]) or None) if column is not None and column < width else None
-            )
-
-        name = " ".join(filter(None, (cell(c) for c in self.name_columns)))
-        numbers = [
-            number
-            for c in self.phone_columns
-            if c < width and (number := cells.phone(row[c], self.region)[0])
-        ]
+        text = cells.text
+        phone = cells.phone
+        region = self.region
+        name = " ".join(filter(None, (text(row[c]) for c in self.name_columns if c < width)))
+        numbers = [n for c in self.phone_columns if c < width and (n := phone(row[c], region)[0])]
         task: dict[str, Any] = {"callReceiverName": name or None, "callNumberList": numbers}
-        if (ext := cell(self.ext_column)) is not None:
-            task["extCustId"] = ext
-        if (lookup := cell(self.lookup_column)) is not None:
-            task["systemLookupCode"] = lookup
+        ext, lookup = self.ext_column, self.lookup_column
+        if ext is not None and ext < width and (value := text(row[ext])):
+            task["extCustId"] = value
+        if lookup is not None and lookup < width and (value := text(row[lookup])):
+            task["systemLookupCode"] = value
         properties = [
             {"emprId": field_id, "value": value}
             for c, field_id in self.info_columns
-            if (value := cell(c)) is not None
+            if c < width and (value := text(row[c]))
         ]
         if properties:
             task["properties"] = properties
