@@ -188,6 +188,12 @@ def progress(job: Job) -> Progress:
     return Progress(job.rows_done, job.rows_total, rate, left)
 
 
+async def latest(conn: Conn, client_id: int, limit: int = 20) -> list[Job]:
+    """The client's latest imports, newest first."""
+    await store.fail_abandoned(conn)
+    return await store.latest(conn, client_id, limit)
+
+
 async def get(conn: Conn, client_id: int, import_id: int) -> Job | None:
     """An import as it stands; a running one whose dialerd is gone is failed first."""
     await store.fail_abandoned(conn)

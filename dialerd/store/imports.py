@@ -92,8 +92,8 @@ async def refused_file(conn: Conn, import_id: int, client_id: int) -> tuple[str,
     return row["file_name"], row["refused_file"]
 
 
-async def latest(conn: Conn, client_id: int, campaign_id: int, limit: int) -> list[Job]:
-    ids = [r["id"] for r in await conn.fetch(q("import_list"), client_id, campaign_id, limit)]
+async def latest(conn: Conn, client_id: int, limit: int) -> list[Job]:
+    ids = [r["id"] for r in await conn.fetch(q("import_list"), client_id, limit)]
     jobs = [await get(conn, i, client_id) for i in ids]
     return [j for j in jobs if j is not None]
 

@@ -30,8 +30,8 @@ SELECT content FROM file_imports WHERE id = $1 AND client_id = $2
 SELECT file_name, refused_file FROM file_imports WHERE id = $1 AND client_id = $2
 
 -- name: import_list
--- The client's latest imports into campaign $2 (newest first, at most $3).
-SELECT id FROM file_imports WHERE client_id = $1 AND campaign_id = $2 ORDER BY id DESC LIMIT $3
+-- The client's latest imports (newest first, at most $2).
+SELECT id FROM file_imports WHERE client_id = $1 ORDER BY id DESC LIMIT $2
 
 -- name: import_queue
 -- Starts an uploaded import ($1 id, $2 client): its sheet, mapping, calling system and attempt
@@ -63,16 +63,19 @@ UPDATE file_imports SET rows_total = $2, rows_done = $3, progress_at = now()
 WHERE id = $1 AND status = 'running'
 
 -- name: import_finish
--- An import's result, written in the import's own transaction; the upload is dropped.
+-- An import's result, written in the import's own transaction (clock_timestamp: now() would be
+-- when that transaction began, before the job was marked running); the upload is dropped.
 UPDATE file_imports
 SET status = 'done', rows_done = rows_total, imported = $2, updated = $3, refused = $4,
-    refused_file = $5, content = NULL, finished_at = now(), progress_at = now()
+    refused_file = $5, content = NULL, finished_at = clock_timestamp(),
+    progress_at = clock_timestamp()
 WHERE id = $1 AND status = 'running'
 RETURNING id
 
 -- name: import_fail
 -- An import that failed ($2 why); nothing of it was written.
-UPDATE file_imports SET status = 'failed', error = $2, content = NULL, finished_at = now()
+UPDATE file_imports
+SET status = 'failed', error = $2, content = NULL, finished_at = clock_timestamp()
 WHERE id = $1 AND status IN ('queued', 'running')
 
 -- name: import_fail_abandoned
