@@ -3,11 +3,12 @@ of the same rows in the same run; and the import's peak memory for 10,000 and 10
 
 The .xlsx has the calltask benchmark's tasks (bench/import_calltasks.py), a row each: name,
 extCustId, systemLookupCode and the two numbers as numeric cells, as spreadsheets keep them
-(4791000000, the leading + lost: the campaign's default region NO puts it back). The Excel
-import runs in this process through dialerd.imports (upload, start, the background job); the
-calltask import is one request over HTTP to ``dialerd serve``. Memory: each size is imported
-by a child process of its own, which reports its peak RSS (VmHWM) and its RSS before it
-read the file. Not a test: it prints figures.
+(4791000000, the leading + lost: the campaign's default region NO puts it back). Both go over
+HTTP to ``dialerd serve``: the Excel import as a console user does it (sign in, upload to
+/console/imports, start with the guessed mapping, then until the job's row says done), the
+calltask import as one request. Memory: for each size a fresh ``dialerd serve`` imports one
+file through the console; its peak RSS (VmHWM) is compared with its RSS before the upload.
+Not a test: it prints figures.
 
     .venv/bin/python bench/import_excel.py [--rows 100000] [--runs 3]
 
@@ -18,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import re
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +50,14 @@ from import_calltasks import (  # bench/ is this script's folder
 )
 from yarl import URL
 
-from dialerd.imports import service
-from dialerd.imports.jobs import ImportJobs
-from dialerd.store.imports import Settings, Uploader
-from dialerd.store.pool import create_pool
+from dialerd.domain import Role
+from dialerd.store.pool import connect
+from dialerd.users.service import add_user
 
 HEADER = ["Name", "Kundennummer", "Referenz", "Telefon", "Mobil"]
 MAPPING = ["name", "extCustId", "systemLookupCode", "phone1", "phone2"]
-WHO = Uploader(None, "bench")
+LOGIN = "bench"
+PASSWORD = "bench password, not secret"
 
 
 def write_xlsx(request: dict[str, Any], path: Path) -> None:
@@ -69,60 +73,102 @@ def write_xlsx(request: dict[str, Any], path: Path) -> None:
     book.close()
 
 
-async def excel_import(pool: asyncpg.Pool, data: bytes) -> None:
-    """Upload, start and run one import to its end, every row imported."""
-    async with pool.acquire() as conn:
-        import_id = await service.upload(conn, 1, CAMPAIGN, WHO, "bench.xlsx", data, 1 << 30)
-        chosen = Settings("Kunden", MAPPING, SYSTEM, 3, 12)
-        await service.start(conn, 1, import_id, chosen, WHO)
-    assert await ImportJobs(pool).run_one()
-    async with pool.acquire() as conn:
-        job = await service.get(conn, 1, import_id)
-    assert job is not None
-    if job.status != "done" or job.refused:
-        raise SystemExit(f"excel import failed: {job.status} {job.error} refused={job.refused}")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def child(path: str, dsn: str) -> None:
-    """Imports one file and prints its RSS figures (kB) as JSON: peak and before reading."""
-    pool = await create_pool(dsn, min_size=2, max_size=3)
-    try:
-        before = _status_kb("VmRSS")
-        data = await asyncio.to_thread(Path(path).read_bytes)
-        await excel_import(pool, data)
-    finally:
-        await pool.close()
-    peak = _status_kb("VmHWM")
-    print(orjson.dumps({"before_kb": before, "peak_kb": peak, "file_bytes": len(data)}).decode())
+async def sign_in(session: aiohttp.ClientSession, base: str) -> str:
+    """Signs the console user in (the session keeps the cookie); the session's CSRF token."""
+    form = {"login": LOGIN, "password": PASSWORD}
+    async with session.post(f"{base}/console/signin", data=form, allow_redirects=False) as resp:
+        if resp.status != 303:
+            raise SystemExit(f"console sign-in failed: {resp.status}")
+    async with session.get(f"{base}/console/imports") as resp:
+        found = _CSRF.search(await resp.text())
+    if found is None:
+        raise SystemExit("no CSRF token on /console/imports")
+    return found.group(1)
 
 
-def _status_kb(field: str) -> int:
-    """A figure of /proc/self/status in kB: VmRSS now, VmHWM the peak (ru_maxrss would carry
-    the parent's peak over the exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+async def console_import(
+    session: aiohttp.ClientSession, base: str, csrf: str, conn: asyncpg.Connection, data: bytes
+) -> None:
+    """Upload, start with the guessed mapping, and wait for the job's row to say done."""
+    form = aiohttp.FormData()
+    form.add_field("campaign", str(CAMPAIGN))
+    form.add_field("file", data, filename="bench.xlsx")
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    async with session.post(f"{base}/console/imports", data=form, headers=headers) as resp:
+        target = resp.headers.get("HX-Redirect")
+        if resp.status != 204 or target is None:
+            raise SystemExit(f"upload failed: {resp.status} {(await resp.text())[:300]}")
+    import_id = int(target.rsplit("/", 1)[1])
+    start = {"csrf_token": csrf, "sheet": "Kunden", "width": str(len(MAPPING))}
+    start |= {f"map.{c}": field for c, field in enumerate(MAPPING)}
+    start |= {"system": SYSTEM, "attempts": "3", "interval": "12"}
+    async with session.post(f"{base}{target}/start", data=start, allow_redirects=False) as resp:
+        if resp.status != 303:
+            raise SystemExit(f"start failed: {resp.status} {(await resp.text())[:300]}")
+    while True:
+        row = await conn.fetchrow(
+            "SELECT status, error, refused FROM file_imports WHERE id = $1", import_id
+        )
+        assert row is not None
+        if row["status"] in ("done", "failed"):
+            break
+        await asyncio.sleep(0.02)
+    if row["status"] != "done" or row["refused"]:
+        raise SystemExit(f"excel import failed: {row['status']} {row['error']} {row['refused']}")
+
+
+def status_kb(pid: int, field: str) -> int:
+    """A figure of /proc/<pid>/status in kB: VmRSS now, VmHWM the peak."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise SystemExit(f"no {field} in /proc/self/status")
+    raise SystemExit(f"no {field} for process {pid}")
 
 
-async def memory(rows: int, dsn: str, conn: asyncpg.Connection, folder: Path) -> dict[str, Any]:
-    path = folder / f"rows{rows}.xlsx"
-    write_xlsx(build_request(rows), path)
-    await conn.execute("TRUNCATE contacts CASCADE")
-    done = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--child",
-        str(path),
-        dsn,
-        stdout=asyncio.subprocess.PIPE,
-        cwd=ROOT,
+@contextlib.asynccontextmanager
+async def serving(dsn: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """``dialerd serve`` on a free port: (the process, its base URL), until the block ends."""
+    port = free_port()
+    env = os.environ | {
+        "DIALERD_DATABASE_URL": dsn,
+        "DIALERD_HTTP_PORT": str(port),
+        "DIALERD_LOG_LEVEL": "warning",
+        "DIALERD_IMPORT_MAX_BYTES": str(1 << 30),
+    }
+    env.pop("DIALERD_AMI_HOST", None)  # the HTTP API and the console only
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dialerd.cli", "serve", env=env, cwd=ROOT
     )
-    out, _ = await done.communicate()
-    if done.returncode != 0:
-        raise SystemExit(f"memory child for {rows} rows failed")
-    figures: dict[str, Any] = orjson.loads(out.splitlines()[-1])
-    return figures
+    try:
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), 10)
+
+
+def _session() -> aiohttp.ClientSession:
+    # unsafe: keep the session cookie of a server addressed by IP (127.0.0.1)
+    jar = aiohttp.CookieJar(unsafe=True)
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300), cookie_jar=jar)
+
+
+async def memory(rows: int, dsn: str, conn: asyncpg.Connection, folder: Path) -> dict[str, int]:
+    """A fresh server's RSS before and its peak after importing ``rows`` rows, and the file's
+    size."""
+    path = folder / f"rows{rows}.xlsx"
+    await asyncio.to_thread(write_xlsx, build_request(rows), path)
+    data = await asyncio.to_thread(path.read_bytes)
+    await conn.execute("TRUNCATE contacts CASCADE")
+    async with serving(dsn) as (server, base), _session() as session:
+        await wait_healthy(session, base, server)
+        csrf = await sign_in(session, base)
+        before = status_kb(server.pid, "VmRSS")
+        await console_import(session, base, csrf, conn, data)
+        peak = status_kb(server.pid, "VmHWM")
+    return {"before_kb": before, "peak_kb": peak, "file_bytes": len(data)}
 
 
 async def bench(n: int, runs: int, sizes: list[int]) -> None:
@@ -137,47 +183,30 @@ async def bench(n: int, runs: int, sizes: list[int]) -> None:
     admin = await asyncpg.connect(ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{name}"')
     dsn = str(URL(ADMIN_DSN).with_path("/" + name))
-    port = free_port()
-    env = os.environ | {
-        "DIALERD_DATABASE_URL": dsn,
-        "DIALERD_HTTP_PORT": str(port),
-        "DIALERD_LOG_LEVEL": "warning",
-    }
-    env.pop("DIALERD_AMI_HOST", None)
-    server = None
     conn = None
-    pool = None
     try:
         token, _ = await prepare(dsn)
-        conn = await asyncpg.connect(dsn)
+        conn = await connect(dsn)
         await conn.execute("UPDATE campaigns SET default_region = 'NO' WHERE id = $1", CAMPAIGN)
-        pool = await create_pool(dsn, min_size=2, max_size=4)
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "dialerd.cli", "serve", env=env, cwd=ROOT
-        )
-        base = f"http://127.0.0.1:{port}"
-        url = f"{base}/itxdialer/calltaskimport"
+        await add_user(conn, 1, LOGIN, PASSWORD, Role.SUPERVISOR)
         excel: list[Timing] = []
         api: list[Timing] = []
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+        async with serving(dsn) as (server, base), _session() as session:
             await wait_healthy(session, base, server)
+            csrf = await sign_in(session, base)
             meter = Meter(conn, name, server.pid)
+            url = f"{base}/itxdialer/calltaskimport"
             for _ in range(runs):
                 await conn.execute("TRUNCATE contacts CASCADE")
-                excel.append(await meter.run(excel_import(pool, data)))
+                excel.append(await meter.run(console_import(session, base, csrf, conn, data)))
                 await conn.execute("TRUNCATE contacts CASCADE")
                 api.append(await meter.run(post(session, url, body, token)))
         assert await conn.fetchval("SELECT count(*) FROM contacts") == n
         numbers = await conn.fetchval("SELECT phone_numbers FROM contacts ORDER BY id LIMIT 1")
         rss = {rows: await memory(rows, dsn, conn, folder) for rows in sizes}
     finally:
-        if pool is not None:
-            await pool.close()
         if conn is not None:
             await conn.close()
-        if server is not None:
-            server.terminate()
-            await asyncio.wait_for(server.wait(), 10)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
@@ -199,7 +228,7 @@ async def bench(n: int, runs: int, sizes: list[int]) -> None:
             f"{n / best.wall:8.0f} rows/s  CPU {best.cpu:.2f} s"
         )
     print(f"  ratio Excel / API          {best_excel.wall / best_api.wall:6.2f}")
-    print("peak RSS of a process that imports one file (kB: peak, before reading, growth):")
+    print("peak RSS of a fresh dialerd serve importing one file (kB: peak, before, growth):")
     for rows, fig in rss.items():
         growth = fig["peak_kb"] - fig["before_kb"]
         print(
@@ -209,9 +238,6 @@ async def bench(n: int, runs: int, sizes: list[int]) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        asyncio.run(child(sys.argv[2], sys.argv[3]))
-        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
