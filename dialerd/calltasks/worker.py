@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -57,6 +58,17 @@ class JobWorker:
     async def run_one(self) -> bool:
         """Runs one job; False if there was none."""
         raise NotImplementedError
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Runs the worker in the background for as long as the block (an app's cleanup_ctx)."""
+        task = asyncio.create_task(self.run(), name=self.name)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class ImportWorker(JobWorker):

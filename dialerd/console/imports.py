@@ -5,8 +5,6 @@ refused rows. All of it is dialerd.imports; this module is HTTP only."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -27,17 +25,15 @@ routes = web.RouteTableDef()
 MENU_ITEM = MenuItem("Imports", "imports", Role.SUPERVISOR)
 JOBS = web.AppKey("console_import_jobs", ImportJobs)
 _INT4_MAX = 2**31 - 1
+_MAX_COLUMNS = 16384  # Excel's widest sheet
 
 
 async def import_jobs(app: web.Application) -> AsyncIterator[None]:
     """Runs the import worker for as long as the console runs (app.cleanup_ctx)."""
     jobs = ImportJobs(app[POOL])
     app[JOBS] = jobs
-    running = asyncio.create_task(jobs.run(), name="file_import_worker")
-    yield
-    running.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await running
+    async with jobs.running():
+        yield
 
 
 def _uploader(request: web.Request) -> Uploader:
@@ -126,11 +122,12 @@ async def upload(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204, headers={"HX-Redirect": target})
 
 
-def _posted(values: Any, width: int) -> list[str] | None:
-    """The mapping a form sent (map.0 … map.<n>), None if it sent none."""
-    if "map.0" not in values:
+def _posted(values: Any) -> list[str] | None:
+    """The mapping a form sent (map.0 … map.<width - 1>), None if it sent none."""
+    raw = str(values.get("width", ""))
+    if "map.0" not in values or not raw.isdigit() or int(raw) > _MAX_COLUMNS:
         return None
-    return [str(values.get(f"map.{c}", "")) for c in range(width)]
+    return [str(values.get(f"map.{c}", "")) for c in range(int(raw))]
 
 
 async def _sheet_page(
@@ -146,14 +143,9 @@ async def _sheet_page(
         if job.status != "uploaded":
             return _job_page(request, job)
         campaign = await campaigns.show(conn, client_id, job.campaign_id)
+        columns = _posted(values) if same_sheet else None
         try:
-            first = await service.look(conn, client_id, import_id, sheet_name)
-            columns = _posted(values, len(first.headers)) if same_sheet else None
-            sheet = (
-                first
-                if columns is None
-                else await service.look(conn, client_id, import_id, first.sheet, columns)
-            )
+            sheet = await service.look(conn, client_id, import_id, sheet_name, columns)
         except service.Refused as exc:
             context = {"job": job, "campaign": campaign, "message": str(exc)}
             return page(request, "imports/unreadable.html", context, status=400)
@@ -188,10 +180,9 @@ async def start(request: web.Request) -> web.StreamResponse:
     import_id = _id(request)
     form = await request.post()
     sheet = str(form.get("sheet", ""))
-    width = int(str(form.get("width", "0"))) if str(form.get("width", "0")).isdigit() else 0
     chosen = Settings(
         sheet=sheet,
-        mapping=_posted(form, width) or [],
+        mapping=_posted(form) or [],
         system_code=str(form.get("system", "")),
         max_attempts=_int(form.get("attempts")),
         min_call_interval_h=_int(form.get("interval")),

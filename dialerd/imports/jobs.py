@@ -67,7 +67,7 @@ class ImportJobs(JobWorker):
         log.info("file_import_started", campaign_id=work.campaign_id)
         try:
             async with conn.transaction():  # a savepoint: a failed import keeps the lock
-                counts = await _import(conn, side, import_id, work)
+                counts = await _run_import(conn, side, import_id, work)
         except (Refused, FileRefused, mapping.MappingError, CalltaskError) as exc:
             text = exc.status_text if isinstance(exc, CalltaskError) else str(exc)
             log.info("file_import_refused", error=text)
@@ -82,7 +82,10 @@ class ImportJobs(JobWorker):
         log.info("file_import_done", imported=counts[0], updated=counts[1], refused=counts[2])
 
 
-async def _import(conn: Conn, side: Conn, import_id: int, work: store.Work) -> tuple[int, int, int]:
+async def _run_import(
+    conn: Conn, side: Conn, import_id: int, work: store.Work
+) -> tuple[int, int, int]:
+    """Reads the rows, imports them and records the result: (created, updated, refused)."""
     campaign = await campaigns.get(conn, work.client_id, work.campaign_id)
     if campaign is None:
         raise Refused(f"campaign {work.campaign_id} is no longer a campaign of this client")

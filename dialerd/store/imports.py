@@ -76,7 +76,7 @@ class Job:
 
 
 async def get(conn: Conn, import_id: int, client_id: int) -> Job | None:
-    row = await conn.fetchrow(q("import_get"), import_id, client_id)
+    row = await conn.fetchrow(q("import_get"), client_id, import_id, 1)
     return Job(**dict(row)) if row is not None else None
 
 
@@ -93,9 +93,7 @@ async def refused_file(conn: Conn, import_id: int, client_id: int) -> tuple[str,
 
 
 async def latest(conn: Conn, client_id: int, limit: int) -> list[Job]:
-    ids = [r["id"] for r in await conn.fetch(q("import_list"), client_id, limit)]
-    jobs = [await get(conn, i, client_id) for i in ids]
-    return [j for j in jobs if j is not None]
+    return [Job(**dict(r)) for r in await conn.fetch(q("import_get"), client_id, None, limit)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,15 @@ VALUES ($1, $2, $3, $4, $5, $6, octet_length($7::bytea), $7::bytea)
 RETURNING id
 
 -- name: import_get
--- An import of the client, without its files.
+-- The client's import $2, or with $2 NULL its latest $3 (newest first); without their files.
 SELECT id, campaign_id, login, file_name, file_kind, file_bytes, sheet, mapping, system_code,
        max_attempts, min_call_interval_h, status, rows_total, rows_done, imported, updated,
        refused, refused_file IS NOT NULL AS has_refused_file, error, created_at, started_at,
        progress_at, finished_at, now() AS now
-FROM file_imports WHERE id = $1 AND client_id = $2
+FROM file_imports
+WHERE client_id = $1 AND ($2::bigint IS NULL OR id = $2)
+ORDER BY id DESC
+LIMIT $3
 
 -- name: import_content
 -- The uploaded file of an import of the client (NULL once the import ended).
@@ -28,10 +31,6 @@ SELECT content FROM file_imports WHERE id = $1 AND client_id = $2
 -- name: import_refused_file
 -- The .xlsx of refused rows of an import of the client.
 SELECT file_name, refused_file FROM file_imports WHERE id = $1 AND client_id = $2
-
--- name: import_list
--- The client's latest imports (newest first, at most $2).
-SELECT id FROM file_imports WHERE client_id = $1 ORDER BY id DESC LIMIT $2
 
 -- name: import_queue
 -- Starts an uploaded import ($1 id, $2 client): its sheet, mapping, calling system and attempt

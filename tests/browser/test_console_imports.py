@@ -67,8 +67,9 @@ async def test_an_xlsx_with_bad_rows_is_imported_and_its_refused_rows_downloaded
     await expect(progress).to_be_visible()
     await shot(page, "import-progress")
     await page.reload()  # the progress is the job's row: a reload shows it again
-    await expect(progress.get_by_text("Done")).to_be_visible(timeout=60_000)
     result = page.locator("#result")
+    await expect(result).to_be_visible(timeout=60_000)
+    await expect(progress.get_by_text("Done", exact=True)).to_be_visible()
     await expect(result.get_by_role("row", name="Call tasks imported")).to_contain_text("29")
     await expect(result.get_by_role("row", name="Rows refused")).to_contain_text("2")
     await shot(page, "import-result")
