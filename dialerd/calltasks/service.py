@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -77,10 +76,6 @@ class Imported:
         return created, len(rows) - created
 
 
-Progress = Callable[[int], Awaitable[None]]
-"""Told how many tasks are checked and written so far, after each chunk."""
-
-
 async def import_calltasks(
     conn: Conn, client_id: int, body: dict[str, Any], *, return_tasks: bool
 ) -> Answer:
@@ -97,7 +92,6 @@ async def import_tasks(
     client_id: int,
     body: dict[str, Any],
     *,
-    progress: Progress | None = None,
     refuse_malformed_tasks: bool = False,
 ) -> Imported:
     """Validates and writes, or raises CalltaskError with nothing written. The API refuses a
@@ -113,14 +107,14 @@ async def import_tasks(
             raise await asyncio.to_thread(checker.malformed_task, body) or error
         try:
             async with conn.transaction():  # a savepoint: an error in a late chunk undoes all
-                written = await _check_and_write(conn, checker, body, True, progress)
+                written = await _check_and_write(conn, checker, body, by_copy=True)
         except asyncpg.UniqueViolationError:
             # A call task was reopened with one of the keys while this import ran (a reset
             # through the contacts API): do it again, updating where the COPY could only add.
             log.info("calltask_import_redone_without_copy", client_id=client_id)
             checker = TaskChecker(setup, refuse_malformed_tasks=refuse_malformed_tasks)
             async with conn.transaction():
-                written = await _check_and_write(conn, checker, body, False, progress)
+                written = await _check_and_write(conn, checker, body, by_copy=False)
     except CalltaskError as exc:
         log.info("calltask_import_refused", client_id=client_id, status_code=exc.status_code)
         raise
@@ -140,11 +134,7 @@ async def import_tasks(
 
 
 async def _check_and_write(
-    conn: Conn,
-    checker: TaskChecker,
-    body: dict[str, Any],
-    by_copy: bool,
-    progress: Progress | None,
+    conn: Conn, checker: TaskChecker, body: dict[str, Any], *, by_copy: bool
 ) -> dict[int, store.Written]:
     """Checks the tasks chunk by chunk in a thread, writing each chunk while the next is checked.
 
@@ -182,13 +172,9 @@ async def _check_and_write(
             tasks, lines = await asyncio.to_thread(check, start)
             if writing is not None:
                 await writing
-                if progress is not None:
-                    await progress(start)
             writing = asyncio.create_task(writer.write(tasks, lines))
         if writing is not None:
             await writing
-            if progress is not None:
-                await progress(len(raw_tasks))
     finally:
         if writing is not None:  # the connection is busy until the write ends, even on error
             await asyncio.gather(writing, return_exceptions=True)

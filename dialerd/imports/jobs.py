@@ -12,7 +12,9 @@ of its progress) finds the lock free and marks it failed. Nothing is ever half-w
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import itertools
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -21,10 +23,11 @@ from dialerd.calltasks.service import import_tasks
 from dialerd.calltasks.worker import JobWorker
 from dialerd.imports import mapping
 from dialerd.imports.preview import reason
-from dialerd.imports.reader import Cell, FileRefused
+from dialerd.imports.reader import Cell, FileRefused, Sheet
 from dialerd.imports.service import Refused, open_file, refused_file, request_body
 from dialerd.store import campaigns
 from dialerd.store import imports as store
+from dialerd.store.calltasks import Written
 
 if TYPE_CHECKING:
     from dialerd.store.campaigns import Conn
@@ -33,6 +36,8 @@ log = structlog.get_logger(__name__)
 
 STALE_UPLOAD_HOURS = 24
 """Uploads never started are removed after this."""
+CHUNK = 10_000
+"""Rows read into tasks and imported at a time."""
 
 
 class ImportJobs(JobWorker):
@@ -85,42 +90,67 @@ class ImportJobs(JobWorker):
 async def _run_import(
     conn: Conn, side: Conn, import_id: int, work: store.Work
 ) -> tuple[int, int, int]:
-    """Reads the rows, imports them and records the result: (created, updated, refused)."""
+    """Reads the rows and imports them CHUNK at a time, in the one transaction, then records
+    the result: (created, updated, refused). Only the sheet (calamine's cells) is held whole;
+    a chunk's tasks are let go once it is written."""
     campaign = await campaigns.get(conn, work.client_id, work.campaign_id)
     if campaign is None:
         raise Refused(f"campaign {work.campaign_id} is no longer a campaign of this client")
     chosen = work.chosen
     reader = mapping.RowReader(chosen.mapping, campaign.default_region)
 
-    def read() -> tuple[list[Cell], list[dict[str, Any]], list[int]]:
-        book = open_file(work.content, len(work.content))
-        header, rows = mapping.header_and_rows(book.rows(chosen.sheet), chosen.sheet)
-        tasks, numbers = mapping.read_tasks(rows, reader)
-        return header, tasks, numbers
+    def load() -> tuple[Sheet, list[Cell], int]:
+        sheet = open_file(work.content, len(work.content)).sheet(chosen.sheet)
+        header, rows = mapping.header_and_rows(sheet.rows(), chosen.sheet)
+        return sheet, header, sum(1 for _ in rows)
 
-    header, tasks, numbers = await asyncio.to_thread(read)
-    total = len(tasks)
+    sheet, header, total = await asyncio.to_thread(load)
     await store.progress(side, import_id, total, 0)
-
-    async def report(done: int) -> None:
+    rows = mapping.header_and_rows(sheet.rows(), chosen.sheet)[1]
+    counts = _Counts()
+    reasons: dict[int, str] = {}  # row number -> why it was refused
+    done = 0
+    while True:
+        tasks, numbers = await asyncio.to_thread(
+            mapping.read_tasks, itertools.islice(rows, CHUNK), reader
+        )
+        if not tasks:
+            break
+        # The calltask import as one request per chunk: a later chunk finds the call tasks an
+        # earlier one wrote (same transaction), so a repeated extCustId updates, as in one.
+        imported = await import_tasks(
+            conn,
+            work.client_id,
+            request_body(campaign.id, chosen, tasks),
+            refuse_malformed_tasks=True,
+        )
+        counts.add(imported.written.values())
+        reasons.update((numbers[e.index], reason(e)) for e in imported.plan.errors)
+        done += len(tasks)
         await store.progress(side, import_id, total, done)
-
-    imported = await import_tasks(
-        conn,
-        work.client_id,
-        request_body(campaign.id, chosen, tasks),
-        progress=report,
-        refuse_malformed_tasks=True,
-    )
-    del tasks
-    created, updated = imported.counts()
-    reasons = {numbers[e.index]: reason(e) for e in imported.plan.errors}
     refused = (
         await asyncio.to_thread(refused_file, work.content, chosen.sheet, reasons)
         if reasons
         else None
     )
     await store.save_mapping(conn, campaign.id, mapping.remember(header, chosen.mapping))
-    if not await store.finish(conn, import_id, (created, updated, len(reasons)), refused):
+    result = (len(counts.created), len(counts.updated), len(reasons))
+    if not await store.finish(conn, import_id, result, refused):
         raise RuntimeError(f"import {import_id} is no longer running")
-    return created, updated, len(reasons)
+    return result
+
+
+class _Counts:
+    """Call tasks created and updated over the chunks of one import; one that an earlier chunk
+    created and a later one updated counts as created (by this import), as in one request."""
+
+    def __init__(self) -> None:
+        self.created: set[int] = set()
+        self.updated: set[int] = set()
+
+    def add(self, written: Iterable[Written]) -> None:
+        for row in written:
+            if row.created:
+                self.created.add(row.id)
+            elif row.id not in self.created:
+                self.updated.add(row.id)

@@ -114,11 +114,29 @@ class Workbook:
             if not self.sheets:
                 raise FileRefused("the workbook has no worksheet")
 
-    def rows(self, sheet: str) -> Iterator[tuple[int, list[Cell]]]:
-        """The sheet's rows that have any cell filled, each with its row number as the
-        spreadsheet shows it (1 = the first row)."""
-        if sheet not in self.sheets:
-            raise FileRefused(f"the file has no sheet {sheet!r}")
+    def sheet(self, name: str) -> Sheet:
+        """A sheet, read (an .xlsx/.xls/.ods sheet is loaded whole, once, by calamine)."""
+        if name not in self.sheets:
+            raise FileRefused(f"the file has no sheet {name!r}")
+        if self._text is not None:
+            return Sheet(None, self._text)
+        assert self._book is not None
+        try:
+            return Sheet(self._book.get_sheet_by_name(name), None)
+        except python_calamine.CalamineError as exc:
+            raise FileRefused(f"the sheet {name!r} cannot be read: {exc}") from None
+
+
+class Sheet:
+    """One sheet's rows, to go through as often as needed without reading the file again."""
+
+    def __init__(self, values: python_calamine.CalamineSheet | None, text: str | None) -> None:
+        self._values = values
+        self._text = text
+
+    def rows(self) -> Iterator[tuple[int, list[Cell]]]:
+        """The rows that have any cell filled, each with its row number as the spreadsheet
+        shows it (1 = the first row)."""
         if self._text is not None:
             reader = csv.reader(io.StringIO(self._text, newline=""), sniff_dialect(self._text))
             try:
@@ -128,13 +146,10 @@ class Workbook:
             except csv.Error as exc:
                 raise FileRefused(f"the CSV file cannot be read: {exc}") from None
             return
-        assert self._book is not None
-        try:
-            values = self._book.get_sheet_by_name(sheet)
-        except python_calamine.CalamineError as exc:
-            raise FileRefused(f"the sheet {sheet!r} cannot be read: {exc}") from None
-        first = values.start[0] + 1 if values.start else 1  # the range starts at its first cell
-        for offset, cells in enumerate(values.iter_rows()):
+        assert self._values is not None
+        start = self._values.start
+        first = start[0] + 1 if start else 1  # the range starts at its first filled cell
+        for offset, cells in enumerate(self._values.iter_rows()):
             if any(cell != "" for cell in cells):
                 yield first + offset, list[Cell](cells)
 

@@ -115,7 +115,7 @@ async def look(
         book = open_file(data, len(data))
         name = sheet if sheet is not None else book.sheets[0]
         try:
-            header, rows = mapping.header_and_rows(book.rows(name), name)
+            header, rows = mapping.header_and_rows(book.sheet(name).rows(), name)
         except (FileRefused, mapping.MappingError) as exc:
             raise Refused(str(exc)) from None
         chosen = _fit(columns, len(header)) if columns is not None else None
@@ -214,7 +214,7 @@ def refused_file(data: bytes, sheet: str, reasons: dict[int, str]) -> bytes:
     """The .xlsx of the refused rows (row number -> reason), their cells read again from the
     upload: only the refused rows are kept in memory, and only here."""
     book = open_file(data, len(data))
-    header, rows = mapping.header_and_rows(book.rows(sheet), sheet)
+    header, rows = mapping.header_and_rows(book.sheet(sheet).rows(), sheet)
     chosen: list[tuple[int, str, list[Cell]]] = [
         (number, reasons[number], row) for number, row in rows if number in reasons
     ]

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 import python_calamine
 
-from dialerd.imports import service
+from dialerd.imports import jobs, service
 from dialerd.imports.jobs import ImportJobs
 from dialerd.store.imports import Settings, Uploader
 from tests import sheets
@@ -199,3 +199,27 @@ async def test_a_crash_mid_import_writes_nothing_and_the_job_is_failed(
     assert job is not None and job.status == "failed"
     assert job.error is not None and "nothing was imported" in job.error
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 0
+
+
+async def test_chunks_are_one_import_a_later_row_wins_across_them(
+    pool: asyncpg.Pool, ready: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "CHUNK", 2)  # rows 2-3, 4-5, 6
+    rows = [
+        HEADER,
+        ["First", 4915112345678, None, 1, None],
+        ["Other", 4915112345679, None, 2, None],
+        ["", 4915112345670, None, 3, None],  # refused, in the second chunk
+        ["First again", 4915112345671, None, 1, None],  # updates row 2's call task
+        ["Third", 4915112345672, None, None, None],
+    ]
+    mapping = ["name", "phone1", "phone2", "extCustId", "info:216"]
+    job = await run(pool, await upload(pool, sheets.xlsx({"Kunden": rows})), settings_for(mapping))
+    assert (job.status, job.rows_done, job.rows_total) == ("done", 5, 5)
+    assert (job.imported, job.updated, job.refused) == (3, 0, 1)
+    names = await pool.fetch("SELECT name, ext_cust_id FROM contacts ORDER BY id")
+    assert [(r["name"], r["ext_cust_id"]) for r in names] == [
+        ("First again", "1"),
+        ("Other", "2"),
+        ("Third", None),
+    ]

@@ -38,7 +38,7 @@ ROWS: list[list[object]] = [
 def test_the_kind_comes_from_the_bytes_and_every_kind_reads(data: bytes, kind: str) -> None:
     assert detect(data) == kind
     book = open_workbook(data, 10**7)
-    rows = list(book.rows(book.sheets[0]))
+    rows = list(book.sheet(book.sheets[0]).rows())
     assert [n for n, _ in rows] == [1, 2, 3]
     assert cells.text(rows[1][1][2]) == "5124"  # 5124.0 in a spreadsheet, "5124" in a CSV
 
@@ -76,7 +76,7 @@ def test_csv_delimiter_is_sniffed_and_encodings_are_utf8_with_bom_or_cp1252() ->
         sheets.csv_bytes(rows, delimiter="|"),
     ):
         book = open_workbook(data, 10**7)
-        assert list(book.rows("CSV")) == [(1, rows[0]), (2, rows[1])]
+        assert list(book.sheet("CSV").rows()) == [(1, rows[0]), (2, rows[1])]
 
 
 def test_cells_become_text_deliberately() -> None:
