@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     """Mark the console's session cookie Secure; set it when the console is served over HTTPS."""
     assets_dir: str | None = None
     """Where the console's front-end libraries are (npm's node_modules); default: the checkout's."""
+    import_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    """Largest spreadsheet or CSV file an import accepts (the console's upload)."""
 
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"

@@ -98,3 +98,35 @@ def _slow(raw: str, default_region: str | None) -> str | None:
 def is_region(code: str) -> bool:
     """True for an ISO 3166 region code that phonenumbers knows (e.g. "NO", "DE")."""
     return code.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def restore_numeric(digits: str, default_region: str | None) -> tuple[str, str]:
+    """A phone number that a spreadsheet stored as a number, as the text it was typed as, and
+    what was assumed. The number lost its leading ``+`` (or ``00``) or its national prefix
+    ``0``: digits that start with the default region's country code and are then of a possible
+    length there are read as international, others as a national number of the region; without
+    a region every number is international. Only a national prefix ``0`` is put back (a
+    number loses leading zeros; the US prefix 1 is not lost). The result is then read by
+    ``normalize`` like any other text: this decides what was lost, never whether the number is
+    accepted."""
+    facts = _numeric_region(default_region) if default_region else None
+    if facts is None:
+        return "+" + digits, "leading + restored"
+    cc, code, region, zero_prefix = facts
+    if digits.startswith(code) and _possible_length(cc, len(digits) - len(code)):
+        return "+" + digits, "leading + restored"
+    if zero_prefix:  # a number drops only zeros
+        return "0" + digits, f"leading 0 restored, a national number of {region}"
+    return digits, f"a national number of {region}"
+
+
+@cache
+def _numeric_region(default_region: str) -> tuple[int, str, str, bool] | None:
+    """(country code, as text, the region, whether its national prefix is 0), None if the region
+    is unknown."""
+    region = default_region.upper()
+    if not is_region(region):
+        return None
+    cc = phonenumbers.country_code_for_region(region)
+    metadata = _metadata(cc)
+    return cc, str(cc), region, metadata is not None and metadata.national_prefix == "0"

@@ -300,6 +300,46 @@ ALTER TABLE public.contacts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.file_imports (
+    id bigint NOT NULL,
+    client_id integer NOT NULL,
+    campaign_id integer NOT NULL,
+    user_id bigint,
+    login text NOT NULL,
+    file_name text NOT NULL,
+    file_kind text NOT NULL,
+    file_bytes integer NOT NULL,
+    content bytea,
+    sheet text,
+    mapping jsonb,
+    system_code text,
+    max_attempts integer,
+    min_call_interval_h integer,
+    status text DEFAULT 'uploaded'::text NOT NULL,
+    rows_total integer,
+    rows_done integer DEFAULT 0 NOT NULL,
+    imported integer,
+    updated integer,
+    refused integer,
+    refused_file bytea,
+    error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    progress_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT file_imports_file_kind_check CHECK ((file_kind = ANY (ARRAY['xlsx'::text, 'xls'::text, 'ods'::text, 'csv'::text]))),
+    CONSTRAINT file_imports_status_check CHECK ((status = ANY (ARRAY['uploaded'::text, 'queued'::text, 'running'::text, 'done'::text, 'failed'::text])))
+);
+
+ALTER TABLE public.file_imports ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.file_imports_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.import_jobs (
     id uuid NOT NULL,
     client_id integer NOT NULL,
@@ -311,6 +351,12 @@ CREATE TABLE public.import_jobs (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     finished_at timestamp with time zone,
     CONSTRAINT import_jobs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'done'::text, 'failed'::text])))
+);
+
+CREATE TABLE public.import_mappings (
+    campaign_id integer NOT NULL,
+    columns jsonb NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 CREATE TABLE public.info_fields (
@@ -392,8 +438,14 @@ ALTER TABLE ONLY public.contact_history
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.file_imports
+    ADD CONSTRAINT file_imports_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.import_jobs
     ADD CONSTRAINT import_jobs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.import_mappings
+    ADD CONSTRAINT import_mappings_pkey PRIMARY KEY (campaign_id);
 
 ALTER TABLE ONLY public.info_fields
     ADD CONSTRAINT info_fields_pkey PRIMARY KEY (id);
@@ -438,6 +490,10 @@ CREATE UNIQUE INDEX contacts_open_ext_key ON public.contacts USING btree (campai
 
 CREATE INDEX contacts_user_data ON public.contacts USING btree (user_data, id);
 
+CREATE INDEX file_imports_campaign ON public.file_imports USING btree (campaign_id, id DESC);
+
+CREATE INDEX file_imports_pending ON public.file_imports USING btree (id) WHERE (status = ANY (ARRAY['queued'::text, 'running'::text]));
+
 CREATE INDEX import_jobs_queued ON public.import_jobs USING btree (created_at) WHERE (status = 'queued'::text);
 
 CREATE UNIQUE INDEX users_login ON public.users USING btree (lower(login));
@@ -467,3 +523,12 @@ ALTER TABLE ONLY public.contact_history
 
 ALTER TABLE ONLY public.contact_history
     ADD CONSTRAINT contact_history_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_imports
+    ADD CONSTRAINT file_imports_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_imports
+    ADD CONSTRAINT file_imports_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.import_mappings
+    ADD CONSTRAINT import_mappings_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE CASCADE;

@@ -6,8 +6,6 @@ envelope. See docs/calltask-api.md for the decisions the spec leaves open.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -91,11 +89,8 @@ async def import_worker(app: web.Application) -> AsyncIterator[None]:
     """Runs the worker of async imports for as long as the app runs (app.cleanup_ctx)."""
     worker = ImportWorker(app[POOL])
     app[IMPORT_WORKER] = worker
-    task = asyncio.create_task(worker.run(), name="calltask-import-worker")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with worker.running():
+        yield
 
 
 routes = [

@@ -61,14 +61,46 @@ async def precheck(conn: Conn, client_id: int, body: dict[str, Any]) -> None:
     check_request(body, await load_setup(conn, client_id, body))
 
 
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What an import wrote: the plan (valid tasks and per-task errors) and each task's row."""
+
+    plan: Plan
+    written: dict[int, store.Written]
+
+    def counts(self) -> tuple[int, int]:
+        """(call tasks created, open call tasks updated): rows, not tasks, so that several tasks
+        with one extCustId count once."""
+        rows = {w.id for w in self.written.values()}
+        created = len({w.id for w in self.written.values() if w.created})
+        return created, len(rows) - created
+
+
 async def import_calltasks(
     conn: Conn, client_id: int, body: dict[str, Any], *, return_tasks: bool
 ) -> Answer:
     """Validates and writes; a request-level error is an answer too (nothing written then)."""
+    try:
+        imported = await import_tasks(conn, client_id, body)
+    except CalltaskError as exc:
+        return Answer(400, exc.body())
+    return Answer(200, _result(imported.plan, imported.written, return_tasks))
+
+
+async def import_tasks(
+    conn: Conn,
+    client_id: int,
+    body: dict[str, Any],
+    *,
+    refuse_malformed_tasks: bool = False,
+) -> Imported:
+    """Validates and writes, or raises CalltaskError with nothing written. The API refuses a
+    request with a malformed task; a file import (``refuse_malformed_tasks``) refuses that row
+    alone, as a per-task error."""
     started = time.perf_counter()
     try:
         setup = await load_setup(conn, client_id, body)
-        checker = TaskChecker(setup)
+        checker = TaskChecker(setup, refuse_malformed_tasks=refuse_malformed_tasks)
         error = request_error(body, setup)
         if error is not None:
             # A malformed task (code 2) comes before it in the table: look through the tasks.
@@ -80,26 +112,25 @@ async def import_calltasks(
             # A call task was reopened with one of the keys while this import ran (a reset
             # through the contacts API): do it again, updating where the COPY could only add.
             log.info("calltask_import_redone_without_copy", client_id=client_id)
-            checker = TaskChecker(setup)
+            checker = TaskChecker(setup, refuse_malformed_tasks=refuse_malformed_tasks)
             async with conn.transaction():
                 written = await _check_and_write(conn, checker, body, by_copy=False)
     except CalltaskError as exc:
         log.info("calltask_import_refused", client_id=client_id, status_code=exc.status_code)
-        return Answer(400, exc.body())
-    plan = checker.plan(body)
-    rows = {w.id for w in written.values()}
-    created = len({w.id for w in written.values() if w.created})
+        raise
+    imported = Imported(checker.plan(body), written)
+    created, updated = imported.counts()
     log.info(
         "calltask_import_written",
         client_id=client_id,
-        campaign_id=plan.campaign_id,
-        system_code=plan.system_code,
+        campaign_id=imported.plan.campaign_id,
+        system_code=imported.plan.system_code,
         created=created,
-        updated=len(rows) - created,
-        task_errors=len(plan.errors),
+        updated=updated,
+        task_errors=len(imported.plan.errors),
         ms=round((time.perf_counter() - started) * 1000),
     )
-    return Answer(200, _result(plan, written, return_tasks))
+    return imported
 
 
 async def _check_and_write(

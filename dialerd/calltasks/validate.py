@@ -181,10 +181,13 @@ def _key(value: Any, index: int, name: str) -> str | None:
 class TaskChecker:
     """Checks the tasks of a request whose header is valid, in ranges (so that an import can
     write one range while the next is checked), collecting valid tasks, per-task errors and
-    undefined emprIds. A malformed task raises CalltaskError (code 2)."""
+    undefined emprIds. A malformed task raises CalltaskError (code 2), or with
+    ``refuse_malformed_tasks`` (a file import, where one bad row is not the whole file's fault)
+    becomes that task's error, code 2 and the same text."""
 
-    def __init__(self, setup: Setup) -> None:
+    def __init__(self, setup: Setup, *, refuse_malformed_tasks: bool = False) -> None:
         self.setup = setup
+        self.refuse_malformed_tasks = refuse_malformed_tasks
         self.region = setup.campaign.default_region if setup.campaign else None
         self.info_fields = setup.info_fields
         self.tasks: list[Task] = []
@@ -230,6 +233,15 @@ class TaskChecker:
         )
 
     def check(self, index: int, raw: Any) -> None:
+        if not self.refuse_malformed_tasks:
+            self._check(index, raw)
+            return
+        try:
+            self._check(index, raw)
+        except CalltaskError as exc:
+            self.errors.append(TaskError(index, [exc.status_code], exc.status_text))
+
+    def _check(self, index: int, raw: Any) -> None:
         if not isinstance(raw, dict):
             raise _malformed(f"callTasks[{index}]", "must be an object")
         ext_cust_id = _key(raw.get("extCustId"), index, "extCustId")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -27,7 +28,12 @@ log = structlog.get_logger(__name__)
 _CONNECTION_LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
-class ImportWorker:
+class JobWorker:
+    """Runs the jobs ``run_one`` finds, one after the other, until cancelled: at once when
+    woken, else every ``poll_seconds``; a lost connection is retried at the next poll."""
+
+    name = "job_worker"  # names its log lines
+
     def __init__(self, pool: asyncpg.Pool, *, poll_seconds: float = 2.0) -> None:
         self._pool = pool
         self._poll_seconds = poll_seconds
@@ -38,17 +44,35 @@ class ImportWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Imports queued jobs until cancelled."""
         while True:
             self._wake.clear()
             try:
                 while await self.run_one():
                     pass
             except _CONNECTION_LOST as exc:
-                log.warning("calltask_import_worker_disconnected", error=repr(exc))
+                log.warning(f"{self.name}_disconnected", error=repr(exc))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_seconds):  # not wait_for: see pbx/ami.py
                     await self._wake.wait()
+
+    async def run_one(self) -> bool:
+        """Runs one job; False if there was none."""
+        raise NotImplementedError
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Runs the worker in the background for as long as the block (an app's cleanup_ctx)."""
+        task = asyncio.create_task(self.run(), name=self.name)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class ImportWorker(JobWorker):
+    name = "calltask_import_worker"
 
     async def run_one(self) -> bool:
         """Imports the oldest free job; False if there was none."""

@@ -18,7 +18,7 @@ from aiohttp import web
 from yarl import URL
 
 from dialerd.config import Settings
-from dialerd.console import admin, assets, campaigns, reports, setup, signin, wallboard
+from dialerd.console import admin, assets, campaigns, imports, reports, setup, signin, wallboard
 from dialerd.console.context import COOKIE, CSRF_FIELD, CSRF_HEADER, POOL, SESSION, SETTINGS
 from dialerd.console.guard import Handler, is_public, role_of
 from dialerd.console.render import MENU, MenuItem, page, setup_templates
@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 PREFIX = "/console/"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 # The screens, in menu order: each module has `routes` and, if it is in the menu, `MENU_ITEM`.
-SCREENS: list[ModuleType] = [campaigns, wallboard, reports, admin, setup]
+SCREENS: list[ModuleType] = [campaigns, imports, wallboard, reports, admin, setup]
 
 
 def signin_url(request: web.Request) -> str:
@@ -127,4 +127,5 @@ def init_console(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     for screen in SCREENS:
         app.add_routes(screen.routes)
     wallboard.setup(app)
+    app.cleanup_ctx.append(imports.import_jobs)
     return app
