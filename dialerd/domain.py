@@ -53,6 +53,59 @@ CAUSE_INVALID_NUMBER_FORMAT = 28
 INVALID_NUMBER_CAUSES = frozenset({CAUSE_UNALLOCATED, CAUSE_INVALID_NUMBER_FORMAT})
 """Q.850 causes by which the network says the number does not exist: it is marked invalid."""
 
+CAUSE_NAMES: Mapping[int, str] = {
+    1: "unallocated number",
+    2: "no route to network",
+    3: "no route to destination",
+    6: "channel unacceptable",
+    16: "normal clearing",
+    17: "user busy",
+    18: "no user responding",
+    19: "no answer",
+    20: "subscriber absent",
+    21: "call rejected",
+    22: "number changed",
+    27: "destination out of order",
+    28: "invalid number format",
+    29: "facility rejected",
+    31: "normal, unspecified",
+    34: "no circuit available",
+    38: "network out of order",
+    41: "temporary failure",
+    42: "switching equipment congestion",
+    44: "requested channel not available",
+    47: "resource unavailable",
+    50: "facility not subscribed",
+    57: "bearer capability not authorised",
+    58: "bearer capability not available",
+    65: "bearer capability not implemented",
+    69: "facility not implemented",
+    79: "service not implemented",
+    88: "incompatible destination",
+    102: "recovery on timer expiry",
+    111: "protocol error",
+    127: "interworking, unspecified",
+}
+"""Q.850 causes in words, as people read them in history; others are shown by number."""
+
+
+def cause_text(cause: int | None) -> str:
+    """``17 user busy``; ``—`` for none."""
+    if cause is None:
+        return "—"
+    name = CAUSE_NAMES.get(cause)
+    return f"{cause} {name}" if name else str(cause)
+
+
+def connres_text(connres: int | None) -> str:
+    """``3 busy``; ``—`` for none."""
+    if connres is None:
+        return "—"
+    try:
+        return f"{connres} {Connres(connres).name.lower().replace('_', ' ')}"
+    except ValueError:
+        return str(connres)
+
 
 # -- campaign ------------------------------------------------------------------------------------
 
@@ -137,6 +190,46 @@ class Contact:
     max_attempts: int
     min_call_interval_h: float
     next_number: int = 0  # 0-based slot to dial next
+
+
+class SearchState(StrEnum):
+    """What a call task search can ask of a contact's state (dialerd/contacts/search.py)."""
+
+    OPEN = "open"  # open and not locked
+    LOCKED = "locked"
+    DONE = "done"
+    FINISHED = "finished"
+    DUE = "due"  # the dialer may claim it now (its campaign and call window aside)
+
+
+class ContactSort(StrEnum):
+    ID = "id"
+    NAME = "name"  # lower-cased
+    NEXT_TRY = "next_try"  # no next try first: due since ever
+
+
+class ContactAction(StrEnum):
+    """What may be done to one contact, or to every contact a search matches."""
+
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    RESET = "reset"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    """A search of one campaign's contacts, each field None for no condition (the SQL
+    function contact_matches, migration 0010)."""
+
+    campaign_id: int
+    name_like: str | None = None  # a LIKE pattern for the lower-cased name
+    number: str | None = None  # E.164
+    customer: str | None = None  # UserData or extCustId
+    state: SearchState | None = None
+    connres: Connres | None = None
+    next_from: datetime | None = None
+    next_to: datetime | None = None
 
 
 @dataclass(frozen=True)

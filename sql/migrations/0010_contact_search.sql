@@ -1,0 +1,60 @@
+-- The console's call task search (dialerd/contacts/search.py): one predicate shared by the
+-- search pages, the counts and the actions on everything a search matches, and the indexes
+-- that keep every page of a million-contact campaign under 200 ms (bench/contact_search.py).
+
+-- A number left to dial: the claim's condition (sql/queries/dialer.sql) as a function, so
+-- that contact_matches below has no subquery and is inlined into the queries that use it.
+CREATE FUNCTION contact_has_valid_number(numbers text[], invalid boolean[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM unnest(numbers, invalid) AS u(n, bad) WHERE n IS NOT NULL AND NOT bad)
+$$;
+
+-- Does contact c match a search? A null argument is no condition. The planner inlines this
+-- (a single expression, STABLE, no subquery), so with the arguments known each condition
+-- either folds away or becomes an index condition. name_like: a LIKE pattern matched
+-- against the lower-cased name; ids: the contacts with the number searched for (the store
+-- finds them first with contacts_phone_numbers: the planner cannot estimate how few an
+-- array containment matches, guesses 0.5%, and would walk a whole campaign in sort order
+-- rather than sort the few); customer: UserData or
+-- extCustId; state: open (not locked), locked, done, finished, due (what the dialer may
+-- claim now, the campaign and its call window aside); connres: the last attempt's; the next
+-- try in [next_from, next_to), a contact without one counting as due since ever.
+CREATE FUNCTION contact_matches(
+    c contacts, name_like text, ids bigint[], customer text, state text, connres integer,
+    next_from timestamptz, next_to timestamptz) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT (name_like IS NULL OR lower(c.name) COLLATE "C" LIKE lower(name_like))
+       AND (ids IS NULL OR c.id = ANY(ids))
+       AND (customer IS NULL OR c.user_data = customer OR c.ext_cust_id = customer)
+       AND (state IS DISTINCT FROM 'open' OR (c.state = 'open' AND NOT c.locked))
+       AND (state IS DISTINCT FROM 'locked' OR c.locked)
+       AND (state IS DISTINCT FROM 'done' OR c.state = 'done')
+       AND (state IS DISTINCT FROM 'finished' OR c.state = 'finished')
+       AND (state IS DISTINCT FROM 'due' OR (
+            c.state = 'open' AND NOT c.locked AND c.open_attempt_id IS NULL
+            AND (c.dt_next_try IS NULL OR c.dt_next_try <= now())
+            AND c.attempts < c.max_attempts
+            AND contact_has_valid_number(c.phone_numbers, c.number_invalid)))
+       AND (connres IS NULL OR c.last_connres = connres)
+       AND (next_from IS NULL OR coalesce(c.dt_next_try, '-infinity') >= next_from)
+       AND (next_to IS NULL OR coalesce(c.dt_next_try, '-infinity') < next_to)
+$$;
+
+-- Sort by name (lower-cased, byte order: the LIKE prefix above can use it) and by next try;
+-- by id is contacts_campaign.
+CREATE INDEX contacts_campaign_name ON contacts (campaign_id, (lower(name) COLLATE "C"), id);
+CREATE INDEX contacts_campaign_next_try
+    ON contacts (campaign_id, coalesce(dt_next_try, '-infinity'), id);
+-- A number in any slot; UserData has contacts_user_data.
+CREATE INDEX contacts_phone_numbers ON contacts USING gin (phone_numbers);
+CREATE INDEX contacts_ext_cust_id ON contacts (ext_cust_id) WHERE ext_cust_id IS NOT NULL;
+-- The states and outcomes few contacts have (locked, finished, an error), with the extended
+-- statistics that tell the planner how few: without them it multiplies the fractions of
+-- state and last CONNRES as if unrelated, and may walk a whole campaign looking for 50
+-- contacts that are not there. "due" uses contacts_due, "open" and "done" are most of a
+-- campaign.
+CREATE INDEX contacts_campaign_state ON contacts (campaign_id, state, last_connres);
+CREATE INDEX contacts_locked ON contacts (campaign_id) WHERE locked;
+CREATE STATISTICS contacts_search_stats (mcv) ON state, locked, last_connres FROM contacts;
