@@ -423,7 +423,7 @@ CREATE INDEX contacts_campaign_name ON public.contacts USING btree (campaign_id,
 
 CREATE INDEX contacts_campaign_next_try ON public.contacts USING btree (campaign_id, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id);
 
-CREATE INDEX contacts_campaign_state ON public.contacts USING btree (campaign_id, state, last_connres);
+CREATE INDEX contacts_campaign_outcome ON public.contacts USING btree (campaign_id, last_connres, state) WHERE (last_connres IS NOT NULL);
 
 CREATE INDEX contacts_claimed_by ON public.contacts USING btree (claimed_by) WHERE (claimed_by IS NOT NULL);
 

@@ -5,23 +5,23 @@ an action on everything a search matches acts on. Named queries of
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from dialerd.domain import ContactAction, ContactFilter, ContactSort
 from dialerd.store.contacts import act
 from dialerd.store.sqlfiles import q
+
+if TYPE_CHECKING:
+    from dialerd.store.campaigns import Conn
 
 Row = asyncpg.Record
 Position = tuple[str | None, int]
 """Where a page starts: the sort key (None when sorting by id) and the id, exclusive."""
 
 
-async def _conditions(
-    conn: PoolConnectionProxy[Row], client_id: int, f: ContactFilter
-) -> tuple[Any, ...]:
+async def arguments(conn: Conn, client_id: int, f: ContactFilter) -> tuple[Any, ...]:
     """contact_matches' arguments. Plans are made with them known (force_custom_plans)."""
     await conn.execute(q("force_custom_plans"))
     ids = None
@@ -55,7 +55,7 @@ async def page(
     key, after = start if start is not None else (None, None)
     at = (after,) if sort is ContactSort.ID else (key, after)
     async with pool.acquire() as conn, conn.transaction(readonly=True):
-        conditions = await _conditions(conn, client_id, f)
+        conditions = await arguments(conn, client_id, f)
         return list(await conn.fetch(q(name), *conditions, *at, limit))
 
 
@@ -63,7 +63,7 @@ async def count(pool: asyncpg.Pool, client_id: int, f: ContactFilter) -> tuple[i
     """How many contacts ``f`` matches (none in another client's campaign), and how many of
     them are being called right now."""
     async with pool.acquire() as conn, conn.transaction(readonly=True):
-        conditions = await _conditions(conn, client_id, f)
+        conditions = await arguments(conn, client_id, f)
         row = await conn.fetchrow(q("contact_count_matching"), *conditions)
     assert row is not None  # an aggregate
     return row["matching"], row["calling"]
@@ -75,6 +75,6 @@ async def act_on_matching(
     """Does ``action`` to every contact ``f`` matches, in one transaction: all or, on an
     error (ContactConflict), none. How many it did it to."""
     async with pool.acquire() as conn, conn.transaction():
-        conditions = await _conditions(conn, client_id, f)
+        conditions = await arguments(conn, client_id, f)
         ids = [r["id"] for r in await conn.fetch(q("contact_ids_matching"), *conditions)]
         return len(await act(conn, client_id, ids, action)) if ids else 0

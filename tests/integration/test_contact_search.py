@@ -13,8 +13,11 @@ import pytest
 
 from dialerd.contacts import service
 from dialerd.contacts.search import PAGE_SIZE, Search, encode_cursor, parse_search
-from dialerd.domain import Connres, ContactAction, ContactFilter, SearchState
+from dialerd.dialer.rules import decider
+from dialerd.domain import ClosedAttempt, Connres, ContactAction, ContactFilter, SearchState
 from dialerd.store.contacts import ContactConflict
+from dialerd.store.dialer import PostgresDialerStore
+from tests.integration.test_attempts import outcome, start_one
 from tests.integration.test_scheduler import add_campaign, add_contact
 
 NOW = datetime.now(UTC)
@@ -206,3 +209,21 @@ async def test_a_contacts_page_has_its_numbers_and_every_attempt(pool: asyncpg.P
     assert [s.number for s in view.slots] == ["+4791234567", None, "+4722000000"]
     assert [s.invalid for s in view.slots] == [False, False, True]
     assert [(a["connres"], a["cause_code"]) for a in view.attempts] == [(3, 17), (2, 19)]
+
+
+async def test_a_reset_during_a_call_counts_the_call_as_the_first_try_after_it(
+    pool: asyncpg.Pool,
+) -> None:
+    k = await add_campaign(pool)
+    contact = await add_contact(pool, k, attempts=2, state="open", last_connres=2)
+    store = PostgresDialerStore(pool, "me", 60)
+    attempt = await start_one(pool, store, contact)
+    everyone = ContactFilter(k)
+    assert (await service.count_matching(pool, CLIENT, everyone)).calling == 1
+    assert await service.act_on_matching(pool, CLIENT, everyone, ContactAction.RESET) == 1
+    busy = outcome(Connres.BUSY, 17)
+    await store.close_attempts([ClosedAttempt(attempt, contact, 0, busy, None)], decider(NOW))
+    c = await pool.fetchrow("SELECT * FROM contacts WHERE id=$1", contact)
+    assert c is not None
+    assert (c["attempts"], c["number_tries"], c["last_connres"]) == (1, [1], 3)
+    assert c["open_attempt_id"] is None and c["state"] == "open"
