@@ -30,12 +30,12 @@ import asyncpg
 import orjson
 from yarl import URL
 
-from dialerd.api.auth import create_token
 from dialerd.calltasks.validate import Setup, validate
 from dialerd.domain import Campaign
 from dialerd.store import campaigns
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect
+from dialerd.users.tokens import create_token
 
 ADMIN_DSN = os.environ.get(
     "DIALERD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

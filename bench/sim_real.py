@@ -52,7 +52,6 @@ from import_calltasks import free_port, wait_healthy  # bench/ is this script's 
 from yarl import URL
 
 from dialerd import logs
-from dialerd.api.auth import create_token
 from dialerd.simulator import scenario
 from dialerd.simulator.pacers import parse_pacer
 from dialerd.simulator.scenario import Dist, Scenario
@@ -60,6 +59,7 @@ from dialerd.simulator.sim import Simulation
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect
 from dialerd.store.sqlfiles import q
+from dialerd.users.tokens import create_token
 
 ADMIN_DSN = os.environ.get(
     "DIALERD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -9,13 +9,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from dialerd import logs
-from dialerd.api.auth import create_token
 from dialerd.campaigns.cli import register as register_campaign
 from dialerd.config import Settings
 from dialerd.simulator.cli import register as register_simulate
 from dialerd.store import admin
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect
+from dialerd.users.cli import register as register_user
+from dialerd.users.tokens import create_token
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Areas that bring their own subcommands: each is a function(subparsers) -> None.
-REGISTRARS: list[Callable[[Any], None]] = [register_campaign, register_simulate]
+REGISTRARS: list[Callable[[Any], None]] = [register_campaign, register_simulate, register_user]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Largest accepted request body; larger ones get 413 in the API's own error format."""
 
+    session_idle_s: float = Field(default=12 * 3600, ge=60)
+    """A console session ends after this long without a request (a work shift fits in it)."""
+    secure_cookies: bool = False
+    """Mark the console's session cookie Secure; set it when the console is served over HTTPS."""
+    assets_dir: str | None = None
+    """Where the console's front-end libraries are (npm's node_modules); default: the checkout's."""
+
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
 

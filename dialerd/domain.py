@@ -382,6 +382,31 @@ class Channel:
     started: float = 0.0  # monotonic time the channel was created
 
 
+class Role(StrEnum):
+    """What a console user may do; each role may do all that the roles below it may."""
+
+    VIEWER = "viewer"  # reads the wallboard and the reports
+    SUPERVISOR = "supervisor"  # runs campaigns, imports, call tasks
+    ADMIN = "admin"  # also users, calling systems, info fields, API tokens, the audit log
+
+    def may(self, needed: Role) -> bool:
+        order = list(Role)
+        return order.index(self) >= order.index(needed)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A console user; belongs to one client, as an API token does."""
+
+    id: int
+    client_id: int
+    login: str
+    display_name: str
+    role: Role
+    disabled: bool
+    phone: str | None  # the supervisor's own SIP phone, for listen / whisper / barge
+
+
 class PbxError(Exception):
     """The PBX could not do what was asked."""
 

@@ -13,6 +13,8 @@ from aiohttp import web
 
 from dialerd.api.app import init_app
 from dialerd.config import Settings
+from dialerd.console.app import PREFIX as CONSOLE
+from dialerd.console.app import init_console
 from dialerd.dialer.engine import Engine
 from dialerd.pbx.ami import AmiConnection
 from dialerd.pbx.asterisk import AsteriskPbx
@@ -28,6 +30,18 @@ class Dialer:
 
     engine: Engine
     pbx: AsteriskPbx
+
+
+def build_app(settings: Settings, pool: asyncpg.Pool) -> web.Application:
+    """The APIs with the console mounted at /console/ (and / leading to it)."""
+    app = init_app(settings, pool, {CONSOLE: init_console(settings, pool)})
+
+    async def to_console(_: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(CONSOLE)
+
+    app.router.add_get("/", to_console)
+    app.router.add_get(CONSOLE.rstrip("/"), to_console)
+    return app
 
 
 def build_dialer(settings: Settings, pool: asyncpg.Pool) -> Dialer:
@@ -60,7 +74,7 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(init_app(settings, pool), access_log=None)
+    runner = web.AppRunner(build_app(settings, pool), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()

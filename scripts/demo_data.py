@@ -9,15 +9,19 @@ Idempotent: a second run changes nothing and reuses the token while it is still 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from pathlib import Path
 
-from dialerd.api.auth import create_token, hash_token
 from dialerd.config import Settings
+from dialerd.domain import Role
 from dialerd.store import admin
 from dialerd.store.pool import connect
 from dialerd.store.sqlfiles import q
+from dialerd.users import service as users
+from dialerd.users.tokens import create_token, hash_token
 
 TOKEN_FILE = Path(__file__).resolve().parents[1] / ".demo-token"
+CONSOLE_FILE = Path(__file__).resolve().parents[1] / ".demo-console"
 DEMO_CAMPAIGN = 123
 # name -> number; the last digit picks the far end: 0-3 answer, 4 hangs up, 5 busy, 9 machine
 DEMO_TASKS = {
@@ -47,10 +51,19 @@ async def main() -> None:
         if not token or await admin.client_of_token(conn, hash_token(token)) is None:
             token = await create_token(conn, 1)
             TOKEN_FILE.write_text(token + "\n")
+        password = CONSOLE_FILE.read_text().strip() if CONSOLE_FILE.exists() else ""
+        if not password or await users.check_password(conn, "admin", password) is None:
+            password = secrets.token_urlsafe(12)
+            try:
+                await users.add_user(conn, 1, "admin", password, Role.ADMIN, "Demo admin")
+            except users.UserError:  # there from an earlier run, its password lost: a new one
+                await users.change_password(conn, "admin", password)
+            CONSOLE_FILE.write_text(password + "\n")
     finally:
         await conn.close()
     base = f"http://{settings.http_host}:{settings.http_port}"
     print(f"demo: campaign 123 'Demo', systemCode MY_SYSTEM, info field 216; token in {TOKEN_FILE}")
+    print(f"demo: the console is {base}/console/ (login admin, password in {CONSOLE_FILE})")
     print(f"demo: {len(DEMO_TASKS)} call tasks in campaign 123, dialled once the lab is up")
     print(f'demo: curl -H "Authorization: Bearer $(cat .demo-token)" {base}/dialler/contacts')
     print(

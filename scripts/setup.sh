@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what dialerd needs on a fresh Debian machine, idempotently:
-# the PostgreSQL server binaries (for a private cluster) and a virtualenv with the package.
+# Installs what dialerd needs on a fresh Debian machine, idempotently: the PostgreSQL server
+# binaries (for a private cluster), a virtualenv with the package, and the console's front-end
+# libraries from npm (pinned by package-lock.json; served from node_modules, never a CDN).
+# With --browser also Debian's Chromium, which the console's browser tests drive.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -11,6 +13,8 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+command -v npm >/dev/null || missing+=(nodejs npm)
+if [ "${1:-}" = --browser ]; then command -v chromium >/dev/null || missing+=(chromium); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   as_root apt-get update -qq
@@ -26,5 +30,13 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   # pip's warnings about this machine's unused local index entries are noise.
   .venv/bin/pip install -q --upgrade pip 2>&1 | { grep -v '^WARNING: Location' || true; } >&2
   .venv/bin/pip install -q -e '.[dev]' 2>&1 | { grep -v -e '^WARNING: Location' || true; } >&2
+  echo "$want" >"$stamp"
+fi
+
+stamp=node_modules/.dialerd-lock
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing the console's front-end libraries (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$want" >"$stamp"
 fi

@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-scripts/setup.sh
+scripts/setup.sh --browser
 
 if [ -z "${DIALERD_TEST_DATABASE_URL:-}" ]; then
   if .venv/bin/python -c 'import asyncio, asyncpg; asyncio.run(asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=3))' 2>/dev/null; then

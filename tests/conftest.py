@@ -7,6 +7,7 @@ database cloned from it (CREATE DATABASE … TEMPLATE …), so tests are isolate
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
-from dialerd.api.app import init_app
-from dialerd.api.auth import create_token
 from dialerd.config import Settings
+from dialerd.domain import Role
+from dialerd.service import build_app
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect, create_pool
+from dialerd.users.service import add_user
+from dialerd.users.tokens import create_token
 
 ADMIN_DSN = os.environ.get(
     "DIALERD_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -112,5 +115,54 @@ class Api:
 @pytest.fixture
 async def api(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Api]:
     token = await create_token(pool, 1)
-    async with TestClient(TestServer(init_app(settings, pool))) as client:
+    async with TestClient(TestServer(build_app(settings, pool))) as client:
         yield Api(client, token, 1)
+
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Console:
+    """A browser-less client of the console: its cookie jar keeps the session."""
+
+    client: TestClient[web.Request, web.Application]
+    pool: asyncpg.Pool
+    csrf: str = ""
+
+    async def add_user(self, login: str, role: Role = Role.SUPERVISOR, client_id: int = 1) -> None:
+        await add_user(self.pool, client_id, login, PASSWORD, role)
+
+    async def sign_in(self, login: str, password: str = PASSWORD) -> int:
+        """Signs in (the cookie jar keeps the session); the response's status."""
+        resp = await self.client.post(
+            "/console/signin", data={"login": login, "password": password}, allow_redirects=False
+        )
+        if resp.status == 303:
+            self.csrf = await self.csrf_of("/console/campaigns")
+        return resp.status
+
+    async def csrf_of(self, path: str) -> str:
+        resp = await self.client.get(path)
+        found = _CSRF.search(await resp.text())
+        assert found, f"no CSRF token on {path}"
+        return found.group(1)
+
+    async def post(
+        self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True
+    ) -> tuple[int, str, str]:
+        """(status, Location header, body) of a form POST, with the session's CSRF token."""
+        form = dict(data or {}) | ({"csrf_token": self.csrf} if csrf else {})
+        resp = await self.client.post(path, data=form, allow_redirects=False)
+        return resp.status, resp.headers.get("Location", ""), await resp.text()
+
+    async def get(self, path: str) -> tuple[int, str, str]:
+        resp = await self.client.get(path, allow_redirects=False)
+        return resp.status, resp.headers.get("Location", ""), await resp.text()
+
+
+@pytest.fixture
+async def console(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Console]:
+    async with TestClient(TestServer(build_app(settings, pool))) as client:
+        yield Console(client, pool)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
 import structlog
@@ -21,7 +21,8 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_PUBLIC = frozenset({"/health"})
+_PUBLIC = frozenset({"/", "/health"})
+_OTHERS = web.AppKey("mounted_prefixes", tuple[str, ...])  # sub-apps with their own middlewares
 _REASONS = {
     400: "Bad request",
     401: "Unauthorized: missing or invalid API token",
@@ -41,6 +42,8 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error leaves in the envelope of its API; no stack trace ever reaches a client."""
+    if _not_api(request):
+        return await handler(request)
     try:
         return await handler(request)
     except ApiError as exc:
@@ -60,7 +63,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in _PUBLIC:
+    if request.path in _PUBLIC or _not_api(request):
         return await handler(request)
     client_id = await client_for_token(request.app[POOL], request.headers.get("Authorization"))
     if client_id is None:
@@ -69,16 +72,28 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
+def _not_api(request: web.Request) -> bool:
+    """A request for a mounted sub-application (the console), which handles its own errors and
+    sign-in; a bare prefix without its slash is redirected by the sub-app's own route."""
+    return any(request.path.startswith(p.rstrip("/")) for p in request.app[_OTHERS])
+
+
 async def health(_: web.Request) -> web.Response:
     return json_response({"status": 200})
 
 
-def init_app(settings: Settings, pool: asyncpg.Pool) -> web.Application:
+def init_app(
+    settings: Settings, pool: asyncpg.Pool, mounts: Mapping[str, web.Application] | None = None
+) -> web.Application:
+    """The APIs, and ``mounts`` (prefix -> sub-application, e.g. the console at /console/)."""
     app = web.Application(
         middlewares=[request_id_middleware, errors_middleware, auth_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[POOL] = pool
+    app[_OTHERS] = tuple(mounts or ())
+    for prefix, sub in (mounts or {}).items():
+        app.add_subapp(prefix, sub)
     app.router.add_get("/health", health)
     app.add_routes(contacts.routes)
     app.add_routes(campaigns.routes)

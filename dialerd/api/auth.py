@@ -1,23 +1,11 @@
-"""API tokens: ``Authorization: Bearer <token>``; only the token's sha256 is stored."""
+"""API tokens: ``Authorization: Bearer <token>`` names the client of a request."""
 
 from __future__ import annotations
-
-import hashlib
-import secrets
 
 import asyncpg
 
 from dialerd.store import admin as store
-
-
-def hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-async def create_token(db: store.Db, client_id: int) -> str:
-    token = "dlr_" + secrets.token_urlsafe(32)
-    await store.insert_token(db, client_id, hash_token(token))
-    return token
+from dialerd.users.tokens import hash_token
 
 
 async def client_for_token(pool: asyncpg.Pool, header: str | None) -> int | None:

@@ -25,7 +25,12 @@ class CampaignError(Exception):
 
 
 class CampaignRejected(CampaignError):
-    """Bad settings or a bad ID."""
+    """Bad settings or a bad ID; ``fields`` has each bad setting's message by its JSON name
+    ("" for what concerns several), so that a form can put it next to its field."""
+
+    def __init__(self, message: str, fields: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields or {})
 
 
 class CampaignNotFound(CampaignError):
@@ -43,16 +48,19 @@ def _validate(data: Mapping[str, Any]) -> dict[str, Any]:
         # Through JSON so that strict mode reads times and enums from their JSON spelling.
         settings = CampaignSettings.model_validate_json(orjson.dumps(data))
     except pydantic.ValidationError as exc:
-        raise CampaignRejected(_describe(exc)) from None
+        raise _rejected(exc) from None
     return settings.model_dump()
 
 
-def _describe(exc: pydantic.ValidationError) -> str:
+def _rejected(exc: pydantic.ValidationError) -> CampaignRejected:
     parts = []
+    fields: dict[str, str] = {}
     for err in exc.errors(include_url=False):
         where = ".".join(str(p) for p in err["loc"]) or "body"
         parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
+        field = str(err["loc"][0]) if err["loc"] else ""
+        fields[field] = f"{fields[field]}; {err['msg']}" if field in fields else err["msg"]
+    return CampaignRejected("; ".join(parts), fields)
 
 
 async def create(conn: store.Conn, client_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,7 +72,10 @@ async def create(conn: store.Conn, client_id: int, body: Mapping[str, Any]) -> d
         or isinstance(campaign_id, bool)
         or not 1 <= campaign_id <= INT4_MAX
     ):
-        raise CampaignRejected(f"ID: must be an integer from 1 to {INT4_MAX}")
+        raise CampaignRejected(
+            f"ID: must be an integer from 1 to {INT4_MAX}",
+            {"ID": f"must be an integer from 1 to {INT4_MAX}"},
+        )
     values = _validate(data)
     try:
         campaign = await store.insert(conn, client_id, campaign_id, values)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from dialerd.store.sqlfiles import q
@@ -27,3 +29,19 @@ async def add_calling_system(db: Db, code: str) -> None:
 async def define_info_field(db: Db, field_id: int, name: str) -> None:
     """Defines or renames an info field (the calltask API's emprId)."""
     await db.execute(q("upsert_info_field"), field_id, name)
+
+
+async def tokens_of_client(db: Db, client_id: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in await db.fetch(q("tokens_of_client"), client_id)]
+
+
+async def revoke_token(db: Db, client_id: int, token_id: int) -> bool:
+    return await db.fetchval(q("revoke_token"), client_id, token_id) is not None
+
+
+async def calling_systems(db: Db) -> list[dict[str, Any]]:
+    return [dict(r) for r in await db.fetch(q("calling_systems"))]
+
+
+async def info_fields(db: Db) -> list[dict[str, Any]]:
+    return [dict(r) for r in await db.fetch(q("info_fields"))]

@@ -34,3 +34,21 @@ WITH ins AS (
 )
 SELECT setval(pg_get_serial_sequence('campaigns', 'id'),
               greatest((SELECT max(id) FROM campaigns), (SELECT max(id) FROM ins), 123))
+
+-- name: tokens_of_client
+-- A client's API tokens, newest first (never the token: only its hash is stored).
+SELECT id, created_at, revoked_at FROM api_tokens WHERE client_id = $1 ORDER BY id DESC
+
+-- name: revoke_token
+-- Revokes a live token of a client.
+UPDATE api_tokens SET revoked_at = now()
+WHERE client_id = $1 AND id = $2 AND revoked_at IS NULL
+RETURNING id
+
+-- name: calling_systems
+-- Every calling system (shared by all clients, as the calltask API's systemCode is).
+SELECT code, created_at FROM calling_systems ORDER BY code
+
+-- name: info_fields
+-- Every info field (shared by all clients, as the calltask API's emprId is).
+SELECT id, name FROM info_fields ORDER BY id

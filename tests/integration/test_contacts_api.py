@@ -11,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from dialerd.api.app import init_app
-from dialerd.api.auth import hash_token
 from dialerd.api.records import DATA_FIELDS
 from dialerd.config import Settings
 from dialerd.store.sqlfiles import q
+from dialerd.users.tokens import hash_token
 from tests.conftest import Api
 
 # The spec's import example, verbatim: its phone numbers are the literal field names.

@@ -20,10 +20,10 @@ import aiohttp
 import asyncpg
 import pytest
 
-from dialerd.api.auth import create_token
 from dialerd.store import contacts as store
 from dialerd.store.pool import connect
 from dialerd.store.sqlfiles import q
+from dialerd.users.tokens import create_token
 from tests.conftest import Api
 
 CONTACTS = int(os.environ.get("DIALERD_STREAM_TEST_CONTACTS", 40_000))

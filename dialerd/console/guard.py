@@ -1,0 +1,49 @@
+"""Which role a console handler needs: ``@requires(Role.SUPERVISOR)``.
+
+Every handler of the console carries its role (the session middleware refuses a route that has
+none, so a new route cannot be left open by mistake); a user whose role is lower gets 403.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from dialerd.console.context import SESSION
+from dialerd.domain import Role
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The declared handlers (module-level functions: they live as long as the process).
+_ROLES: dict[object, Role] = {}
+_PUBLIC: set[object] = set()
+
+
+def requires(role: Role) -> Callable[[Handler], Handler]:
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if not request[SESSION].user.role.may(role):
+                raise web.HTTPForbidden(text="Your role may not do this")
+            return await handler(request)
+
+        _ROLES[guarded] = role
+        return guarded
+
+    return wrap
+
+
+def role_of(handler: object) -> Role | None:
+    """The role a handler was declared with, or None (a public page or an undeclared one)."""
+    return _ROLES.get(handler)
+
+
+def public(handler: Handler) -> Handler:
+    """Marks a handler that needs no session (the sign-in page, the assets)."""
+    _PUBLIC.add(handler)
+    return handler
+
+
+def is_public(handler: object) -> bool:
+    return handler in _PUBLIC

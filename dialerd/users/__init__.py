@@ -1,0 +1,1 @@
+"""Console users: accounts of a client, passwords, sessions, sign-in throttling, audit log."""

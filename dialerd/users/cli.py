@@ -1,0 +1,82 @@
+"""The ``dialerd user`` command: add, passwd, disable, enable, list.
+
+Passwords are read from standard input (one line), never from the command line, which other
+users of the machine could read in the process list; at a terminal it is asked for twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from dialerd.config import Settings
+from dialerd.domain import Role
+from dialerd.store.pool import connect
+from dialerd.users import service
+from dialerd.users.service import UserError
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise UserError("The two passwords differ")
+    return first
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    conn = await connect(settings.require_database_url())
+    try:
+        if args.action == "add":
+            user = await service.add_user(
+                conn,
+                args.client,
+                args.login,
+                _read_password(),
+                Role(args.role),
+                args.name,
+                args.phone,
+            )
+            print(f"user {user.login} ({user.role.value}, client {user.client_id}) added")
+        elif args.action == "passwd":
+            await service.change_password(conn, args.login, _read_password())
+            print(f"password of {args.login} changed; its sessions have ended")
+        elif args.action in ("disable", "enable"):
+            await service.set_disabled(conn, args.login, args.action == "disable")
+            print(f"user {args.login} {args.action}d")
+        else:
+            for user in await service.users_of_client(conn, args.client):
+                state = "disabled" if user.disabled else "active"
+                print(f"{user.login}\t{user.role.value}\t{state}\t{user.display_name}")
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await conn.close()
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Adds ``dialerd user add|passwd|disable|enable|list``."""
+    actions = sub.add_parser("user", help="console users").add_subparsers(
+        dest="action", required=True
+    )
+    add = actions.add_parser("add", help="add a user; the password comes from standard input")
+    add.add_argument("login")
+    add.add_argument("--client", type=int, default=1, help="client id (default 1)")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.SUPERVISOR.value)
+    add.add_argument("--name", default="", help="display name")
+    add.add_argument("--phone", help="the user's own SIP phone, e.g. PJSIP/supervisor1")
+    for action, about in (
+        ("passwd", "set a new password from standard input; the user's sessions end"),
+        ("disable", "disable a user; its sessions end"),
+        ("enable", "enable a disabled user"),
+    ):
+        actions.add_parser(action, help=about).add_argument("login")
+    listing = actions.add_parser("list", help="a client's users")
+    listing.add_argument("--client", type=int, default=1, help="client id (default 1)")
+    for parser in actions.choices.values():
+        parser.set_defaults(run=_run)

@@ -1,0 +1,185 @@
+"""Users, sign-in and sessions, and the audit log: one service for the console and the command.
+
+A session is a random token in the browser's cookie; the database keeps only its sha256, the
+user and the session's CSRF token. Sign-in failures are counted per account and per address
+(throttle.py); while one of them must wait, the password is not even checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from dialerd.domain import Role, User
+from dialerd.store import users as store
+from dialerd.users import throttle
+from dialerd.users.passwords import check_strength, hash_password, needs_rehash, verify_password
+
+log = structlog.get_logger(__name__)
+
+_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,79}")
+_PHONE = re.compile(r"[A-Za-z0-9_]+/[!-~]{1,120}")  # a dial string: PJSIP/sup1
+
+
+class UserError(Exception):
+    """A request about users that is refused; the message says why."""
+
+
+class SignInRefused(Exception):
+    """Wrong name or password, a disabled account, or too many failures (``wait_s`` > 0)."""
+
+    def __init__(self, message: str, wait_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.wait_s = wait_s
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str  # the cookie's value; only its hash is stored
+    user: User
+    csrf_token: str
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _check_login(login: str) -> str:
+    if not _LOGIN.fullmatch(login):
+        raise UserError(
+            "The login must be 1 to 80 letters, digits or . _ @ -, starting with a letter or digit"
+        )
+    return login
+
+
+def _check_phone(phone: str | None) -> str | None:
+    if phone and not _PHONE.fullmatch(phone):
+        raise UserError("The phone must be an Asterisk dial string such as PJSIP/supervisor1")
+    return phone or None
+
+
+async def _new_hash(password: str) -> str:
+    reason = check_strength(password)
+    if reason is not None:
+        raise UserError(reason)
+    return await hash_password(password)
+
+
+async def add_user(
+    db: store.Db,
+    client_id: int,
+    login: str,
+    password: str,
+    role: Role,
+    display_name: str = "",
+    phone: str | None = None,
+) -> User:
+    login = _check_login(login)
+    phone = _check_phone(phone)
+    try:
+        user = await store.insert_user(
+            db, client_id, login, display_name.strip(), role, await _new_hash(password), phone
+        )
+    except store.LoginTaken:
+        raise UserError(f"The login {login!r} is taken") from None
+    log.info("user_added", user_id=user.id, client_id=client_id, login=login, role=role.value)
+    return user
+
+
+async def change_password(
+    db: store.Db, login: str, password: str, client_id: int | None = None
+) -> None:
+    """A new password for ``login`` (of ``client_id``, when given); its sessions end."""
+    if not await store.set_password(db, login, await _new_hash(password), client_id):
+        raise UserError(f"No user {login!r}")
+    log.info("user_password_changed", login=login)
+
+
+async def set_disabled(
+    db: store.Db, login: str, disabled: bool, client_id: int | None = None
+) -> None:
+    """Disables (ending its sessions) or enables ``login``."""
+    if not await store.set_disabled(db, login, disabled, client_id):
+        raise UserError(f"No user {login!r}")
+    log.info("user_disabled" if disabled else "user_enabled", login=login)
+
+
+async def users_of_client(db: store.Db, client_id: int) -> list[User]:
+    return await store.users_of_client(db, client_id)
+
+
+async def check_password(db: store.Db, login: str, password: str) -> User | None:
+    """The enabled user ``login`` if ``password`` is its password (a hash made with older
+    argon2 parameters is renewed on the way)."""
+    found = await store.user_by_login(db, login.strip()) if len(login) <= 80 else None
+    stored = found[1] if found is not None else None
+    if not await verify_password(stored, password) or found is None or found[0].disabled:
+        return None
+    user, stored_hash = found
+    if needs_rehash(stored_hash):
+        await store.rehash_password(db, user.id, await hash_password(password))
+    return user
+
+
+async def sign_in(
+    db: store.Db, login: str, password: str, address: str | None, idle_s: float
+) -> Session:
+    login = login.strip()
+    limits = {throttle.account_key(login): throttle.ACCOUNT}
+    if address:
+        limits[throttle.address_key(address)] = throttle.ADDRESS
+    keys = list(limits)
+    seen = await store.sign_in_failures(db, keys)
+    wait = max((throttle.wait_s(limits[k], n, since) for k, (n, since) in seen.items()), default=0)
+    if wait > 0:
+        log.info("sign_in_throttled", login=login, address=address, wait_s=round(wait, 1))
+        raise SignInRefused(
+            f"Too many failed sign-ins: try again in {max(1, round(wait))} s", wait_s=wait
+        )
+    user = await check_password(db, login, password)
+    if user is None:
+        await store.record_sign_in_failure(db, keys, throttle.FORGET_AFTER_S)
+        log.info("sign_in_failed", login=login, address=address)
+        raise SignInRefused("Wrong login or password")
+    await store.clear_sign_in_failures(db, keys[0])
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    await store.insert_session(db, _token_hash(token), user.id, csrf, address, idle_s)
+    log.info("signed_in", user_id=user.id, login=user.login, address=address)
+    return Session(token, user, csrf)
+
+
+async def session(db: store.Db, token: str, idle_s: float) -> Session | None:
+    """The live session of a cookie's token, or None (unknown, expired, disabled user)."""
+    if not token or len(token) > 100:
+        return None
+    found = await store.session_user(db, _token_hash(token), idle_s)
+    return None if found is None else Session(token, found[0], found[1])
+
+
+async def sign_out(db: store.Db, token: str) -> None:
+    await store.delete_session(db, _token_hash(token))
+
+
+async def audit(
+    db: store.Db,
+    user: User,
+    action: str,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+    address: str | None = None,
+) -> None:
+    """Records a console action (``campaign.pause``, ``contact.reset`` …) of ``user``."""
+    await store.insert_audit(db, user, action, target, detail or {}, address)
+
+
+async def audit_page(
+    db: store.Db, client_id: int, before: tuple[datetime, int] | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    return await store.audit_page(db, client_id, before, limit)

@@ -1,0 +1,41 @@
+"""The integrations page: API tokens (shown once), calling systems and info fields."""
+
+from __future__ import annotations
+
+from playwright.async_api import Page, expect
+
+from dialerd.api.auth import client_for_token
+from dialerd.domain import Role
+from tests.browser.conftest import Server, shot, sign_in
+
+
+async def test_an_admin_sets_up_what_a_crm_needs(page: Page, server: Server) -> None:
+    await server.add_user("ada", Role.ADMIN, client_id=4)
+    await sign_in(page, server, "ada")
+    await page.get_by_role("link", name="Admin").click()
+    await page.get_by_role("link", name="Integrations").click()
+    await expect(page.get_by_text("No API tokens yet")).to_be_visible()
+
+    await page.get_by_role("button", name="Create an API token").click()
+    token = await page.locator("#new-token").inner_text()
+    assert await client_for_token(server.pool, f"Bearer {token}") == 4  # the admin's client
+    await page.get_by_role("textbox", name="systemCode").fill("CRM ONE")
+    await page.get_by_role("button", name="Register").click()
+    await expect(page.get_by_role("alert")).to_contain_text("without spaces")
+    await page.get_by_role("textbox", name="systemCode").fill("CRM_ONE")
+    await page.get_by_role("button", name="Register").click()
+    await expect(page.locator("#systems")).to_contain_text("CRM_ONE")
+    await page.get_by_role("textbox", name="emprId").fill("216")
+    await page.get_by_label("Name", exact=True).fill("City")
+    await page.get_by_role("button", name="Define").click()
+    await expect(page.locator("#fields")).to_contain_text("City")
+    await expect(page.locator("#new-token")).to_have_count(0)  # shown once only
+    await shot(page, "admin-integrations")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("button", name="Revoke token 1").click()
+    await expect(page.locator("#tokens")).to_contain_text("Revoked")
+    assert await client_for_token(server.pool, f"Bearer {token}") is None
+    await page.get_by_role("link", name="Audit log").click()
+    await expect(page.locator("#audit tbody tr")).to_have_count(4)
+    await expect(page.locator("#audit tbody tr").first).to_contain_text("token.revoke")

@@ -1,0 +1,89 @@
+"""``dialerd user add/passwd/disable/enable/list`` against a real Postgres."""
+
+from __future__ import annotations
+
+import io
+
+import asyncpg
+import pytest
+import structlog
+
+from dialerd.cli import build_parser
+from dialerd.config import Settings
+from dialerd.users import service
+from dialerd.users.service import SignInRefused
+
+
+async def _run(
+    settings: Settings, argv: list[str], stdin: str, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    args = build_parser().parse_args(argv)
+    with structlog.testing.capture_logs():
+        result: int = await args.run(args, settings)
+    return result
+
+
+async def test_the_command_adds_changes_and_disables_a_user(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["user", "add", "ada", "--client", "3", "--role", "admin", "--name", "Ada"]
+    assert await _run(settings, argv, "first password\n", monkeypatch) == 0
+    assert "user ada (admin, client 3) added" in capsys.readouterr().out
+    signed = await service.sign_in(pool, "ada", "first password", None, 60)
+    assert signed.user.client_id == 3 and signed.user.role.value == "admin"
+    # the password is never an argument; stored as argon2id
+    stored = await pool.fetchval("SELECT password_hash FROM users")
+    assert stored.startswith("$argon2id$") and "first password" not in stored
+
+    assert await _run(settings, ["user", "passwd", "ada"], "second password\n", monkeypatch) == 0
+    assert await service.session(pool, signed.token, 60) is None  # its sessions ended
+    with pytest.raises(SignInRefused):
+        await service.sign_in(pool, "ada", "first password", None, 60)
+    await service.sign_in(pool, "ada", "second password", None, 60)
+
+    assert await _run(settings, ["user", "disable", "ada"], "", monkeypatch) == 0
+    with pytest.raises(SignInRefused, match="Wrong login or password"):
+        await service.sign_in(pool, "ada", "second password", None, 60)
+    assert await _run(settings, ["user", "enable", "ada"], "", monkeypatch) == 0
+    await service.sign_in(pool, "ada", "second password", None, 60)
+    capsys.readouterr()
+    assert await _run(settings, ["user", "list", "--client", "3"], "", monkeypatch) == 0
+    assert capsys.readouterr().out == "ada\tadmin\tactive\tAda\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        (["user", "add", "bob"], "short\n", "at least 10 characters"),
+        (["user", "add", "bob smith"], "long enough pw\n", "The login must be"),
+        (["user", "add", "bob", "--phone", "not a dial string"], "long enough pw\n", "dial string"),
+        (["user", "passwd", "nobody"], "long enough pw\n", "No user 'nobody'"),
+    ],
+)
+async def test_the_command_refuses_bad_input_and_writes_nothing(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    stdin: str,
+    message: str,
+) -> None:
+    assert await _run(settings, argv, stdin, monkeypatch) == 1
+    assert message in capsys.readouterr().err
+    assert await pool.fetchval("SELECT count(*) FROM users") == 0
+
+
+async def test_a_login_is_unique_regardless_of_case(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert await _run(settings, ["user", "add", "Ada"], "long enough pw\n", monkeypatch) == 0
+    assert await _run(settings, ["user", "add", "ada"], "long enough pw\n", monkeypatch) == 1
+    assert "The login 'ada' is taken" in capsys.readouterr().err
