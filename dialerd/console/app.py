@@ -18,7 +18,7 @@ from aiohttp import web
 from yarl import URL
 
 from dialerd.config import Settings
-from dialerd.console import admin, assets, campaigns, setup, signin
+from dialerd.console import admin, assets, campaigns, contacts, setup, signin
 from dialerd.console.context import COOKIE, CSRF_FIELD, CSRF_HEADER, POOL, SESSION, SETTINGS
 from dialerd.console.guard import Handler, is_public, role_of
 from dialerd.console.render import MENU, MenuItem, page, setup_templates
@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 PREFIX = "/console/"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 # The screens, in menu order: each module has `routes` and, if it is in the menu, `MENU_ITEM`.
-SCREENS: list[ModuleType] = [campaigns, admin, setup]
+SCREENS: list[ModuleType] = [campaigns, contacts, admin, setup]
 
 
 def signin_url(request: web.Request) -> str:
