@@ -128,9 +128,12 @@ def contacts(n: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
         numbers = [f"+479{i:07d}"] + [f"+474{rng.randrange(10**7):07d}"] * rng.randrange(3)
         tried = connres is not None
         attempts = rng.randint(1, 3) if tried else 0
-        due = None
+        last = NOW - timedelta(hours=rng.uniform(1, 72)) if tried else None
+        due = None  # never tried: due at once
         if state == "open" and tried:
             due = NOW + timedelta(seconds=rng.uniform(-2 * 86400, 3 * 86400))
+        elif last is not None:  # the dialer sets a next try on every close
+            due = last + timedelta(hours=12)
         size = len(numbers)
         yield (
             CAMPAIGN,
@@ -149,7 +152,7 @@ def contacts(n: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
             rng.random() < 0.003,
             attempts,
             due,
-            NOW - timedelta(hours=rng.uniform(1, 72)) if tried else None,
+            last,
             connres,
         )
 

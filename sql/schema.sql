@@ -32,12 +32,6 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION public.contact_has_valid_number(numbers text[], invalid boolean[]) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT EXISTS (SELECT 1 FROM unnest(numbers, invalid) AS u(n, bad) WHERE n IS NOT NULL AND NOT bad)
-$$;
-
 CREATE TABLE public.contacts (
     id bigint NOT NULL,
     campaign_id integer NOT NULL,
@@ -92,7 +86,9 @@ CREATE FUNCTION public.contact_matches(c public.contacts, name_like text, ids bi
             c.state = 'open' AND NOT c.locked AND c.open_attempt_id IS NULL
             AND (c.dt_next_try IS NULL OR c.dt_next_try <= now())
             AND c.attempts < c.max_attempts
-            AND contact_has_valid_number(c.phone_numbers, c.number_invalid)))
+            -- a number left to dial (the claim's condition), without a subquery: some slot
+            -- not marked invalid is not an empty one
+            AND NOT array_positions(c.number_invalid, false) <@ array_positions(c.phone_numbers, NULL)))
        AND (connres IS NULL OR c.last_connres = connres)
        AND (next_from IS NULL OR coalesce(c.dt_next_try, '-infinity') >= next_from)
        AND (next_to IS NULL OR coalesce(c.dt_next_try, '-infinity') < next_to)
@@ -426,6 +422,8 @@ CREATE INDEX contacts_campaign_next_try ON public.contacts USING btree (campaign
 CREATE INDEX contacts_campaign_outcome ON public.contacts USING btree (campaign_id, last_connres, state) WHERE (last_connres IS NOT NULL);
 
 CREATE INDEX contacts_claimed_by ON public.contacts USING btree (claimed_by) WHERE (claimed_by IS NOT NULL);
+
+CREATE INDEX contacts_closed_next_try ON public.contacts USING btree (campaign_id, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (state <> 'open'::text);
 
 CREATE INDEX contacts_due ON public.contacts USING btree (campaign_id, dt_next_try NULLS FIRST, id) WHERE ((state = 'open'::text) AND (NOT locked));
 

@@ -36,7 +36,16 @@ from dialerd.store.contacts import ContactConflict
 routes = web.RouteTableDef()
 MENU_ITEM = MenuItem("Call tasks", "contacts", Role.VIEWER)
 
-FIELDS = ("name", "number", "customer", "state", "outcome", "next_from", "next_to", "sort")
+LABELS = {
+    "name": "Name starts with",
+    "number": "Phone number",
+    "customer": "Customer",
+    "state": "State",
+    "outcome": "Last outcome",
+    "next_from": "Next try from",
+    "next_to": "Next try before",
+}
+FIELDS = (*LABELS, "sort")
 STATES = [(s.value, s.value.replace("due", "due now").capitalize()) for s in SearchState]
 OUTCOMES = [(str(c.value), connres_text(c)) for c in Connres]
 SORTS = [
@@ -112,6 +121,12 @@ def _search_of(form: Mapping[str, str], campaign: Campaign, cursor: str = "") ->
     return parse_search(
         {**form, "cursor": cursor}, campaign.id, campaign.default_region, _zone(campaign)
     )
+
+
+def _conditions(form: Mapping[str, str]) -> list[tuple[str, str]]:
+    """What a search asks, in words, for its confirmation."""
+    words = dict(STATES) | dict(OUTCOMES)
+    return [(label, words.get(form[k], form[k])) for k, label in LABELS.items() if form[k]]
 
 
 @routes.get("/contacts", name="contacts")
@@ -196,7 +211,7 @@ async def bulk_confirm(request: web.Request) -> web.StreamResponse:
         "verb": ACTIONS[action][0],
         "matches": matches,
         "form": form,
-        "conditions": [(k, v) for k, v in form.items() if v and k != "sort"],
+        "conditions": _conditions(form),
         "back": back,
     }
     return page(request, "contacts/bulk.html", context)
