@@ -84,7 +84,7 @@ CREATE FUNCTION public.contact_matches(c public.contacts, name_like text, ids bi
        AND (state IS DISTINCT FROM 'finished' OR c.state = 'finished')
        AND (state IS DISTINCT FROM 'due' OR (
             c.state = 'open' AND NOT c.locked AND c.open_attempt_id IS NULL
-            AND (c.dt_next_try IS NULL OR c.dt_next_try <= now())
+            AND coalesce(c.dt_next_try, '-infinity') <= now()
             AND c.attempts < c.max_attempts
             -- a number left to dial (the claim's condition), without a subquery: some slot
             -- not marked invalid is not an empty one
@@ -419,11 +419,11 @@ CREATE INDEX contacts_campaign_name ON public.contacts USING btree (campaign_id,
 
 CREATE INDEX contacts_campaign_next_try ON public.contacts USING btree (campaign_id, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id);
 
-CREATE INDEX contacts_campaign_outcome ON public.contacts USING btree (campaign_id, last_connres, state) WHERE (last_connres IS NOT NULL);
+CREATE INDEX contacts_campaign_outcome ON public.contacts USING btree (campaign_id, last_connres, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (last_connres IS NOT NULL);
 
 CREATE INDEX contacts_claimed_by ON public.contacts USING btree (claimed_by) WHERE (claimed_by IS NOT NULL);
 
-CREATE INDEX contacts_closed_next_try ON public.contacts USING btree (campaign_id, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (state <> 'open'::text);
+CREATE INDEX contacts_closed_next_try ON public.contacts USING btree (campaign_id, state, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (state <> 'open'::text);
 
 CREATE INDEX contacts_due ON public.contacts USING btree (campaign_id, dt_next_try NULLS FIRST, id) WHERE ((state = 'open'::text) AND (NOT locked));
 

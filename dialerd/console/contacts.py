@@ -166,7 +166,8 @@ async def search_screen(request: web.Request) -> web.StreamResponse:
     done = request.query.get("done", "")
     if done in {a.value for a in ContactAction} and request.query.get("count", "").isdigit():
         count = int(request.query["count"])
-        context["notice"] = f"{ACTIONS[ContactAction(done)][1].capitalize()}: {count:,} contacts"
+        verb = ACTIONS[ContactAction(done)][1].capitalize()
+        context["notice"] = f"{verb}: {count:,} contact{'s' if count != 1 else ''}"
     try:
         s = _search_of(form, campaign, request.query.get("cursor", ""))
     except SearchError as exc:

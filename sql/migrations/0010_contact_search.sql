@@ -26,7 +26,7 @@ CREATE FUNCTION contact_matches(
        AND (state IS DISTINCT FROM 'finished' OR c.state = 'finished')
        AND (state IS DISTINCT FROM 'due' OR (
             c.state = 'open' AND NOT c.locked AND c.open_attempt_id IS NULL
-            AND (c.dt_next_try IS NULL OR c.dt_next_try <= now())
+            AND coalesce(c.dt_next_try, '-infinity') <= now()
             AND c.attempts < c.max_attempts
             -- a number left to dial (the claim's condition), without a subquery: some slot
             -- not marked invalid is not an empty one
@@ -41,22 +41,25 @@ $$;
 CREATE INDEX contacts_campaign_name ON contacts (campaign_id, (lower(name) COLLATE "C"), id);
 CREATE INDEX contacts_campaign_next_try
     ON contacts (campaign_id, coalesce(dt_next_try, '-infinity'), id);
--- The same order for the contacts done or finished (a fifth of a campaign that has been
--- dialled for a while): a search of them by next try walks these, not every open contact
--- in between. Imports write nothing to it (a new contact is open).
+-- The same order for the contacts done, and for those finished (a fifth of a campaign that
+-- has been dialled for a while): a search of them by next try walks these, not every open
+-- contact in between. Imports write nothing to it (a new contact is open).
 CREATE INDEX contacts_closed_next_try
-    ON contacts (campaign_id, coalesce(dt_next_try, '-infinity'), id) WHERE state <> 'open';
+    ON contacts (campaign_id, state, coalesce(dt_next_try, '-infinity'), id)
+    WHERE state <> 'open';
 -- A number in any slot; UserData has contacts_user_data.
 CREATE INDEX contacts_phone_numbers ON contacts USING gin (phone_numbers);
 CREATE INDEX contacts_ext_cust_id ON contacts (ext_cust_id) WHERE ext_cust_id IS NOT NULL;
--- The outcomes and states few contacts have (an error, finished and busy, locked), with the
--- extended statistics that tell the planner how few: without them it multiplies the
--- fractions of state and last CONNRES as if unrelated, and may walk a whole campaign looking
--- for 50 contacts that are not there. "due" uses contacts_due. Only contacts called at least
--- once are in the first (so an import writes nothing to it), and no index of campaign and
--- state: with the statistics of a bulk import not yet taken, the calltask import's key probe
--- (calltask_open_ids) took one and scanned every open contact once per key.
-CREATE INDEX contacts_campaign_outcome ON contacts (campaign_id, last_connres, state)
+-- A last CONNRES, by next try (the sort it cannot otherwise follow: the contacts never called,
+-- with no next try, come first and have none), and the states few contacts have (locked),
+-- with the extended statistics that tell the planner how few: without them it multiplies
+-- the fractions of state and last CONNRES as if unrelated, and may walk a whole campaign
+-- looking for 50 contacts that are not there. Only contacts called at least once are in the
+-- first, so an import writes nothing to it; and no index of the open contacts leads with
+-- campaign and state: with the statistics of a bulk import not yet taken, the calltask
+-- import's key probe (calltask_open_ids) took one and scanned every open contact per key.
+CREATE INDEX contacts_campaign_outcome
+    ON contacts (campaign_id, last_connres, coalesce(dt_next_try, '-infinity'), id)
     WHERE last_connres IS NOT NULL;
 CREATE INDEX contacts_locked ON contacts (campaign_id) WHERE locked;
 CREATE STATISTICS contacts_search_stats (mcv) ON state, locked, last_connres FROM contacts;
