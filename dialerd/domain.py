@@ -119,6 +119,18 @@ def cause_words(code: int | None) -> str:
 INVALID_NUMBER_CAUSES = frozenset({CAUSE_UNALLOCATED, CAUSE_INVALID_NUMBER_FORMAT})
 """Q.850 causes by which the network says the number does not exist: it is marked invalid."""
 
+def cause_text(cause: int | None) -> str:
+    """``17 user busy``; ``—`` for none."""
+    if cause is None:
+        return "—"
+    name = CAUSE_WORDS.get(cause)
+    return f"{cause} {name}" if name else str(cause)
+
+
+def connres_text(connres: int | None) -> str:
+    """``3 busy``; ``—`` for none."""
+    return "—" if connres is None else f"{connres} {connres_words(connres)}"
+
 
 # -- campaign ------------------------------------------------------------------------------------
 
@@ -203,6 +215,46 @@ class Contact:
     max_attempts: int
     min_call_interval_h: float
     next_number: int = 0  # 0-based slot to dial next
+
+
+class SearchState(StrEnum):
+    """What a call task search can ask of a contact's state (dialerd/contacts/search.py)."""
+
+    OPEN = "open"  # open and not locked
+    LOCKED = "locked"
+    DONE = "done"
+    FINISHED = "finished"
+    DUE = "due"  # the dialer may claim it now (its campaign and call window aside)
+
+
+class ContactSort(StrEnum):
+    ID = "id"
+    NAME = "name"  # lower-cased
+    NEXT_TRY = "next_try"  # no next try first: due since ever
+
+
+class ContactAction(StrEnum):
+    """What may be done to one contact, or to every contact a search matches."""
+
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    RESET = "reset"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    """A search of one campaign's contacts, each field None for no condition (the SQL
+    function contact_matches, migration 0010)."""
+
+    campaign_id: int
+    name_like: str | None = None  # a LIKE pattern for the lower-cased name
+    number: str | None = None  # E.164
+    customer: str | None = None  # UserData or extCustId
+    state: SearchState | None = None
+    connres: Connres | None = None
+    next_from: datetime | None = None
+    next_to: datetime | None = None
 
 
 @dataclass(frozen=True)

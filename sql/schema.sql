@@ -32,6 +32,68 @@ BEGIN
 END
 $$;
 
+CREATE TABLE public.contacts (
+    id bigint NOT NULL,
+    campaign_id integer NOT NULL,
+    name text NOT NULL,
+    user_data text,
+    system_code text,
+    ext_cust_id text,
+    system_lookup_code text,
+    data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    properties jsonb DEFAULT '{}'::jsonb NOT NULL,
+    phone_numbers text[] NOT NULL,
+    number_tries integer[] NOT NULL,
+    number_last_cause integer[] NOT NULL,
+    number_end_reason integer[] NOT NULL,
+    number_invalid boolean[] NOT NULL,
+    next_number integer DEFAULT 0 NOT NULL,
+    state text DEFAULT 'open'::text NOT NULL,
+    locked boolean DEFAULT false NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    max_attempts integer NOT NULL,
+    min_call_interval_h real NOT NULL,
+    dt_next_try timestamp with time zone,
+    dt_last_try timestamp with time zone,
+    last_connres integer,
+    last_cause integer,
+    last_result_mailbox boolean,
+    last_agent_end_reason integer,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    open_attempt_id bigint,
+    CONSTRAINT contacts_check CHECK (((cardinality(number_tries) = cardinality(phone_numbers)) AND (cardinality(number_last_cause) = cardinality(phone_numbers)) AND (cardinality(number_end_reason) = cardinality(phone_numbers)) AND (cardinality(number_invalid) = cardinality(phone_numbers)))),
+    CONSTRAINT contacts_max_attempts_check CHECK ((max_attempts > 0)),
+    CONSTRAINT contacts_min_call_interval_h_check CHECK ((min_call_interval_h >= (0)::double precision)),
+    CONSTRAINT contacts_phone_numbers_check CHECK (((cardinality(phone_numbers) >= 1) AND (cardinality(phone_numbers) <= 6))),
+    CONSTRAINT contacts_phone_numbers_check1 CHECK ((num_nonnulls(VARIADIC phone_numbers) >= 1)),
+    CONSTRAINT contacts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'done'::text, 'finished'::text])))
+);
+
+CREATE FUNCTION public.contact_matches(c public.contacts, name_like text, ids bigint[], customer text, state text, connres integer, next_from timestamp with time zone, next_to timestamp with time zone) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT (name_like IS NULL OR lower(c.name) COLLATE "C" LIKE lower(name_like))
+       AND (ids IS NULL OR c.id = ANY(ids))
+       AND (customer IS NULL OR c.user_data = customer OR c.ext_cust_id = customer)
+       AND (state IS DISTINCT FROM 'open' OR (c.state = 'open' AND NOT c.locked))
+       AND (state IS DISTINCT FROM 'locked' OR c.locked)
+       AND (state IS DISTINCT FROM 'done' OR c.state = 'done')
+       AND (state IS DISTINCT FROM 'finished' OR c.state = 'finished')
+       AND (state IS DISTINCT FROM 'due' OR (
+            c.state = 'open' AND NOT c.locked AND c.open_attempt_id IS NULL
+            AND coalesce(c.dt_next_try, '-infinity') <= now()
+            AND c.attempts < c.max_attempts
+            -- a number left to dial (the claim's condition), without a subquery: some slot
+            -- not marked invalid is not an empty one
+            AND NOT array_positions(c.number_invalid, false) <@ array_positions(c.phone_numbers, NULL)))
+       AND (connres IS NULL OR c.last_connres = connres)
+       AND (next_from IS NULL OR coalesce(c.dt_next_try, '-infinity') >= next_from)
+       AND (next_to IS NULL OR coalesce(c.dt_next_try, '-infinity') < next_to)
+$$;
+
 CREATE FUNCTION public.contact_parents_keep_referenced() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -251,46 +313,6 @@ ALTER TABLE public.contact_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENT
     CACHE 1
 );
 
-CREATE TABLE public.contacts (
-    id bigint NOT NULL,
-    campaign_id integer NOT NULL,
-    name text NOT NULL,
-    user_data text,
-    system_code text,
-    ext_cust_id text,
-    system_lookup_code text,
-    data jsonb DEFAULT '{}'::jsonb NOT NULL,
-    properties jsonb DEFAULT '{}'::jsonb NOT NULL,
-    phone_numbers text[] NOT NULL,
-    number_tries integer[] NOT NULL,
-    number_last_cause integer[] NOT NULL,
-    number_end_reason integer[] NOT NULL,
-    number_invalid boolean[] NOT NULL,
-    next_number integer DEFAULT 0 NOT NULL,
-    state text DEFAULT 'open'::text NOT NULL,
-    locked boolean DEFAULT false NOT NULL,
-    attempts integer DEFAULT 0 NOT NULL,
-    max_attempts integer NOT NULL,
-    min_call_interval_h real NOT NULL,
-    dt_next_try timestamp with time zone,
-    dt_last_try timestamp with time zone,
-    last_connres integer,
-    last_cause integer,
-    last_result_mailbox boolean,
-    last_agent_end_reason integer,
-    claimed_by text,
-    lease_until timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    open_attempt_id bigint,
-    CONSTRAINT contacts_check CHECK (((cardinality(number_tries) = cardinality(phone_numbers)) AND (cardinality(number_last_cause) = cardinality(phone_numbers)) AND (cardinality(number_end_reason) = cardinality(phone_numbers)) AND (cardinality(number_invalid) = cardinality(phone_numbers)))),
-    CONSTRAINT contacts_max_attempts_check CHECK ((max_attempts > 0)),
-    CONSTRAINT contacts_min_call_interval_h_check CHECK ((min_call_interval_h >= (0)::double precision)),
-    CONSTRAINT contacts_phone_numbers_check CHECK (((cardinality(phone_numbers) >= 1) AND (cardinality(phone_numbers) <= 6))),
-    CONSTRAINT contacts_phone_numbers_check1 CHECK ((num_nonnulls(VARIADIC phone_numbers) >= 1)),
-    CONSTRAINT contacts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'done'::text, 'finished'::text])))
-);
-
 ALTER TABLE public.contacts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.contacts_id_seq
     START WITH 1
@@ -478,15 +500,29 @@ CREATE INDEX contact_history_open ON public.contact_history USING btree (instanc
 
 CREATE INDEX contacts_campaign ON public.contacts USING btree (campaign_id, id);
 
+CREATE INDEX contacts_campaign_name ON public.contacts USING btree (campaign_id, lower(name) COLLATE "C", id);
+
+CREATE INDEX contacts_campaign_next_try ON public.contacts USING btree (campaign_id, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id);
+
+CREATE INDEX contacts_campaign_outcome ON public.contacts USING btree (campaign_id, last_connres, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (last_connres IS NOT NULL);
+
 CREATE INDEX contacts_campaign_state ON public.contacts USING btree (campaign_id, state);
 
 CREATE INDEX contacts_claimed_by ON public.contacts USING btree (claimed_by) WHERE (claimed_by IS NOT NULL);
 
+CREATE INDEX contacts_closed_next_try ON public.contacts USING btree (campaign_id, state, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (state <> 'open'::text);
+
 CREATE INDEX contacts_due ON public.contacts USING btree (campaign_id, dt_next_try NULLS FIRST, id) WHERE ((state = 'open'::text) AND (NOT locked));
+
+CREATE INDEX contacts_ext_cust_id ON public.contacts USING btree (ext_cust_id) WHERE (ext_cust_id IS NOT NULL);
+
+CREATE INDEX contacts_locked ON public.contacts USING btree (campaign_id) WHERE locked;
 
 CREATE INDEX contacts_open_attempt ON public.contacts USING btree (open_attempt_id) WHERE (open_attempt_id IS NOT NULL);
 
 CREATE UNIQUE INDEX contacts_open_ext_key ON public.contacts USING btree (campaign_id, system_code, ext_cust_id) WHERE ((state = 'open'::text) AND (system_code IS NOT NULL) AND (ext_cust_id IS NOT NULL));
+
+CREATE INDEX contacts_phone_numbers ON public.contacts USING gin (phone_numbers);
 
 CREATE INDEX contacts_user_data ON public.contacts USING btree (user_data, id);
 
@@ -497,6 +533,8 @@ CREATE INDEX file_imports_pending ON public.file_imports USING btree (id) WHERE 
 CREATE INDEX import_jobs_queued ON public.import_jobs USING btree (created_at) WHERE (status = 'queued'::text);
 
 CREATE UNIQUE INDEX users_login ON public.users USING btree (lower(login));
+
+CREATE STATISTICS public.contacts_search_stats (mcv) ON state, locked, last_connres FROM public.contacts;
 
 CREATE TRIGGER calling_systems_keep_referenced BEFORE DELETE OR UPDATE OF code ON public.calling_systems FOR EACH ROW EXECUTE FUNCTION public.calling_systems_keep_referenced();
 

@@ -28,6 +28,8 @@ from dialerd.api.records import (
     render_contact,
     render_history,
 )
+from dialerd.contacts.service import act_on_contact
+from dialerd.domain import ContactAction
 from dialerd.store import contacts as store
 from dialerd.store.contacts import Changes, ContactConflict, ContactRejected, Key
 
@@ -276,35 +278,25 @@ async def update_contact(request: web.Request) -> web.Response:
 @routes.delete("/dialler/contacts/contact")
 @routes.delete("/dialler/contacts/contact/{diallerContactsID}")
 async def delete_contact(request: web.Request) -> web.Response:
-    contact_id = await store.delete_contact(request.app[POOL], request[CLIENT_ID], key_of(request))
-    return done(request, "contact_deleted", contact_id)
+    return await act(request, ContactAction.DELETE)
 
 
 @routes.patch("/dialler/contacts/contact/lock")
 @routes.patch("/dialler/contacts/contact/{diallerContactsID}/lock")
 async def lock_contact(request: web.Request) -> web.Response:
-    contact_id = await store.set_locked(
-        request.app[POOL], request[CLIENT_ID], key_of(request), True
-    )
-    return done(request, "contact_locked", contact_id)
+    return await act(request, ContactAction.LOCK)
 
 
 @routes.patch("/dialler/contacts/contact/unlock")
 @routes.patch("/dialler/contacts/contact/{diallerContactsID}/unlock")
 async def unlock_contact(request: web.Request) -> web.Response:
-    contact_id = await store.set_locked(
-        request.app[POOL], request[CLIENT_ID], key_of(request), False
-    )
-    return done(request, "contact_unlocked", contact_id)
+    return await act(request, ContactAction.UNLOCK)
 
 
 @routes.patch("/dialler/contacts/contact/reset")
 @routes.patch("/dialler/contacts/contact/{diallerContactsID}/reset")
 async def reset_contact(request: web.Request) -> web.Response:
-    key = key_of(request)
-    with store_errors():
-        contact_id = await store.reset_contact(request.app[POOL], request[CLIENT_ID], key)
-    return done(request, "contact_reset", contact_id)
+    return await act(request, ContactAction.RESET)
 
 
 @routes.get("/dialler/contacts/contact/history")
@@ -316,11 +308,14 @@ async def contact_history(request: web.Request) -> web.Response:
     return records([render_history(row) for row in rows])
 
 
-def done(request: web.Request, event: str, contact_id: int | None) -> web.Response:
-    """The answer of a state change: ``{"status": 200}``, or 404."""
+async def act(request: web.Request, action: ContactAction) -> web.Response:
+    """A state change, the console's own (dialerd/contacts/service.py): ``{"status": 200}``,
+    or 404."""
+    key = key_of(request)
+    with store_errors():
+        contact_id = await act_on_contact(request.app[POOL], request[CLIENT_ID], key, action)
     if contact_id is None:
         raise ApiError(404, _NOT_FOUND)
-    log.info(event, client_id=request[CLIENT_ID], contact_id=contact_id)
     return json_response({"status": 200})
 
 

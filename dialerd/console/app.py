@@ -18,7 +18,17 @@ from aiohttp import web
 from yarl import URL
 
 from dialerd.config import Settings
-from dialerd.console import admin, assets, campaigns, imports, reports, setup, signin, wallboard
+from dialerd.console import (
+    admin,
+    assets,
+    campaigns,
+    contacts,
+    imports,
+    reports,
+    setup,
+    signin,
+    wallboard,
+)
 from dialerd.console.context import COOKIE, CSRF_FIELD, CSRF_HEADER, POOL, SESSION, SETTINGS
 from dialerd.console.guard import Handler, is_public, role_of
 from dialerd.console.render import MENU, MenuItem, page, setup_templates
@@ -29,7 +39,7 @@ log = structlog.get_logger(__name__)
 PREFIX = "/console/"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 # The screens, in menu order: each module has `routes` and, if it is in the menu, `MENU_ITEM`.
-SCREENS: list[ModuleType] = [campaigns, imports, wallboard, reports, admin, setup]
+SCREENS: list[ModuleType] = [campaigns, contacts, imports, wallboard, reports, admin, setup]
 
 
 def signin_url(request: web.Request) -> str:

@@ -20,7 +20,7 @@ from dialerd.console.audit import audit
 from dialerd.console.context import POOL, SESSION
 from dialerd.console.guard import requires
 from dialerd.console.render import MenuItem, fragment, page
-from dialerd.domain import Connres, DialMode, MachineAction, Role
+from dialerd.domain import Connres, DialMode, MachineAction, Role, connres_words
 from dialerd.reports.figures import over_limit
 from dialerd.reports.service import campaign_figures
 from dialerd.wallboard.service import campaign_counts
@@ -123,7 +123,7 @@ CHOICES: dict[str, list[str]] = {
     "DialMode": [m.value for m in DialMode],
     "MachineAction": [a.value for a in MachineAction],
 }
-RETRY_OUTCOMES = [(c.value, c.name.replace("_", " ").lower()) for c in Connres]
+RETRY_OUTCOMES = [(c.value, connres_words(c)) for c in Connres]
 
 
 def _args(annotation: Any) -> tuple[Any, ...]:

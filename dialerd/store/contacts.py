@@ -7,14 +7,14 @@ with the lowest ID among the client's matches is taken.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from dialerd.domain import MAX_PHONE_NUMBERS, Campaign, NumberSlot
+from dialerd.domain import MAX_PHONE_NUMBERS, Campaign, ContactAction, NumberSlot
 from dialerd.numbers import normalize
 from dialerd.store import campaigns
 from dialerd.store.slots import columns, slots_of
@@ -24,8 +24,6 @@ Key = int | str
 """A contact's ID (int) or UserData (str)."""
 
 Row = asyncpg.Record
-Action: TypeAlias = "Callable[[PoolConnectionProxy[Row], int], Awaitable[Any]]"
-"""A statement run on one contact, by ID; None back means the contact was not there."""
 
 
 class ContactRejected(Exception):
@@ -154,17 +152,27 @@ async def _overwrite(conn: PoolConnectionProxy[Row], row: Row, changes: Changes)
     return updated
 
 
-async def _reset(conn: PoolConnectionProxy[Row], client_id: int, contact_id: int) -> Row | None:
-    try:
-        row: Row | None = await conn.fetchrow(q("contact_reset"), contact_id, client_id)
-    except asyncpg.UniqueViolationError as exc:
-        # Reopening a done call task while the same system + customer has another open one
-        # in the campaign (the calltask API's idempotency key).
-        raise ContactConflict(
-            "Contact cannot be reset: another open call task of the same system and customer "
-            "exists in this campaign"
-        ) from exc
-    return row
+async def act(
+    conn: PoolConnectionProxy[Row], client_id: int, ids: list[int], action: ContactAction
+) -> list[int]:
+    """Does ``action`` to the client's contacts ``ids`` in one statement; the ids it did it to
+    (a contact of another client, or gone, is left out). Raises ContactConflict (reset)."""
+    if action is ContactAction.DELETE:
+        rows = await conn.fetch(q("contacts_delete"), ids, client_id)
+    elif action is ContactAction.RESET:
+        try:
+            rows = await conn.fetch(q("contacts_reset"), ids, client_id)
+        except asyncpg.UniqueViolationError as exc:
+            # Reopening a done call task while the same system + customer has another open
+            # one in the campaign (the calltask API's idempotency key).
+            raise ContactConflict(
+                "Contact cannot be reset: another open call task of the same system and "
+                "customer exists in this campaign"
+            ) from exc
+    else:
+        locked = action is ContactAction.LOCK
+        rows = await conn.fetch(q("contacts_set_locked"), ids, client_id, locked)
+    return [r["id"] for r in rows]
 
 
 async def import_contact(
@@ -200,13 +208,16 @@ async def import_contact(
             )
             assert created is not None  # the campaign was just found; campaigns are not deleted
             return created
-        contact_id = row["id"]
         row = await _overwrite(conn, row, changes)
+        if not (reset or unlock):
+            return row
         if reset:
-            row = await _reset(conn, client_id, contact_id) or row
+            await act(conn, client_id, [row["id"]], ContactAction.RESET)
         if unlock:
-            row = await conn.fetchrow(q("contact_set_locked"), contact_id, client_id, False) or row
-        return row
+            await act(conn, client_id, [row["id"]], ContactAction.UNLOCK)
+        again = await conn.fetchrow(q("contact_by_id"), row["id"], client_id)
+        assert again is not None  # locked by this transaction since contact_for_update
+        return again
 
 
 async def update_contact(
@@ -221,42 +232,16 @@ async def update_contact(
         return None if row is None else await _overwrite(conn, row, changes)
 
 
-async def _act(pool: asyncpg.Pool, client_id: int, key: Key, act: Action) -> int | None:
-    """Runs ``act`` on the contact ``key`` addresses; its ID, or None if there is none."""
-    async with pool.acquire() as conn:
+async def act_on_contact(
+    pool: asyncpg.Pool, client_id: int, key: Key, action: ContactAction
+) -> int | None:
+    """Does ``action`` to the contact ``key`` addresses (lock, unlock, reset as if just
+    imported, delete with its history); its ID, or None if there is no such contact."""
+    async with pool.acquire() as conn, conn.transaction():
         contact_id = await _target(conn, client_id, key)
-        if contact_id is None or await act(conn, contact_id) is None:
+        if contact_id is None or not await act(conn, client_id, [contact_id], action):
             return None
         return contact_id
-
-
-async def set_locked(pool: asyncpg.Pool, client_id: int, key: Key, locked: bool) -> int | None:
-    """Locks or unlocks the contact; its ID, or None if there is no such contact."""
-    return await _act(
-        pool,
-        client_id,
-        key,
-        lambda conn, contact_id: conn.fetchrow(
-            q("contact_set_locked"), contact_id, client_id, locked
-        ),
-    )
-
-
-async def reset_contact(pool: asyncpg.Pool, client_id: int, key: Key) -> int | None:
-    """Resets the contact as if just imported; its ID, or None if there is no such contact."""
-    return await _act(
-        pool, client_id, key, lambda conn, contact_id: _reset(conn, client_id, contact_id)
-    )
-
-
-async def delete_contact(pool: asyncpg.Pool, client_id: int, key: Key) -> int | None:
-    """Deletes the contact and its history; its ID, or None if there is no such contact."""
-    return await _act(
-        pool,
-        client_id,
-        key,
-        lambda conn, contact_id: conn.fetchval(q("contact_delete"), contact_id, client_id),
-    )
 
 
 async def contact_history(pool: asyncpg.Pool, client_id: int, key: Key) -> list[Row] | None:

@@ -72,15 +72,18 @@ UPDATE contacts SET
 WHERE id = $1
 RETURNING *
 
--- name: contact_set_locked
--- Locks ($3 = true) or unlocks a contact of the client.
+-- name: contacts_set_locked
+-- Locks ($3 = true) or unlocks the contacts $1 of client $2 (one, or all a search matched);
+-- the ids it changed. An attempt in progress goes on: the lock is for the next claim.
 UPDATE contacts c SET locked = $3, updated_at = now()
 FROM campaigns k
-WHERE c.id = $1 AND k.id = c.campaign_id AND k.client_id = $2
-RETURNING c.*
+WHERE c.id = ANY($1::bigint[]) AND k.id = c.campaign_id AND k.client_id = $2
+RETURNING c.id
 
--- name: contact_reset
--- Makes a contact of the client as if just imported: counters, causes, state. Not the lock.
+-- name: contacts_reset
+-- Makes the contacts $1 of client $2 as if just imported: counters, causes, state. Not the
+-- lock. An attempt in progress goes on and, when it closes, counts as the first try after
+-- the reset (its close reads the contact as it is then).
 UPDATE contacts c SET
     attempts = 0,
     (number_tries, number_last_cause, number_end_reason, number_invalid) = (
@@ -96,13 +99,14 @@ UPDATE contacts c SET
     last_agent_end_reason = NULL,
     updated_at = now()
 FROM campaigns k
-WHERE c.id = $1 AND k.id = c.campaign_id AND k.client_id = $2
-RETURNING c.*
+WHERE c.id = ANY($1::bigint[]) AND k.id = c.campaign_id AND k.client_id = $2
+RETURNING c.id
 
--- name: contact_delete
--- Deletes a contact of the client; its history goes with it (ON DELETE CASCADE).
+-- name: contacts_delete
+-- Deletes the contacts $1 of client $2; their history goes with them (ON DELETE CASCADE).
+-- An attempt in progress goes on; its close finds no contact and records nothing.
 DELETE FROM contacts c USING campaigns k
-WHERE c.id = $1 AND k.id = c.campaign_id AND k.client_id = $2
+WHERE c.id = ANY($1::bigint[]) AND k.id = c.campaign_id AND k.client_id = $2
 RETURNING c.id
 
 -- name: contact_history
