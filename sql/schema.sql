@@ -506,8 +506,6 @@ CREATE INDEX contacts_campaign_next_try ON public.contacts USING btree (campaign
 
 CREATE INDEX contacts_campaign_outcome ON public.contacts USING btree (campaign_id, last_connres, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (last_connres IS NOT NULL);
 
-CREATE INDEX contacts_campaign_state ON public.contacts USING btree (campaign_id, state);
-
 CREATE INDEX contacts_claimed_by ON public.contacts USING btree (claimed_by) WHERE (claimed_by IS NOT NULL);
 
 CREATE INDEX contacts_closed_next_try ON public.contacts USING btree (campaign_id, state, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (state <> 'open'::text);
