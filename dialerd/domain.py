@@ -119,6 +119,7 @@ def cause_words(code: int | None) -> str:
 INVALID_NUMBER_CAUSES = frozenset({CAUSE_UNALLOCATED, CAUSE_INVALID_NUMBER_FORMAT})
 """Q.850 causes by which the network says the number does not exist: it is marked invalid."""
 
+
 def cause_text(cause: int | None) -> str:
     """``17 user busy``; ``—`` for none."""
     if cause is None:

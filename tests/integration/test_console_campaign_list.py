@@ -19,7 +19,10 @@ from tests.integration.test_wallboard import add_answer, dialable_campaign, view
 
 def _row(body: str, name: str) -> str:
     found = re.search(
-        rf'<tr data-campaign="\d+">\s*<td class="campaign"><span class="strong">{name}</span>.*?</tr>', body, re.S
+        rf'<tr data-campaign="\d+">\s*<td class="campaign"><span class="strong">{name}</span>'
+        r".*?</tr>",
+        body,
+        re.S,
     )
     assert found, name
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(0)))
