@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: lint (ruff, import contracts, mypy), unit, integration (real Postgres)
+# The whole test suite: lint (ruff check and format, import contracts, mypy), unit, integration (real Postgres)
 # and pbx (real Asterisk lab).
 # Uses the machine's PostgreSQL on 127.0.0.1:5432 when it answers, else a private cluster.
 set -euo pipefail
@@ -21,6 +21,7 @@ echo "test database server: $DIALERD_TEST_DATABASE_URL" >&2
 # results are worth having meanwhile), but it fails the whole run at the end.
 failed=()
 .venv/bin/ruff check . || failed+=(ruff)
+.venv/bin/ruff format --check . || failed+=(ruff-format)
 .venv/bin/lint-imports --no-logo || failed+=(lint-imports)  # the contracts in pyproject.toml
 .venv/bin/mypy --strict dialerd bench tests || failed+=(mypy)
 status=0
