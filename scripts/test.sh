@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: lint (ruff check and format, import contracts, mypy), unit, integration (real Postgres)
-# and pbx (real Asterisk lab).
+# The whole test suite: lint (ruff check and format, import contracts, mypy), unit, integration
+# (real Postgres), browser (the console in Chromium) and pbx (real Asterisk lab).
 # Uses the machine's PostgreSQL on 127.0.0.1:5432 when it answers, else a private cluster.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
