@@ -136,6 +136,7 @@ def init_console(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     app.add_routes(assets.routes)
     for screen in SCREENS:
         app.add_routes(screen.routes)
+    app[campaigns.FIGURES] = {}
     wallboard.setup(app)
     app.cleanup_ctx.append(imports.import_jobs)
     return app
