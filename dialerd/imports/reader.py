@@ -176,11 +176,10 @@ class Sheet:
                     yield number, cells
             return
         assert self._values is not None
-        start = self._values.start
-        first = start[0] + 1 if start else 1  # the range starts at its first filled cell
-        for offset, values in enumerate(self._values.iter_rows()):
+        # iter_rows starts at row 1 even when the first filled cell is lower (``start``).
+        for number, values in enumerate(self._values.iter_rows(), start=1):
             if any(cell != "" for cell in values):
-                yield first + offset, list[Cell](values)
+                yield number, list[Cell](values)
 
 
 def _streamed(book: python_calamine_plus.CalamineWorkbook, name: str) -> Iterator[list[Cell]]:

@@ -4,6 +4,7 @@ preview, the progress figures."""
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -41,6 +42,40 @@ def test_the_kind_comes_from_the_bytes_and_every_kind_reads(data: bytes, kind: s
     rows = list(book.sheet(book.sheets[0]).rows())
     assert [n for n, _ in rows] == [1, 2, 3]
     assert cells.text(rows[1][1][2]) == "5124"  # 5124.0 in a spreadsheet, "5124" in a CSV
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        sheets.xlsx({"S": [[], [], ["h", "x"], [1, 2], [], [None, None, "z"]]}),
+        sheets.xls([[None], [None], ["h", "x"], [1, 2], [None], [None, None, "z"]]),
+    ],
+)
+def test_row_numbers_are_the_spreadsheets_below_leading_empty_rows(data: bytes) -> None:
+    book = open_workbook(data, 10**7)
+    assert [n for n, _ in book.sheet(book.sheets[0]).rows()] == [3, 4, 6]
+
+
+def test_an_xlsx_sheet_is_streamed_not_loaded_whole() -> None:
+    """The first rows of a large sheet come out while its end, broken, is not read yet: a
+    reader that loads the whole sheet first (python-calamine's get_sheet_by_name) refuses it
+    before giving any row."""
+    last = 20_000
+    data = sheets.xlsx({"S": [["Name", "Tel"], *([f"P{i}", 4791000000 + i] for i in range(last))]})
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as broken:
+        for name in source.namelist():
+            body = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                body = body.replace(f'<row r="{last}" '.encode(), b'<row r="x"></row><row ')
+            broken.writestr(name, body)
+    rows = open_workbook(out.getvalue(), 10**8).sheet("S").rows()
+    assert list(itertools.islice(rows, 3)) == [
+        (1, ["Name", "Tel"]), (2, ["P0", 4791000000]), (3, ["P1", 4791000001]),
+    ]  # fmt: skip
+    with pytest.raises(FileRefused, match="cannot be read"):
+        sum(1 for _ in rows)  # the broken row, near the end, is reached only now
 
 
 @pytest.mark.parametrize(
