@@ -12,10 +12,12 @@ import pytest
 
 from dialerd.calltasks.validate import Setup
 from dialerd.imports import cells, mapping
+from dialerd.imports.jobs import _Counts
 from dialerd.imports.preview import preview
 from dialerd.imports.reader import FileRefused, detect, open_workbook
 from dialerd.imports.service import progress
 from dialerd.numbers import restore_numeric
+from dialerd.store.calltasks import Written
 from dialerd.store.imports import Job
 from tests import sheets
 from tests.unit.fakes import campaign
@@ -227,3 +229,11 @@ def test_progress_gives_the_rate_so_far_and_the_time_left() -> None:
     assert (p.done, p.total, p.rate, p.seconds_left) == (250, 1000, 25.0, 30.0)
     assert progress(_job(rows_total=None)).rate is None
     assert progress(_job(started_at=None)).seconds_left is None
+
+
+def test_an_imports_counts_over_its_chunks() -> None:
+    counts = _Counts()
+    counts.add([Written(100, True), Written(101, True), Written(7, False), Written(7, False)])
+    counts.add([Written(101, False), Written(105, True), Written(50, True), Written(50, False)])
+    counts.add([Written(100, True), Written(8, False)])  # 100 again: created once
+    assert (counts.created, counts.updated_ids) == (4, {7, 8})
