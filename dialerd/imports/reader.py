@@ -1,9 +1,12 @@
 """Reading an uploaded file: what it is (from its bytes), its sheets, its rows. No I/O: the
 upload is bytes in memory.
 
-``.xlsx``, ``.xls`` and ``.ods`` are read by python-calamine, which holds one sheet's cells at a
-time (Rust values, far smaller than Python objects) and hands rows out one by one; ``.csv`` by
-the stdlib, with the delimiter sniffed and the text UTF-8 (with or without BOM) or else cp1252.
+``.xlsx`` is streamed by python-calamine-plus (a fork of python-calamine): rows are parsed
+from the sheet's XML as they are asked for, so memory does not grow with the sheet (only the
+workbook's shared strings table is held whole). ``.xls`` and ``.ods`` are read by
+python-calamine, which loads one sheet's cells at once (Rust values, far smaller than Python
+objects); ``.csv`` by the stdlib, with the delimiter sniffed and the text UTF-8 (with or without
+BOM) or else cp1252.
 """
 
 from __future__ import annotations
@@ -11,16 +14,19 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import python_calamine
+import python_calamine_plus
 
 Cell = str | int | float | bool | date | datetime | time | timedelta | None
 """A cell as the readers give it: calamine's types, or text from a CSV."""
 
 Kind = Literal["xlsx", "xls", "ods", "csv"]
+
+B = TypeVar("B")
 
 CSV_SHEET = "CSV"
 """The one sheet of a CSV file."""
@@ -100,39 +106,57 @@ class Workbook:
         self.kind = kind
         self._data = data
         self._text: str | None = None
+        self._xlsx: python_calamine_plus.CalamineWorkbook | None = None
         self._book: python_calamine.CalamineWorkbook | None = None
         if kind == "csv":
             self._text = decode_text(data)
             self.sheets = [CSV_SHEET]
+            return
+        if kind == "xlsx":
+            self._xlsx = _opened(kind, python_calamine_plus.CalamineWorkbook.from_filelike, data)
+            work = python_calamine_plus.SheetTypeEnum.WorkSheet
+            self.sheets = [m.name for m in self._xlsx.sheets_metadata if m.typ == work]
         else:
-            self._book = _calamine(kind, data)
-            self.sheets = [
-                m.name
-                for m in self._book.sheets_metadata
-                if m.typ == python_calamine.SheetTypeEnum.WorkSheet
-            ]
-            if not self.sheets:
-                raise FileRefused("the workbook has no worksheet")
+            self._book = _opened(kind, python_calamine.CalamineWorkbook.from_filelike, data)
+            sheet = python_calamine.SheetTypeEnum.WorkSheet
+            self.sheets = [m.name for m in self._book.sheets_metadata if m.typ == sheet]
+        if not self.sheets:
+            raise FileRefused("the workbook has no worksheet")
 
     def sheet(self, name: str) -> Sheet:
-        """A sheet, read (an .xlsx/.xls/.ods sheet is loaded whole, once, by calamine)."""
+        """A sheet: an .xlsx sheet is streamed anew each time its rows are gone through; an
+        .xls/.ods sheet is loaded whole, once, by calamine."""
         if name not in self.sheets:
             raise FileRefused(f"the file has no sheet {name!r}")
         if self._text is not None:
-            return Sheet(None, self._text)
+            return Sheet(None, self._text, None)
+        if self._xlsx is not None:
+            book = self._xlsx
+            return Sheet(None, None, lambda: _streamed(book, name))
         assert self._book is not None
         try:
-            return Sheet(self._book.get_sheet_by_name(name), None)
+            return Sheet(self._book.get_sheet_by_name(name), None, None)
         except python_calamine.CalamineError as exc:
             raise FileRefused(f"the sheet {name!r} cannot be read: {exc}") from None
 
 
-class Sheet:
-    """One sheet's rows, to go through as often as needed without reading the file again."""
+RowStream = Callable[[], Iterator[list[Cell]]]
+"""Every row of a sheet from its first (row 1), empty ones too, read as they are asked for."""
 
-    def __init__(self, values: python_calamine.CalamineSheet | None, text: str | None) -> None:
+
+class Sheet:
+    """One sheet's rows, to go through as often as needed without reading the file again (an
+    .xlsx sheet: parsing it again from the upload's bytes, one row at a time)."""
+
+    def __init__(
+        self,
+        values: python_calamine.CalamineSheet | None,
+        text: str | None,
+        stream: RowStream | None,
+    ) -> None:
         self._values = values
         self._text = text
+        self._stream = stream
 
     def rows(self) -> Iterator[tuple[int, list[Cell]]]:
         """The rows that have any cell filled, each with its row number as the spreadsheet
@@ -146,18 +170,32 @@ class Sheet:
             except csv.Error as exc:
                 raise FileRefused(f"the CSV file cannot be read: {exc}") from None
             return
+        if self._stream is not None:
+            for number, cells in enumerate(self._stream(), start=1):
+                if any(cell != "" for cell in cells):
+                    yield number, cells
+            return
         assert self._values is not None
-        start = self._values.start
-        first = start[0] + 1 if start else 1  # the range starts at its first filled cell
-        for offset, cells in enumerate(self._values.iter_rows()):
-            if any(cell != "" for cell in cells):
-                yield first + offset, list[Cell](cells)
+        # iter_rows starts at row 1 even when the first filled cell is lower (``start``).
+        for number, values in enumerate(self._values.iter_rows(), start=1):
+            if any(cell != "" for cell in values):
+                yield number, list[Cell](values)
 
 
-def _calamine(kind: Kind, data: bytes) -> python_calamine.CalamineWorkbook:
+def _streamed(book: python_calamine_plus.CalamineWorkbook, name: str) -> Iterator[list[Cell]]:
+    """An .xlsx sheet's rows from row 1 (the stream starts at row 0, column 0, and pads
+    missing cells with ""), parsed one at a time; a workbook has one stream at a time."""
     try:
-        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except python_calamine.PasswordError:
+        for cells in book.stream_sheet_by_name(name):
+            yield cast(list[Cell], cells)  # plain values: the stream is not rich
+    except python_calamine_plus.CalamineError as exc:
+        raise FileRefused(f"the sheet {name!r} cannot be read: {exc}") from None
+
+
+def _opened(kind: Kind, opener: Callable[[io.BytesIO], B], data: bytes) -> B:
+    try:
+        return opener(io.BytesIO(data))
+    except (python_calamine.PasswordError, python_calamine_plus.PasswordError):
         raise FileRefused(
             "the file is encrypted (password-protected): save it without a password"
         ) from None

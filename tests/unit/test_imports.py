@@ -4,6 +4,7 @@ preview, the progress figures."""
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -11,10 +12,12 @@ import pytest
 
 from dialerd.calltasks.validate import Setup
 from dialerd.imports import cells, mapping
+from dialerd.imports.jobs import _Counts
 from dialerd.imports.preview import preview
 from dialerd.imports.reader import FileRefused, detect, open_workbook
 from dialerd.imports.service import progress
 from dialerd.numbers import restore_numeric
+from dialerd.store.calltasks import Written
 from dialerd.store.imports import Job
 from tests import sheets
 from tests.unit.fakes import campaign
@@ -41,6 +44,40 @@ def test_the_kind_comes_from_the_bytes_and_every_kind_reads(data: bytes, kind: s
     rows = list(book.sheet(book.sheets[0]).rows())
     assert [n for n, _ in rows] == [1, 2, 3]
     assert cells.text(rows[1][1][2]) == "5124"  # 5124.0 in a spreadsheet, "5124" in a CSV
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        sheets.xlsx({"S": [[], [], ["h", "x"], [1, 2], [], [None, None, "z"]]}),
+        sheets.xls([[None], [None], ["h", "x"], [1, 2], [None], [None, None, "z"]]),
+    ],
+)
+def test_row_numbers_are_the_spreadsheets_below_leading_empty_rows(data: bytes) -> None:
+    book = open_workbook(data, 10**7)
+    assert [n for n, _ in book.sheet(book.sheets[0]).rows()] == [3, 4, 6]
+
+
+def test_an_xlsx_sheet_is_streamed_not_loaded_whole() -> None:
+    """The first rows of a large sheet come out while its end, broken, is not read yet: a
+    reader that loads the whole sheet first (python-calamine's get_sheet_by_name) refuses it
+    before giving any row."""
+    last = 20_000
+    data = sheets.xlsx({"S": [["Name", "Tel"], *([f"P{i}", 4791000000 + i] for i in range(last))]})
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as broken:
+        for name in source.namelist():
+            body = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                body = body.replace(f'<row r="{last}" '.encode(), b'<row r="x"></row><row ')
+            broken.writestr(name, body)
+    rows = open_workbook(out.getvalue(), 10**8).sheet("S").rows()
+    assert list(itertools.islice(rows, 3)) == [
+        (1, ["Name", "Tel"]), (2, ["P0", 4791000000]), (3, ["P1", 4791000001]),
+    ]  # fmt: skip
+    with pytest.raises(FileRefused, match="cannot be read"):
+        sum(1 for _ in rows)  # the broken row, near the end, is reached only now
 
 
 @pytest.mark.parametrize(
@@ -192,3 +229,11 @@ def test_progress_gives_the_rate_so_far_and_the_time_left() -> None:
     assert (p.done, p.total, p.rate, p.seconds_left) == (250, 1000, 25.0, 30.0)
     assert progress(_job(rows_total=None)).rate is None
     assert progress(_job(started_at=None)).seconds_left is None
+
+
+def test_an_imports_counts_over_its_chunks() -> None:
+    counts = _Counts()
+    counts.add([Written(100, True), Written(101, True), Written(7, False), Written(7, False)])
+    counts.add([Written(101, False), Written(105, True), Written(50, True), Written(50, False)])
+    counts.add([Written(100, True), Written(8, False)])  # 100 again: created once
+    assert (counts.created, counts.updated_ids) == (4, {7, 8})
