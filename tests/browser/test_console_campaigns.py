@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime
 
 from playwright.async_api import Page, expect
 
 from dialerd.campaigns import service as campaigns
-from dialerd.domain import Role
+from dialerd.dialer.live import CallLive, CallState
+from dialerd.domain import AgentLive, AgentState, Role
+from dialerd.store.live import PostgresLiveStore
 from tests.browser.conftest import Server, shot, sign_in
 from tests.conftest import PASSWORD
+from tests.integration.test_scheduler import add_contact
+from tests.integration.test_wallboard import add_answer, dialable_campaign, view_of
 
 
 async def test_sign_in_fails_with_a_wrong_password_then_works(page: Page, server: Server) -> None:
@@ -162,3 +168,34 @@ async def test_the_console_works_with_the_keyboard_alone_at_tablet_width(
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 768
     await shot(page, "campaigns-tablet")
+
+
+async def test_the_list_shows_live_figures_that_fit_the_screen(
+    page: Page, server: Server, db_dsn: str
+) -> None:
+    north = await dialable_campaign(server.pool, name="Renewals", abandon_limit=0.03)
+    await dialable_campaign(server.pool, name="Winter sale", dial_mode="predictive")
+    contacts = [await add_contact(server.pool, north.id) for _ in range(40)]
+    now = datetime.now(UTC)
+    for n, contact in enumerate(contacts[:25]):
+        await add_answer(server.pool, contact, north.id, now, abandoned=n == 0)
+    now_s = time.time()
+    agents = [
+        AgentLive("PJSIP/agent1", "agent1", AgentState.TALKING, now_s - 40),
+        AgentLive("PJSIP/agent2", "agent2", AgentState.WRAPUP, now_s - 3),
+        AgentLive("PJSIP/agent3", "agent3", AgentState.FREE, now_s - 12),
+    ]
+    calls = [CallLive(9, contacts[30], "+4930100000", CallState.RINGING, now_s - 4, None)]
+    live = PostgresLiveStore(server.pool, db_dsn, "engine-1")
+    await live.publish(view_of("engine-1", north, agents, calls))
+    await server.add_user("sam")
+    await sign_in(page, server, "sam")
+    row = page.locator("#campaigns tbody tr", has_text="Renewals")
+    await expect(row).to_contain_text("3 logged in")
+    await expect(row).to_contain_text("1 ringing")
+    await expect(row).to_contain_text("4.0 % over today")
+    await expect(row.get_by_role("button", name="Pause Renewals")).to_be_visible()
+    # every column is on the screen: nothing scrolls sideways at 1280 px
+    await shot(page, "campaigns")
+    frame = page.locator("#campaigns-table")
+    assert await frame.evaluate("e => e.scrollWidth <= e.clientWidth")

@@ -54,11 +54,11 @@ async def test_the_list_shows_agents_calls_contacts_and_rates(
     status, _, body = await console.get("/console/campaigns")
     assert status == 200
     north_row = _row(body, "North")
-    assert "3 logged in 1 free · 1 talking · 0 wrap-up · 1 paused" in north_row
-    assert "1 ringing 0 waiting · 0 with an agent" in north_row
-    assert "2 due now 2 left · 1 done · 0 finished" in north_row
+    assert "3 logged in 1 free · 1 talking 0 wrap-up · 1 paused" in north_row
+    assert "1 ringing 0 waiting 0 with an agent" in north_row
+    assert "2 due now 2 left 1 done · 0 finished" in north_row
     # one of two live answers abandoned: 50 % today and over 30 days, against 3 %
-    assert "50.0 % over the limit · 50.0 % over the limit" in north_row
+    assert "50.0 % over today 50.0 % over 30 d" in north_row
     assert "limit 3.0 %" in north_row
     assert "Other client" not in body
 
