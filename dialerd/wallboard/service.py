@@ -25,6 +25,7 @@ import asyncpg
 
 from dialerd.dialer.rules import CallWindow, number_zones, pick_slot
 from dialerd.domain import SPY_KINDS, AgentAction, AgentActionKind, Campaign
+from dialerd.reports.figures import ratio
 from dialerd.store import campaigns as campaign_store
 from dialerd.store import live as live_store
 from dialerd.store.dialer import abandon_counts
@@ -68,10 +69,6 @@ def hopper_entry(
     }
 
 
-def _rate(abandoned: int, answered: int) -> float | None:
-    return round(abandoned / answered, 4) if answered else None
-
-
 def _midnight(zone: str, now: datetime) -> datetime:
     local = now.astimezone(ZoneInfo(zone))
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -82,6 +79,11 @@ class _DbFigures:
     at: float
     key: tuple[int | None, int | None]
     figures: dict[str, Any]
+
+
+async def instance_views(pool: asyncpg.Pool) -> list[InstanceView]:
+    """Every engine's published live view, with its age."""
+    return [InstanceView(v.instance_id, v.view, v.age_s) for v in await live_store.live_views(pool)]
 
 
 class Wallboard:
@@ -119,8 +121,8 @@ class Wallboard:
                 "active": c.active,
                 "queue": c.queue,
                 "abandon_limit": c.abandon_limit,
-                "abandon_today": _rate(n.abandoned_today, n.answered_today) if n else None,
-                "abandon_30d": _rate(n.abandoned_window, n.answered_window) if n else None,
+                "abandon_today": _share(n.abandoned_today, n.answered_today) if n else None,
+                "abandon_30d": _share(n.abandoned_window, n.answered_window) if n else None,
                 "dialable_left": left.get(c.id, 0),
                 "in_window": window.is_open(now, (c.timezone,)),
                 "window_opens": window.next_opening(now, (c.timezone,)).timestamp(),
@@ -133,7 +135,7 @@ class Wallboard:
             {
                 "at": b.at.timestamp(),
                 "occupancy": _share(b.talk_s + b.wrapup_s, b.talk_s + b.wrapup_s + b.ready_s),
-                "abandon_rate": _rate(b.abandoned, b.answered),
+                "abandon_rate": _share(b.abandoned, b.answered),
             }
             for b in bins
         ]
@@ -146,10 +148,7 @@ class Wallboard:
     ) -> dict[str, Any]:
         """The wallboard of one campaign, or of all the client's (None: every client's)."""
         now = datetime.now(UTC)
-        views = [
-            InstanceView(v.instance_id, v.view, v.age_s)
-            for v in await live_store.live_views(self.pool)
-        ]
+        views = await instance_views(self.pool)
         live = merge(views, client_id)
         db = await self._db_figures(client_id, campaign_id, now)
         shown = []
@@ -215,10 +214,7 @@ class Wallboard:
             raise WallboardError(f"{campaign.name} has no queue")
         if kind in SPY_KINDS and not (phone or "").strip():
             raise WallboardError("your user has no phone to listen with: an admin can set one")
-        views = [
-            InstanceView(v.instance_id, v.view, v.age_s)
-            for v in await live_store.live_views(self.pool)
-        ]
+        views = await instance_views(self.pool)
         shown = merge(views, client_id)["campaigns"].get(campaign.id)
         entry = next((a for a in shown["agents"] if a["agent"] == agent), None) if shown else None
         if entry is None or entry["state"] == "out":
@@ -247,9 +243,7 @@ class Wallboard:
 async def campaign_counts(pool: asyncpg.Pool, client_id: int) -> dict[int, dict[str, Any]]:
     """Each of the client's campaigns that a running engine dials: its agents by state and its
     calls by state (``summary``), over every fresh live view; for the campaign list."""
-    views = [
-        InstanceView(v.instance_id, v.view, v.age_s) for v in await live_store.live_views(pool)
-    ]
+    views = await instance_views(pool)
     return {cid: summary([c]) for cid, c in merge(views, client_id)["campaigns"].items()}
 
 
@@ -258,7 +252,9 @@ def _alert(kind: str, text: str) -> dict[str, str]:
 
 
 def _share(part: float, whole: float) -> float | None:
-    return round(part / whole, 4) if whole > 0 else None
+    """The reports' ratio (None of nothing), rounded for the page."""
+    shared = ratio(part, whole)
+    return None if shared is None else round(shared, 4)
 
 
 def _idle() -> dict[str, Any]:
