@@ -322,6 +322,13 @@ ALTER TABLE public.contacts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.file_import_parts (
+    import_id bigint NOT NULL,
+    part integer NOT NULL,
+    data bytea NOT NULL
+);
+ALTER TABLE ONLY public.file_import_parts ALTER COLUMN data SET STORAGE EXTERNAL;
+
 CREATE TABLE public.file_imports (
     id bigint NOT NULL,
     client_id integer NOT NULL,
@@ -331,7 +338,6 @@ CREATE TABLE public.file_imports (
     file_name text NOT NULL,
     file_kind text NOT NULL,
     file_bytes integer NOT NULL,
-    content bytea,
     sheet text,
     mapping jsonb,
     system_code text,
@@ -460,6 +466,9 @@ ALTER TABLE ONLY public.contact_history
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.file_import_parts
+    ADD CONSTRAINT file_import_parts_pkey PRIMARY KEY (import_id, part);
+
 ALTER TABLE ONLY public.file_imports
     ADD CONSTRAINT file_imports_pkey PRIMARY KEY (id);
 
@@ -559,6 +568,9 @@ ALTER TABLE ONLY public.contact_history
 
 ALTER TABLE ONLY public.contact_history
     ADD CONSTRAINT contact_history_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.file_import_parts
+    ADD CONSTRAINT file_import_parts_import_id_fkey FOREIGN KEY (import_id) REFERENCES public.file_imports(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.file_imports
     ADD CONSTRAINT file_imports_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE CASCADE;

@@ -6,12 +6,20 @@ import csv
 import io
 import zipfile
 from collections.abc import Sequence
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import xlsxwriter
 import xlwt
 
 Rows = Sequence[Sequence[object]]
+
+
+def saved(folder: Path, data: bytes, name: str = "upload") -> Path:
+    """``data`` as the file ``name`` in ``folder`` (replaced if there): readers read files."""
+    path = folder / name
+    path.write_bytes(data)
+    return path
 
 
 def xlsx(sheets: dict[str, Rows]) -> bytes:

@@ -5,7 +5,9 @@ refused rows. All of it is dialerd.imports; this module is HTTP only."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +28,7 @@ MENU_ITEM = MenuItem("Imports", "imports", Role.SUPERVISOR)
 JOBS = web.AppKey("console_import_jobs", ImportJobs)
 _INT4_MAX = 2**31 - 1
 _MAX_COLUMNS = 16384  # Excel's widest sheet
+_CHUNK_BYTES = 1 << 18  # of an upload, read and written at a time
 
 
 async def import_jobs(app: web.Application) -> AsyncIterator[None]:
@@ -65,12 +68,15 @@ async def import_list(request: web.Request) -> web.StreamResponse:
     return await _list(request)
 
 
-async def _read_upload(request: web.Request, max_bytes: int) -> tuple[int | None, str, bytes]:
-    """(campaign id, file name, bytes) of the multipart form, reading at most one byte more
-    than an import accepts (the rest is not read)."""
+async def _read_upload(
+    request: web.Request, max_bytes: int, target: Path
+) -> tuple[int | None, str, int]:
+    """(campaign id, file name, bytes written) of the multipart form, its file written to
+    ``target`` as it comes, a chunk at a time; it is not read past the first chunk over what an
+    import accepts."""
     campaign_id: int | None = None
     name = ""
-    data = b""
+    size = 0
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
@@ -80,13 +86,13 @@ async def _read_upload(request: web.Request, max_bytes: int) -> tuple[int | None
             campaign_id = int(raw) if raw.isdigit() and int(raw) <= _INT4_MAX else None
         elif part.name == "file":
             name = part.filename or "upload"
-            chunks = []
-            size = 0
-            while size <= max_bytes and (chunk := await part.read_chunk()):
-                chunks.append(chunk)
-                size += len(chunk)
-            data = b"".join(chunks)
-    return campaign_id, name, data
+            file = await asyncio.to_thread(target.open, "wb")
+            with file:
+                size = 0
+                while size <= max_bytes and (chunk := await part.read_chunk(_CHUNK_BYTES)):
+                    await asyncio.to_thread(file.write, chunk)
+                    size += len(chunk)
+    return campaign_id, name, size
 
 
 @routes.post("/imports", name="import_upload")
@@ -94,29 +100,31 @@ async def _read_upload(request: web.Request, max_bytes: int) -> tuple[int | None
 async def upload(request: web.Request) -> web.StreamResponse:
     """The upload (multipart, sent by htmx with the CSRF header); on to the sheet's page."""
     max_bytes = request.app[SETTINGS].import_max_bytes
-    campaign_id, name, data = await _read_upload(request, max_bytes)
-    if campaign_id is None:
-        return await _list(request, "Choose the campaign to import into.", 400)
-    if not name:
-        return await _list(request, "Choose a file to upload.", 400)
-    try:
-        async with request.app[POOL].acquire() as conn:
-            import_id = await service.upload(
-                conn,
-                request[SESSION].user.client_id,
-                campaign_id,
-                _uploader(request),
-                name,
-                data,
-                max_bytes,
-            )
-    except service.Refused as exc:
-        return await _list(request, f"{name}: {exc}", 400)
+    with service.scratch() as folder:
+        path = folder / "upload"
+        campaign_id, name, size = await _read_upload(request, max_bytes, path)
+        if campaign_id is None:
+            return await _list(request, "Choose the campaign to import into.", 400)
+        if not name:
+            return await _list(request, "Choose a file to upload.", 400)
+        try:
+            async with request.app[POOL].acquire() as conn:
+                import_id = await service.upload(
+                    conn,
+                    request[SESSION].user.client_id,
+                    campaign_id,
+                    _uploader(request),
+                    name,
+                    path,
+                    max_bytes,
+                )
+        except service.Refused as exc:
+            return await _list(request, f"{name}: {exc}", 400)
     await audit(
         request,
         "import.upload",
         f"import {import_id}",
-        {"campaign": campaign_id, "file": name, "bytes": len(data)},
+        {"campaign": campaign_id, "file": name, "bytes": size},
     )
     target = str(request.app.router["import_show"].url_for(import_id=str(import_id)))
     return web.Response(status=204, headers={"HX-Redirect": target})

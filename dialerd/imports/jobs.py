@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
@@ -24,7 +25,14 @@ from dialerd.calltasks.worker import JobWorker
 from dialerd.imports import mapping
 from dialerd.imports.preview import reason
 from dialerd.imports.reader import Cell, FileRefused, Sheet
-from dialerd.imports.service import Refused, open_file, refused_file, request_body
+from dialerd.imports.service import (
+    Refused,
+    fetch_file,
+    open_file,
+    refused_file,
+    request_body,
+    scratch,
+)
 from dialerd.store import campaigns
 from dialerd.store import imports as store
 from dialerd.store.calltasks import Written
@@ -90,11 +98,23 @@ class ImportJobs(JobWorker):
 async def _run_import(
     conn: Conn, side: Conn, import_id: int, work: store.Work
 ) -> tuple[int, int, int]:
+    """The import of the stored file, copied to a scratch file of this process for as long as
+    it runs (``_import_file``)."""
+    with scratch() as folder:
+        path = folder / "upload"
+        if not await fetch_file(conn, import_id, path):
+            raise Refused(f"import {import_id} has no file any more")
+        return await _import_file(conn, side, import_id, work, path)
+
+
+async def _import_file(
+    conn: Conn, side: Conn, import_id: int, work: store.Work, path: Path
+) -> tuple[int, int, int]:
     """Reads the rows and imports them CHUNK at a time, in the one transaction, then records
     the result: (created, updated, refused). The sheet is gone through twice: once to count
-    its rows (the progress's total), then to import them. An .xlsx sheet is streamed both
-    times, so only a chunk's rows and tasks are held (an .xls/.ods sheet is held whole, by
-    calamine); a chunk's tasks are let go once it is written."""
+    its rows (the progress's total), then to import them. An .xlsx or CSV sheet is streamed
+    both times, so only a chunk's rows and tasks are held (an .xls/.ods sheet is held whole,
+    by calamine); a chunk's tasks are let go once it is written."""
     campaign = await campaigns.get(conn, work.client_id, work.campaign_id)
     if campaign is None:
         raise Refused(f"campaign {work.campaign_id} is no longer a campaign of this client")
@@ -102,7 +122,7 @@ async def _run_import(
     reader = mapping.RowReader(chosen.mapping, campaign.default_region)
 
     def load() -> tuple[Sheet, list[Cell], int]:
-        sheet = open_file(work.content, len(work.content)).sheet(chosen.sheet)
+        sheet = open_file(path).sheet(chosen.sheet)
         header, rows = mapping.header_and_rows(sheet.rows(), chosen.sheet)
         return sheet, header, sum(1 for _ in rows)
 
@@ -131,9 +151,7 @@ async def _run_import(
         done += len(tasks)
         await store.progress(side, import_id, total, done)
     refused = (
-        await asyncio.to_thread(refused_file, work.content, chosen.sheet, reasons)
-        if reasons
-        else None
+        await asyncio.to_thread(refused_file, path, chosen.sheet, reasons) if reasons else None
     )
     await store.save_mapping(conn, campaign.id, mapping.remember(header, chosen.mapping))
     result = (counts.created, len(counts.updated_ids), len(reasons))

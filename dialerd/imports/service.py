@@ -9,9 +9,12 @@ task with the same extCustId is updated), all or nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
-from collections.abc import Sequence
+import tempfile
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dialerd.calltasks.errors import CalltaskError
@@ -20,7 +23,7 @@ from dialerd.calltasks.validate import Setup
 from dialerd.domain import Campaign
 from dialerd.imports import cells, mapping, refused
 from dialerd.imports.preview import PreviewRow, preview
-from dialerd.imports.reader import Cell, FileRefused, Workbook, open_workbook
+from dialerd.imports.reader import Cell, FileRefused, Workbook, open_upload, open_workbook
 from dialerd.store import campaigns
 from dialerd.store import imports as store
 from dialerd.store.imports import Job, Settings, Uploader
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
     from dialerd.store.campaigns import Conn
 
 PREVIEW_ROWS = 20
+PART_BYTES = 1 << 20
+"""An upload is kept in parts of this size (``file_import_parts``), written and read one at a
+time."""
 
 
 class Refused(Exception):
@@ -53,12 +59,19 @@ async def _campaign(conn: Conn, client_id: int, campaign_id: int) -> Campaign:
     return campaign
 
 
-def open_file(data: bytes, max_bytes: int) -> Workbook:
-    """The workbook, or Refused with what is wrong with the file."""
+def open_file(path: Path) -> Workbook:
+    """A stored upload's workbook, or Refused with what is wrong with the file."""
     try:
-        return open_workbook(data, max_bytes)
+        return open_workbook(path)
     except FileRefused as exc:
         raise Refused(str(exc)) from None
+
+
+@contextlib.contextmanager
+def scratch() -> Iterator[Path]:
+    """A folder of this process for an upload's files while they are read; removed after."""
+    with tempfile.TemporaryDirectory(prefix="dialerd-import-") as folder:
+        yield Path(folder)
 
 
 async def upload(
@@ -67,13 +80,46 @@ async def upload(
     campaign_id: int,
     who: Uploader,
     file_name: str,
-    data: bytes,
+    path: Path,
     max_bytes: int,
 ) -> int:
-    """Stores an upload that is a readable spreadsheet; its id."""
+    """Stores the upload at ``path`` if it is a readable spreadsheet, in parts, with its row,
+    in one transaction; its id. An .xlsx is stored with its shared strings in its cells."""
     await _campaign(conn, client_id, campaign_id)
-    book = await asyncio.to_thread(open_file, data, max_bytes)
-    return await store.insert(conn, client_id, campaign_id, who, file_name, book.kind, data)
+    size = (await asyncio.to_thread(path.stat)).st_size
+    with scratch() as folder:
+        try:
+            book = await asyncio.to_thread(open_upload, path, max_bytes, folder / "inlined.xlsx")
+        except FileRefused as exc:
+            raise Refused(str(exc)) from None
+        async with conn.transaction():
+            import_id = await store.insert(
+                conn, client_id, campaign_id, who, file_name, book.kind, size
+            )
+            number = 0
+            async for data in _parts(book.path):
+                await store.insert_part(conn, import_id, number, data)
+                number += 1
+    return import_id
+
+
+async def _parts(path: Path) -> AsyncIterator[bytes]:
+    file = await asyncio.to_thread(path.open, "rb")
+    with file:
+        while data := await asyncio.to_thread(file.read, PART_BYTES):
+            yield data
+
+
+async def fetch_file(conn: Conn, import_id: int, target: Path) -> bool:
+    """Writes an import's stored file to ``target``, a part at a time; False if it has none
+    (its import ended)."""
+    file = await asyncio.to_thread(target.open, "wb")
+    number = 0
+    with file:
+        while (data := await store.part(conn, import_id, number)) is not None:
+            await asyncio.to_thread(file.write, data)
+            number += 1
+    return number > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +152,7 @@ async def look(
     through the rest of the sheet, counting without keeping rows (for an .xlsx, a streaming
     pass in constant memory: about 0.4 s per 100,000 rows)."""
     job = await store.get(conn, import_id, client_id)
-    data = await store.content(conn, import_id, client_id)
-    if job is None or data is None:
+    if job is None:
         raise Refused(f"import {import_id} has no file any more")
     campaign = await _campaign(conn, client_id, job.campaign_id)
     info_fields = await store.info_fields(conn)
@@ -115,8 +160,8 @@ async def look(
     systems = await store.calling_systems(conn)
     setup = Setup(system_known=True, campaign=campaign, info_fields=frozenset(info_fields))
 
-    def read() -> Sheet:
-        book = open_file(data, len(data))
+    def read(path: Path) -> Sheet:
+        book = open_file(path)
         name = sheet if sheet is not None else book.sheets[0]
         try:
             header, rows = mapping.header_and_rows(book.sheet(name).rows(), name)
@@ -144,7 +189,11 @@ async def look(
             systems=systems,
         )
 
-    return await asyncio.to_thread(read)
+    with scratch() as folder:
+        path = folder / "upload"
+        if not await fetch_file(conn, import_id, path):
+            raise Refused(f"import {import_id} has no file any more")
+        return await asyncio.to_thread(read, path)
 
 
 def _fit(columns: Sequence[str], width: int) -> list[str]:
@@ -214,10 +263,10 @@ async def refused_rows_file(conn: Conn, client_id: int, import_id: int) -> tuple
     return f"{stem}-refused.xlsx", data
 
 
-def refused_file(data: bytes, sheet: str, reasons: dict[int, str]) -> bytes:
+def refused_file(path: Path, sheet: str, reasons: dict[int, str]) -> bytes:
     """The .xlsx of the refused rows (row number -> reason), their cells read again from the
     upload: only the refused rows are kept in memory, and only here."""
-    book = open_file(data, len(data))
+    book = open_file(path)
     header, rows = mapping.header_and_rows(book.sheet(sheet).rows(), sheet)
     chosen: list[tuple[int, str, list[Cell]]] = [
         (number, reasons[number], row) for number, row in rows if number in reasons

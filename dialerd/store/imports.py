@@ -37,12 +37,17 @@ async def insert(
     who: Uploader,
     file_name: str,
     kind: str,
-    content: bytes,
+    size: int,
 ) -> int:
+    """An upload's row (its file follows in parts, ``insert_part``); its id."""
     new_id: int = await conn.fetchval(
-        q("import_insert"), client_id, campaign_id, who.user_id, who.login, file_name, kind, content
+        q("import_insert"), client_id, campaign_id, who.user_id, who.login, file_name, kind, size
     )
     return new_id
+
+
+async def insert_part(conn: Conn, import_id: int, part: int, data: bytes) -> None:
+    await conn.execute(q("import_part_insert"), import_id, part, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +85,9 @@ async def get(conn: Conn, import_id: int, client_id: int) -> Job | None:
     return Job(**dict(row)) if row is not None else None
 
 
-async def content(conn: Conn, import_id: int, client_id: int) -> bytes | None:
-    data: bytes | None = await conn.fetchval(q("import_content"), import_id, client_id)
+async def part(conn: Conn, import_id: int, number: int) -> bytes | None:
+    """Part ``number`` of an import's file; None past its end or once the import ended."""
+    data: bytes | None = await conn.fetchval(q("import_part"), import_id, number)
     return data
 
 
@@ -139,11 +145,10 @@ async def try_lock(conn: Conn, import_id: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Work:
-    """A running import's input."""
+    """A running import's input (its file: ``part``)."""
 
     client_id: int
     campaign_id: int
-    content: bytes
     chosen: Settings
 
 
@@ -159,7 +164,7 @@ async def mark_running(conn: Conn, import_id: int) -> Work | None:
         row["max_attempts"],
         row["min_call_interval_h"],
     )
-    return Work(row["client_id"], row["campaign_id"], row["content"], chosen)
+    return Work(row["client_id"], row["campaign_id"], chosen)
 
 
 async def progress(conn: Conn, import_id: int, rows_total: int, rows_done: int) -> None:

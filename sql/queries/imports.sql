@@ -7,11 +7,16 @@ SELECT id, name FROM info_fields ORDER BY id
 SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM calling_systems
 
 -- name: import_insert
--- Stores an upload ($1 client, $2 campaign, $3 user id, $4 login, $5 file name, $6 kind, $7 bytes).
+-- An upload ($1 client, $2 campaign, $3 user id, $4 login, $5 file name, $6 kind, $7 its size
+-- in bytes as uploaded); its file follows in parts (import_part_insert).
 INSERT INTO file_imports (client_id, campaign_id, user_id, login, file_name, file_kind,
-                          file_bytes, content)
-VALUES ($1, $2, $3, $4, $5, $6, octet_length($7::bytea), $7::bytea)
+                          file_bytes)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id
+
+-- name: import_part_insert
+-- Part $2 (0, 1, ...) of import $1's file, $3 its bytes.
+INSERT INTO file_import_parts (import_id, part, data) VALUES ($1, $2, $3)
 
 -- name: import_get
 -- The client's import $2, or with $2 NULL its latest $3 (newest first); without their files.
@@ -24,9 +29,9 @@ WHERE client_id = $1 AND ($2::bigint IS NULL OR id = $2)
 ORDER BY id DESC
 LIMIT $3
 
--- name: import_content
--- The uploaded file of an import of the client (NULL once the import ended).
-SELECT content FROM file_imports WHERE id = $1 AND client_id = $2
+-- name: import_part
+-- Part $2 of import $1's file (none past its end, and none once the import ended).
+SELECT data FROM file_import_parts WHERE import_id = $1 AND part = $2
 
 -- name: import_refused_file
 -- The .xlsx of refused rows of an import of the client.
@@ -53,7 +58,7 @@ SELECT pg_try_advisory_xact_lock(hashtextextended('dialerd.file_import', $1))
 -- A queued import ($1) is running; nothing if another worker took it first.
 UPDATE file_imports SET status = 'running', started_at = now(), progress_at = now()
 WHERE id = $1 AND status = 'queued'
-RETURNING client_id, content, sheet, mapping, system_code, max_attempts, min_call_interval_h,
+RETURNING client_id, sheet, mapping, system_code, max_attempts, min_call_interval_h,
           campaign_id
 
 -- name: import_progress
@@ -64,28 +69,37 @@ WHERE id = $1 AND status = 'running'
 -- name: import_finish
 -- An import's result, written in the import's own transaction (clock_timestamp: now() would be
 -- when that transaction began, before the job was marked running); the upload is dropped.
+WITH dropped AS (DELETE FROM file_import_parts WHERE import_id = $1)
 UPDATE file_imports
 SET status = 'done', rows_done = rows_total, imported = $2, updated = $3, refused = $4,
-    refused_file = $5, content = NULL, finished_at = clock_timestamp(),
-    progress_at = clock_timestamp()
+    refused_file = $5, finished_at = clock_timestamp(), progress_at = clock_timestamp()
 WHERE id = $1 AND status = 'running'
 RETURNING id
 
 -- name: import_fail
--- An import that failed ($2 why); nothing of it was written.
-UPDATE file_imports
-SET status = 'failed', error = $2, content = NULL, finished_at = clock_timestamp()
-WHERE id = $1 AND status IN ('queued', 'running')
+-- An import that failed ($2 why); nothing of it was written. Its upload is dropped.
+WITH failed AS (
+    UPDATE file_imports
+    SET status = 'failed', error = $2, finished_at = clock_timestamp()
+    WHERE id = $1 AND status IN ('queued', 'running')
+    RETURNING id
+)
+DELETE FROM file_import_parts WHERE import_id IN (SELECT id FROM failed)
 
 -- name: import_fail_abandoned
 -- Fails the running imports whose lock is free: their transaction, and so all they wrote, is
--- gone with the dialerd that ran them. Returns their ids.
-UPDATE file_imports
-SET status = 'failed', content = NULL, finished_at = now(),
-    error = 'dialerd stopped during the import; nothing was imported, start it again'
-WHERE status = 'running'
-  AND pg_try_advisory_xact_lock(hashtextextended('dialerd.file_import', id))
-RETURNING id
+-- gone with the dialerd that ran them. Their uploads are dropped. Returns their ids.
+WITH failed AS (
+    UPDATE file_imports
+    SET status = 'failed', finished_at = now(),
+        error = 'dialerd stopped during the import; nothing was imported, start it again'
+    WHERE status = 'running'
+      AND pg_try_advisory_xact_lock(hashtextextended('dialerd.file_import', id))
+    RETURNING id
+), dropped AS (
+    DELETE FROM file_import_parts WHERE import_id IN (SELECT id FROM failed)
+)
+SELECT id FROM failed
 
 -- name: import_drop_stale_uploads
 -- Uploads never started within $1 hours are removed.

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -47,9 +49,18 @@ def settings_for(mapping: list[str], system: str = "XL") -> Settings:
     return Settings("Kunden", mapping, system, 3, 0)
 
 
-async def upload(pool: asyncpg.Pool, data: bytes, name: str = "kunden.xlsx") -> int:
-    async with pool.acquire() as conn:
-        return await service.upload(conn, 1, 5, WHO, name, data, MAX)
+async def upload(
+    pool: asyncpg.Pool,
+    data: bytes,
+    name: str = "kunden.xlsx",
+    client_id: int = 1,
+    max_bytes: int = MAX,
+) -> int:
+    """Uploads ``data`` as the console does: from a file the upload was written to."""
+    with tempfile.TemporaryDirectory() as folder:
+        async with pool.acquire() as conn:
+            path = sheets.saved(Path(folder), data)
+            return await service.upload(conn, client_id, 5, WHO, name, path, max_bytes)
 
 
 async def run(pool: asyncpg.Pool, import_id: int, chosen: Settings) -> Any:
@@ -97,7 +108,8 @@ async def test_an_xlsx_import_end_to_end(pool: asyncpg.Pool, ready: None) -> Non
     assert [(r[0], r[2]) for r in refused[1:]] == [(4.0, ""), (5.0, "Otto")]
     assert "receiver name is missing" in str(refused[1][1])
     assert refused[2][3] == "not a number"  # the cell as it was, to fix and upload again
-    assert await pool.fetchval("SELECT content FROM file_imports WHERE id = $1", import_id) is None
+    parts = "SELECT count(*) FROM file_import_parts WHERE import_id = $1"
+    assert await pool.fetchval(parts, import_id) == 0  # the upload is dropped
 
     # The campaign remembers the mapping: a file with these headers gets it, not the guess.
     renamed: list[list[object]] = [["Telefon", "Kunde", "Mobil"], [4915112345678, "A", 1]]
@@ -143,10 +155,10 @@ async def test_a_reimport_updates_the_open_call_tasks(pool: asyncpg.Pool, ready:
 async def test_bad_files_are_refused_with_nothing_written(
     pool: asyncpg.Pool, ready: None, data: bytes, message: str
 ) -> None:
-    async with pool.acquire() as conn:
-        with pytest.raises(service.Refused, match=message):
-            await service.upload(conn, 1, 5, WHO, "f.xlsx", data, 1024)
+    with pytest.raises(service.Refused, match=message):
+        await upload(pool, data, "f.xlsx", max_bytes=1024)
     assert await pool.fetchval("SELECT count(*) FROM file_imports") == 0
+    assert await pool.fetchval("SELECT count(*) FROM file_import_parts") == 0
 
 
 async def test_a_sheet_without_rows_and_bad_settings_are_refused(
@@ -161,8 +173,8 @@ async def test_a_sheet_without_rows_and_bad_settings_are_refused(
             await service.start(conn, 1, good, settings_for(["phone1"]), WHO)
         with pytest.raises(service.Refused, match="not registered"):
             await service.start(conn, 1, good, settings_for(["name", "phone1"], "NOPE"), WHO)
-        with pytest.raises(service.Refused, match="not a campaign of this client"):
-            await service.upload(conn, 2, 5, WHO, "f.xlsx", sheets.xlsx({"A": ROWS}), MAX)
+    with pytest.raises(service.Refused, match="not a campaign of this client"):
+        await upload(pool, sheets.xlsx({"A": ROWS}), client_id=2)
     status = await pool.fetchval("SELECT status FROM file_imports WHERE id = $1", good)
     assert status == "uploaded"
     assert not await ImportJobs(pool).run_one()

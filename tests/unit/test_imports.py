@@ -7,6 +7,7 @@ import io
 import itertools
 import zipfile
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -38,9 +39,12 @@ ROWS: list[list[object]] = [
         (sheets.csv_bytes(ROWS), "csv"),
     ],
 )
-def test_the_kind_comes_from_the_bytes_and_every_kind_reads(data: bytes, kind: str) -> None:
-    assert detect(data) == kind
-    book = open_workbook(data, 10**7)
+def test_the_kind_comes_from_the_bytes_and_every_kind_reads(
+    tmp_path: Path, data: bytes, kind: str
+) -> None:
+    path = sheets.saved(tmp_path, data)
+    assert detect(path) == kind
+    book = open_workbook(path, 10**7)
     rows = list(book.sheet(book.sheets[0]).rows())
     assert [n for n, _ in rows] == [1, 2, 3]
     assert cells.text(rows[1][1][2]) == "5124"  # 5124.0 in a spreadsheet, "5124" in a CSV
@@ -53,12 +57,14 @@ def test_the_kind_comes_from_the_bytes_and_every_kind_reads(data: bytes, kind: s
         sheets.xls([[None], [None], ["h", "x"], [1, 2], [None], [None, None, "z"]]),
     ],
 )
-def test_row_numbers_are_the_spreadsheets_below_leading_empty_rows(data: bytes) -> None:
-    book = open_workbook(data, 10**7)
+def test_row_numbers_are_the_spreadsheets_below_leading_empty_rows(
+    tmp_path: Path, data: bytes
+) -> None:
+    book = open_workbook(sheets.saved(tmp_path, data), 10**7)
     assert [n for n, _ in book.sheet(book.sheets[0]).rows()] == [3, 4, 6]
 
 
-def test_an_xlsx_sheet_is_streamed_not_loaded_whole() -> None:
+def test_an_xlsx_sheet_is_streamed_not_loaded_whole(tmp_path: Path) -> None:
     """The first rows of a large sheet come out while its end, broken, is not read yet: a
     reader that loads the whole sheet first (python-calamine's get_sheet_by_name) refuses it
     before giving any row."""
@@ -72,7 +78,7 @@ def test_an_xlsx_sheet_is_streamed_not_loaded_whole() -> None:
             if name == "xl/worksheets/sheet1.xml":
                 body = body.replace(f'<row r="{last}" '.encode(), b'<row r="x"></row><row ')
             broken.writestr(name, body)
-    rows = open_workbook(out.getvalue(), 10**8).sheet("S").rows()
+    rows = open_workbook(sheets.saved(tmp_path, out.getvalue()), 10**8).sheet("S").rows()
     assert list(itertools.islice(rows, 3)) == [
         (1, ["Name", "Tel"]), (2, ["P0", 4791000000]), (3, ["P1", 4791000001]),
     ]  # fmt: skip
@@ -90,29 +96,33 @@ def test_an_xlsx_sheet_is_streamed_not_loaded_whole() -> None:
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "not an Excel workbook"),
     ],
 )
-def test_files_that_are_no_spreadsheet_are_refused_with_a_reason(data: bytes, message: str) -> None:
+def test_files_that_are_no_spreadsheet_are_refused_with_a_reason(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
     with pytest.raises(FileRefused, match=message):
-        open_workbook(data, 10**7)
+        open_workbook(sheets.saved(tmp_path, data), 10**7)
 
 
-def test_a_zip_that_is_no_spreadsheet_and_a_file_too_large_are_refused() -> None:
+def test_a_zip_that_is_no_spreadsheet_and_a_file_too_large_are_refused(tmp_path: Path) -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("readme.txt", "hello")
     with pytest.raises(FileRefused, match=r"not an \.xlsx or \.ods"):
-        open_workbook(out.getvalue(), 10**7)
+        open_workbook(sheets.saved(tmp_path, out.getvalue()), 10**7)
     with pytest.raises(FileRefused, match="DIALERD_IMPORT_MAX_BYTES"):
-        open_workbook(sheets.csv_bytes(ROWS), 10)
+        open_workbook(sheets.saved(tmp_path, sheets.csv_bytes(ROWS)), 10)
 
 
-def test_csv_delimiter_is_sniffed_and_encodings_are_utf8_with_bom_or_cp1252() -> None:
+def test_csv_delimiter_is_sniffed_and_encodings_are_utf8_with_bom_or_cp1252(
+    tmp_path: Path,
+) -> None:
     rows = [["Name", "Telefon"], ["Jürgen Müller", "+4915112345678"]]
     for data in (
         sheets.csv_bytes(rows, delimiter=";", encoding="cp1252"),
         b"\xef\xbb\xbf" + sheets.csv_bytes(rows, delimiter="\t"),
         sheets.csv_bytes(rows, delimiter="|"),
     ):
-        book = open_workbook(data, 10**7)
+        book = open_workbook(sheets.saved(tmp_path, data), 10**7)
         assert list(book.sheet("CSV").rows()) == [(1, rows[0]), (2, rows[1])]
 
 
