@@ -12,7 +12,10 @@ of its progress) finds the lock free and marks it failed. Nothing is ever half-w
 from __future__ import annotations
 
 import asyncio
+import bisect
+import heapq
 import itertools
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -166,14 +169,15 @@ class _Counts:
 
     The created ids are kept as bits from the first one (new ids come from one sequence, in
     order, so 100,000 of them take about 12 kB, not the 7 MB of a set of ints); an id below
-    the first, which the sequence does not give, goes to a set."""
+    the first, which the sequence does not give, goes to a set. The updated ids (any ids) are
+    a sorted array, 8 bytes each: 0.8 MB for 100,000, where a set takes 7 MB."""
 
     def __init__(self) -> None:
         self._base: int | None = None
         self._bits = bytearray()
         self._below: set[int] = set()
         self.created = 0
-        self.updated_ids: set[int] = set()
+        self.updated_ids = array("q")  # sorted, each once
 
     def _was_created(self, task_id: int) -> bool:
         if self._base is None or task_id < self._base:
@@ -198,8 +202,20 @@ class _Counts:
         self._bits[byte] |= 1 << (offset & 7)
 
     def add(self, written: Iterable[Written]) -> None:
+        """One chunk's call tasks."""
+        updated = set()  # of this chunk only
         for row in written:
             if row.created:
                 self._add_created(row.id)
             elif not self._was_created(row.id):
-                self.updated_ids.add(row.id)
+                updated.add(row.id)
+        known = self.updated_ids
+        new = sorted(i for i in updated if not _within(known, i))
+        if new:
+            self.updated_ids = array("q", heapq.merge(known, new))
+
+
+def _within(values: array[int], value: int) -> bool:
+    """Whether the sorted ``values`` hold ``value``."""
+    at = bisect.bisect_left(values, value)
+    return at < len(values) and values[at] == value

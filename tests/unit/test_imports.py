@@ -245,5 +245,5 @@ def test_an_imports_counts_over_its_chunks() -> None:
     counts = _Counts()
     counts.add([Written(100, True), Written(101, True), Written(7, False), Written(7, False)])
     counts.add([Written(101, False), Written(105, True), Written(50, True), Written(50, False)])
-    counts.add([Written(100, True), Written(8, False)])  # 100 again: created once
-    assert (counts.created, counts.updated_ids) == (4, {7, 8})
+    counts.add([Written(100, True), Written(8, False), Written(7, False), Written(3, False)])
+    assert (counts.created, list(counts.updated_ids)) == (4, [3, 7, 8])  # each once, in order
