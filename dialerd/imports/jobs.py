@@ -152,6 +152,7 @@ async def _import_file(
         counts.add(imported.written.values())
         reasons.update((numbers[e.index], reason(e)) for e in imported.plan.errors)
         done += len(tasks)
+        del tasks, numbers, imported  # before the next chunk is read: one chunk at a time
         await store.progress(side, import_id, total, done)
     refused = (
         await asyncio.to_thread(refused_file, path, chosen.sheet, reasons) if reasons else None
