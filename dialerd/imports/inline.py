@@ -6,9 +6,9 @@ and a text cell holds its index there (``<c t="s"><v>17</v></c>``). A streaming 
 that table whole to give a row (python-calamine-plus does: about 77 bytes per distinct text).
 ``inline`` writes a copy of the file whose text cells carry their text (``<c t="inlineStr">``,
 the same content model as the table's entries) and whose table is empty; every other part is
-copied as it is. The table goes to a scratch file of texts and one of their offsets, read back
-with ``os.pread``, so memory stays flat: a parse of the table (one entry at a time), then a
-pass over each worksheet's XML a segment of whole rows at a time.
+copied as it is. The table's entries go to a scratch file, with one of their offsets, and are
+read back with ``os.pread``, so memory stays flat: a pass over the table, then one over each
+worksheet's XML, each a segment of whole elements (256 kB) at a time.
 
 A text cell of a shape the pass does not know (a comment inside it, say) leaves the file as it
 was: it is read with its table, as before.
@@ -23,6 +23,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -52,7 +53,7 @@ _TABLE = re.compile(rb"<(?P<p>(?:[A-Za-z_][\w.-]*:)?)sst\b[^>]*>")
 
 
 class Damaged(Exception):
-    """The file's XML or its cells' indexes into the table are broken."""
+    """The table has no root element, or a cell points past its end."""
 
 
 class _Unknown(Exception):
@@ -94,15 +95,8 @@ class _Texts:
                 starts[:-1].tofile(offsets)
                 del starts[:-1]
 
-            pending = head[found.end() :]
-            while chunk := table.read(_SEGMENT):
-                pending += chunk
-                cut = pending.rfind(end)
-                if cut >= 0:
-                    cut += len(end)
-                    put(pending[:cut])
-                    pending = pending[cut:]
-            put(pending)
+            for segment in _segments(table, head[found.end() :], end):
+                put(segment)
             starts.tofile(offsets)  # the end of the last entry
         return prefix
 
@@ -157,15 +151,23 @@ def _rewrite(source: IO[bytes], target: IO[bytes], texts: _Texts, prefix: bytes)
             raise _Unknown
         target.write(done)
 
-    pending = head
+    for segment in _segments(source, head, row_end):
+        put(segment)
+
+
+def _segments(source: IO[bytes], start: bytes, end: bytes) -> Iterator[bytes]:
+    """``start``, then the rest of ``source``, in segments of about _SEGMENT that each stop
+    right after an ``end`` (the last one read): an element that holds no ``end`` is never
+    split between two."""
+    pending = start
     while chunk := source.read(_SEGMENT):
         pending += chunk
-        cut = pending.rfind(row_end)
+        cut = pending.rfind(end)
         if cut >= 0:
-            cut += len(row_end)
-            put(pending[:cut])
+            cut += len(end)
+            yield pending[:cut]
             pending = pending[cut:]
-    put(pending)
+    yield pending
 
 
 def inline(source: Path, target: Path) -> bool:

@@ -260,4 +260,6 @@ def open_upload(path: Path, max_bytes: int, inlined: Path) -> Workbook:
             raise FileRefused(f"the file is damaged ({exc})") from None
         except (zipfile.BadZipFile, zlib.error, EOFError):
             raise FileRefused(_DAMAGED_ZIP) from None
+        except NotImplementedError as exc:  # a compression method zipfile does not know
+            raise FileRefused(f"the file cannot be read as .xlsx: {exc}") from None
     return Workbook(kind, path)
