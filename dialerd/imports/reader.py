@@ -1,5 +1,5 @@
 """Reading an uploaded file: what it is (from its bytes), its sheets, its rows, from a file on
-disk, never the whole file in memory.
+disk.
 
 ``.xlsx`` is streamed by python-calamine-plus (a fork of python-calamine): rows are parsed
 from the sheet's XML as they are asked for, so memory does not grow with the sheet. An upload is

@@ -7,7 +7,9 @@ import asyncio
 
 import aiohttp
 import asyncpg
+import pytest
 
+from dialerd.config import Settings
 from dialerd.domain import Role
 from tests import sheets
 from tests.conftest import Console
@@ -27,10 +29,12 @@ async def _ready(pool: asyncpg.Pool) -> None:
     )
 
 
-async def _upload(console: Console, *, csrf: bool = True) -> aiohttp.ClientResponse:
+async def _upload(
+    console: Console, *, csrf: bool = True, data: bytes | None = None
+) -> aiohttp.ClientResponse:
     form = aiohttp.FormData()
     form.add_field("campaign", "42")
-    form.add_field("file", sheets.xlsx({"Kunden": ROWS}), filename="liste.xlsx")
+    form.add_field("file", data or sheets.xlsx({"Kunden": ROWS}), filename="liste.xlsx")
     headers = {"X-CSRF-Token": console.csrf, "HX-Request": "true"} if csrf else {}
     return await console.client.post(
         "/console/imports", data=form, headers=headers, allow_redirects=False
@@ -113,4 +117,17 @@ async def test_a_viewer_may_not_import(console: Console, pool: asyncpg.Pool) -> 
     status, _, _ = await console.get("/console/imports")
     assert status == 403
     assert (await _upload(console)).status == 403
+    assert await pool.fetchval("SELECT count(*) FROM file_imports") == 0
+
+
+async def test_an_upload_over_the_limit_is_refused_with_nothing_stored(
+    console: Console, pool: asyncpg.Pool, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _ready(pool)
+    await console.add_user("sue", Role.SUPERVISOR)
+    assert await console.sign_in("sue") == 303
+    monkeypatch.setattr(settings, "import_max_bytes", 100_000)
+    resp = await _upload(console, data=b"Name,Telefon\n" + b"Hans,4915112345678\n" * 300_000)
+    assert resp.status == 400
+    assert "larger than the 0.1 MB an import accepts" in await resp.text()
     assert await pool.fetchval("SELECT count(*) FROM file_imports") == 0

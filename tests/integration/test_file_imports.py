@@ -143,6 +143,29 @@ async def test_a_reimport_updates_the_open_call_tasks(pool: asyncpg.Pool, ready:
     assert [(r["id"], r["name"]) for r in updated] == [(hans, "Hans Neu")]
 
 
+async def test_an_upload_is_kept_in_parts_and_read_back_whole(
+    pool: asyncpg.Pool, ready: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "PART_BYTES", 1000)
+    import_id = await upload(pool, sheets.xlsx({"Kunden": ROWS}))
+    parts = await pool.fetch(
+        "SELECT part, octet_length(data) AS size FROM file_import_parts WHERE import_id = $1"
+        " ORDER BY part",
+        import_id,
+    )
+    assert len(parts) > 3 and [p["part"] for p in parts] == list(range(len(parts)))
+    assert {p["size"] for p in parts[:-1]} == {1000} and 0 < parts[-1]["size"] <= 1000
+    async with pool.acquire() as conn:
+        sheet = await service.look(conn, 1, import_id)
+    assert sheet.row_count == 6
+    job = await run(pool, import_id, settings_for(sheet.mapping))
+    assert (job.status, job.imported, job.refused) == ("done", 3, 2)
+    left = await pool.fetchval(
+        "SELECT count(*) FROM file_import_parts WHERE import_id = $1", import_id
+    )
+    assert left == 0
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
