@@ -28,14 +28,7 @@ from dialerd.calltasks.worker import JobWorker
 from dialerd.imports import mapping
 from dialerd.imports.preview import reason
 from dialerd.imports.reader import Cell, FileRefused, Sheet
-from dialerd.imports.service import (
-    Refused,
-    fetch_file,
-    open_file,
-    refused_file,
-    request_body,
-    scratch,
-)
+from dialerd.imports.service import Refused, open_file, refused_file, request_body, stored_file
 from dialerd.store import campaigns
 from dialerd.store import imports as store
 from dialerd.store.calltasks import Written
@@ -103,10 +96,7 @@ async def _run_import(
 ) -> tuple[int, int, int]:
     """The import of the stored file, copied to a scratch file of this process for as long as
     it runs (``_import_file``)."""
-    with scratch() as folder:
-        path = folder / "upload"
-        if not await fetch_file(conn, import_id, path):
-            raise Refused(f"import {import_id} has no file any more")
+    async with stored_file(conn, import_id) as path:
         return await _import_file(conn, side, import_id, work, path)
 
 

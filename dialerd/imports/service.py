@@ -110,16 +110,21 @@ async def _parts(path: Path) -> AsyncIterator[bytes]:
             yield data
 
 
-async def fetch_file(conn: Conn, import_id: int, target: Path) -> bool:
-    """Writes an import's stored file to ``target``, a part at a time; False if it has none
-    (its import ended)."""
-    file = await asyncio.to_thread(target.open, "wb")
-    number = 0
-    with file:
-        while (data := await store.part(conn, import_id, number)) is not None:
-            await asyncio.to_thread(file.write, data)
-            number += 1
-    return number > 0
+@contextlib.asynccontextmanager
+async def stored_file(conn: Conn, import_id: int) -> AsyncIterator[Path]:
+    """An import's stored file, copied a part at a time to a scratch file of this process for
+    as long as the block runs; Refused if it has none any more (its import ended)."""
+    with scratch() as folder:
+        path = folder / "upload"
+        file = await asyncio.to_thread(path.open, "wb")
+        number = 0
+        with file:
+            while (data := await store.part(conn, import_id, number)) is not None:
+                await asyncio.to_thread(file.write, data)
+                number += 1
+        if number == 0:
+            raise Refused(f"import {import_id} has no file any more")
+        yield path
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +194,7 @@ async def look(
             systems=systems,
         )
 
-    with scratch() as folder:
-        path = folder / "upload"
-        if not await fetch_file(conn, import_id, path):
-            raise Refused(f"import {import_id} has no file any more")
+    async with stored_file(conn, import_id) as path:
         return await asyncio.to_thread(read, path)
 
 
