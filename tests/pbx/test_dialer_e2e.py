@@ -480,8 +480,12 @@ async def test_kill_9_and_restart(h: Harness, serve: Callable[[], subprocess.Pop
     for r in rows:  # taken over and followed to the end, or gone: error, with the reason
         outcome = {k: r[k] for k in ("contact_id", "connres", "cause_code", "abandoned", "detail")}
         # On a loaded machine Asterisk may not hand a call to a free agent within the 2 s limit:
-        # that call is rightly closed as abandoned (seen once in CI under load).
-        abandoned = r["connres"] == 4 and r["abandoned"] and "ABANDONED" in r["detail"]
+        # that call is rightly closed as abandoned (seen once in CI under load). When the
+        # dialplan's ABANDONED event came while no dialerd was listening (the kill), the taken-
+        # over call is only seen answered and hung up without an agent: callee hung up, abandoned.
+        abandoned = r["abandoned"] and (
+            (r["connres"] == 4 and "ABANDONED" in r["detail"]) or r["connres"] == 6
+        )
         reconciled = r["connres"] == 7 and "RECONCILED" in r["detail"]
         assert r["connres"] == 1 or abandoned or reconciled, outcome
     assert (
