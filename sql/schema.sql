@@ -2,6 +2,16 @@
 -- comments, SET lines and session keys. Generated, do not edit: tests/integration/test_schema.py
 -- fails when it and the migrations differ, and with DIALERD_WRITE_SCHEMA=1 writes it anew.
 
+CREATE FUNCTION public.abandons(c integer, since timestamp with time zone, until timestamp with time zone) RETURNS TABLE(answered bigint, abandoned bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT count(*), count(*) FILTER (WHERE h.abandoned)
+    FROM contact_history h
+    WHERE h.campaign_id = c AND h.status = 'closed'
+      AND h.dt_call_connect IS NOT NULL AND NOT h.machine
+      AND h.dt_call_end >= since AND h.dt_call_end < until
+$$;
+
 CREATE FUNCTION public.calling_systems_keep_referenced() RETURNS trigger
     LANGUAGE plpgsql
     AS $$

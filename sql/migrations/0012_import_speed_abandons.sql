@@ -11,3 +11,19 @@ ALTER INDEX contacts_phone_numbers SET (gin_pending_list_limit = 16384);
 -- by the default 20% of it, a large table's list would fill first and an import pay the merge.
 ALTER TABLE contacts SET (autovacuum_vacuum_insert_threshold = 100000,
                           autovacuum_vacuum_insert_scale_factor = 0);
+
+-- What an abandon rate counts, defined once for the pacer's start-up and the wallboards
+-- (abandon_counts) and the reports and the campaign list (reports.sql): of campaign c's
+-- attempts closed in [since, until), the live answers (answered, not by a machine) and those
+-- of them abandoned (no agent in time). A single SELECT, so the planner inlines it: an
+-- index-only walk of contact_history_live_answers (migration 0011).
+CREATE FUNCTION abandons(c integer, since timestamptz, until timestamptz)
+    RETURNS TABLE (answered bigint, abandoned bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT count(*), count(*) FILTER (WHERE h.abandoned)
+    FROM contact_history h
+    WHERE h.campaign_id = c AND h.status = 'closed'
+      AND h.dt_call_connect IS NOT NULL AND NOT h.machine
+      AND h.dt_call_end >= since AND h.dt_call_end < until
+$$;
