@@ -119,11 +119,13 @@ COLUMNS = [
     "last_connres",
 ]
 SORTS = ["id", "-id", "name", "-name", "next_try", "-next_try"]
+IMPORT = 100_000  # contacts imported after the others, for the pending list's case
 
 
-def contacts(n: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
+def contacts(n: int, rng: random.Random, first: int = 0) -> Iterator[tuple[Any, ...]]:
+    """Contacts ``first`` to ``first + n``; the first number of contact i is +479 and i."""
     weights = [w for w, _, _ in OUTCOMES]
-    for i in range(n):
+    for i in range(first, first + n):
         _, state, connres = rng.choices(OUTCOMES, weights)[0]
         numbers = [f"+479{i:07d}"] + [f"+474{rng.randrange(10**7):07d}"] * rng.randrange(3)
         tried = connres is not None
@@ -236,6 +238,32 @@ async def timed(pool: asyncpg.Pool, s: Search, runs: int) -> tuple[float, int]:
     return statistics.median(times), found
 
 
+async def unmerged_numbers(
+    conn: asyncpg.Connection, pool: asyncpg.Pool, n: int, runs: int, tz: ZoneInfo
+) -> None:
+    """A number search right after an import, its numbers still in the GIN index's pending
+    list (migration 0012), and again once a vacuum has merged them. Autovacuum is held off
+    meanwhile, or it might merge them in the middle of the measurement."""
+    added = IMPORT
+    await conn.execute("ALTER TABLE contacts SET (autovacuum_enabled = false)")
+    rows = list(contacts(added, random.Random(2), first=n))
+    await conn.copy_records_to_table("contacts", records=rows, columns=COLUMNS)
+    numbers = {"in the import": f"9{n + 12:07d}", "loaded before it": "90 00 12 34"}
+    print(f"\n| number search, {added} contacts imported just before | unmerged | merged |")
+    print("|---|---:|---:|")
+    timings: dict[str, list[float]] = {label: [] for label in numbers}
+    for _ in ("unmerged", "merged"):
+        for label, number in numbers.items():
+            s = parse_search({"number": number}, CAMPAIGN, "NO", tz)
+            ms, found = await timed(pool, s, runs)
+            assert found == 1, (label, found)
+            timings[label].append(ms)
+        await conn.execute("VACUUM contacts")
+    for label, (unmerged, merged) in timings.items():
+        print(f"| a number {label} | {unmerged:.1f} ms | {merged:.1f} ms |")
+    await conn.execute("ALTER TABLE contacts RESET (autovacuum_enabled)")
+
+
 async def run(dsn: str, n: int, runs: int) -> None:
     conn = await connect(dsn)
     await migrate(conn)
@@ -277,6 +305,7 @@ async def run(dsn: str, n: int, runs: int) -> None:
         matches = await service.count_matching(pool, CLIENT, s.filter)
         ms = (time.perf_counter() - start) * 1000
         print(f"| {label} | {matches.total} | {ms:.0f} |")
+    await unmerged_numbers(conn, pool, n, runs, tz)
     s = parse_search({"outcome": "3"}, CAMPAIGN, "NO", tz)
     start = time.perf_counter()
     done = await service.act_on_matching(pool, CLIENT, s.filter, ContactAction.RESET)

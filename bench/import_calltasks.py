@@ -2,7 +2,8 @@
 
 Starts ``dialerd serve`` on a free port against a fresh database, posts the request over HTTP
 and prints tasks/s next to the rows/s of a raw asyncpg ``copy_records_to_table`` of the same
-rows, measured in the same run. Not a test: it prints figures.
+rows, measured in the same run, and the VACUUM after each (the merge of the numbers' index that
+autovacuum does after an import). Not a test: it prints figures.
 
     .venv/bin/python bench/import_calltasks.py [--tasks 100000] [--runs 3]
 
@@ -203,6 +204,15 @@ async def raw_copy(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> Non
     await conn.copy_records_to_table("contacts", records=rows, columns=COPY_COLUMNS)
 
 
+async def vacuum(conn: asyncpg.Connection) -> float:
+    """What autovacuum does after an import (migration 0012), among it the merge of the
+    numbers' GIN pending list, done here and timed, so that it is not done in the middle of
+    the next measurement."""
+    started = time.perf_counter()
+    await conn.execute("VACUUM contacts")
+    return time.perf_counter() - started
+
+
 async def bench(n: int, runs: int) -> None:
     request = build_request(n)
     body = orjson.dumps(request)
@@ -237,11 +247,14 @@ async def bench(n: int, runs: int) -> None:
             await wait_healthy(session, base, server)
             meter = Meter(conn, name, server.pid)
             imports, copies = [], []
+            merges: list[float] = []
             for _ in range(runs):
                 await conn.execute("TRUNCATE contacts CASCADE")
                 imports.append(await meter.run(post(session, url, body, token)))
+                merges.append(await vacuum(conn))
                 await conn.execute("TRUNCATE contacts CASCADE")
                 copies.append(await meter.run(raw_copy(conn, rows)))
+                await vacuum(conn)
             await conn.execute("TRUNCATE contacts CASCADE")
             await post(session, url, body, token)
             # The same request again: every task matches its open call task, unchanged.
@@ -267,6 +280,8 @@ async def bench(n: int, runs: int) -> None:
     print(f"  raw COPY of the rows    {n / best_copy.wall:8.0f} rows/s   ({best_copy.wall:.2f} s)")
     print(f"  ratio import / COPY     {best_copy.wall / best_import.wall:8.2f}")
     print(f"  re-send, all unchanged  {reimport.wall:6.2f} s  ({n / reimport.wall:.0f} tasks/s)")
+    merge = statistics.median(merges)
+    print(f"  VACUUM after an import  {min(merges):6.2f} s  (median {merge:.2f} s)")
     print("CPU seconds (what a quiet machine would take):")
     for label, t in (("import", best_import), ("raw COPY", best_copy), ("re-send", reimport)):
         print(

@@ -2,6 +2,16 @@
 -- comments, SET lines and session keys. Generated, do not edit: tests/integration/test_schema.py
 -- fails when it and the migrations differ, and with DIALERD_WRITE_SCHEMA=1 writes it anew.
 
+CREATE FUNCTION public.abandons(c integer, since timestamp with time zone, until timestamp with time zone) RETURNS TABLE(answered bigint, abandoned bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT count(*), count(*) FILTER (WHERE h.abandoned)
+    FROM contact_history h
+    WHERE h.campaign_id = c AND h.status = 'closed'
+      AND h.dt_call_connect IS NOT NULL AND NOT h.machine
+      AND h.dt_call_end >= since AND h.dt_call_end < until
+$$;
+
 CREATE FUNCTION public.calling_systems_keep_referenced() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -70,7 +80,8 @@ CREATE TABLE public.contacts (
     CONSTRAINT contacts_phone_numbers_check CHECK (((cardinality(phone_numbers) >= 1) AND (cardinality(phone_numbers) <= 6))),
     CONSTRAINT contacts_phone_numbers_check1 CHECK ((num_nonnulls(VARIADIC phone_numbers) >= 1)),
     CONSTRAINT contacts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'done'::text, 'finished'::text])))
-);
+)
+WITH (autovacuum_vacuum_insert_threshold='100000', autovacuum_vacuum_insert_scale_factor='0');
 
 CREATE FUNCTION public.contact_matches(c public.contacts, name_like text, ids bigint[], customer text, state text, connres integer, next_from timestamp with time zone, next_to timestamp with time zone) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -529,7 +540,7 @@ CREATE INDEX contacts_open_attempt ON public.contacts USING btree (open_attempt_
 
 CREATE UNIQUE INDEX contacts_open_ext_key ON public.contacts USING btree (campaign_id, system_code, ext_cust_id) WHERE ((state = 'open'::text) AND (system_code IS NOT NULL) AND (ext_cust_id IS NOT NULL));
 
-CREATE INDEX contacts_phone_numbers ON public.contacts USING gin (phone_numbers);
+CREATE INDEX contacts_phone_numbers ON public.contacts USING gin (phone_numbers) WITH (gin_pending_list_limit='16384');
 
 CREATE INDEX contacts_user_data ON public.contacts USING btree (user_data, id);
 

@@ -138,12 +138,12 @@ async def _check_and_write(
 ) -> dict[int, store.Written]:
     """Checks the tasks chunk by chunk in a thread, writing each chunk while the next is checked.
 
-    Each task index has its row id from the start, so the thread also turns the new tasks into
+    Each task index has its row id from the start, so the thread also turns the tasks into
     COPY rows; Postgres then only adds them (COPY) or, for an extCustId with an open call task,
-    updates that (calltask_upsert). A campaign with no open call task of the calling system, as
-    in a first import, needs no lookup of the keys. Of two tasks with one extCustId in
-    different chunks, the later one updates the row the earlier one created, so the later one
-    wins as it does within a chunk."""
+    stages them by COPY too and updates that (calltask_upsert). A campaign with no open call
+    task of the calling system, as in a first import, needs no lookup of the keys. Of two tasks
+    with one extCustId in different chunks, the later one updates the row the earlier one
+    created, so the later one wins as it does within a chunk."""
     plan = checker.plan(body)
     raw_tasks: list[Any] = body["callTasks"]
     await store.lock_import(conn, plan.campaign_id, plan.system_code)
@@ -163,8 +163,7 @@ async def _check_and_write(
 
     def check(start: int) -> tuple[list[Task], list[str]]:
         tasks = latest_per_key(checker.check_range(raw_tasks, start, start + CHUNK))
-        lines = [copy_rows.line(t, ids[t.index]) for t in tasks] if by_copy else []
-        return tasks, lines
+        return tasks, [copy_rows.line(t, ids[t.index]) for t in tasks]
 
     writing: asyncio.Task[None] | None = None
     try:
@@ -205,14 +204,16 @@ class _Writer:
             known = await store.open_ids(self.conn, self.to, keys)
         new_lines: list[str] = []
         new: list[Task] = []
+        other_lines: list[str] = []
         other: list[Task] = []
-        for i, task in enumerate(tasks):
+        for task, line in zip(tasks, lines, strict=True):
             key = task.ext_cust_id
             if not self.by_copy or (key is not None and (key in known or key in self.row_of_key)):
                 other.append(task)
+                other_lines.append(line)
             else:
                 new.append(task)
-                new_lines.append(lines[i])
+                new_lines.append(line)
         if new:
             await store.copy_new(self.conn, "".join(new_lines).encode())
             ids = self.ids
@@ -224,7 +225,10 @@ class _Writer:
                 row = known.get(t.ext_cust_id) or self.row_of_key.get(t.ext_cust_id)
                 if row is not None:
                     rows[t.ext_cust_id] = row
-            self.written.update(await store.upsert(self.conn, self.to, other, other_ids, rows))
+            staged = "".join(other_lines).encode()
+            self.written.update(
+                await store.upsert(self.conn, self.to, other, other_ids, staged, rows)
+            )
         for task in tasks:
             if task.ext_cust_id is not None:
                 self.row_of_key[task.ext_cust_id] = self.written[task.index].id

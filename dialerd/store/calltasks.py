@@ -90,24 +90,16 @@ async def upsert(
     to: Target,
     tasks: Sequence[Task],
     ids: Sequence[int],
+    rows: bytes,
     known: Mapping[str | None, int] | None = None,
 ) -> dict[int, Written]:
-    """Writes tasks whose extCustIds are unique among them: a task becomes the row with its id
-    from ``ids``, or updates the open call task with its extCustId (``known``: the ids of such
-    call tasks already looked up). What became of each task, by task index."""
-    returned = await conn.fetchrow(
-        q("calltask_upsert"),
-        to.campaign_id,
-        to.system_code,
-        to.max_attempts,
-        to.min_call_interval_h,
-        ids,
-        [t.name for t in tasks],
-        [t.ext_cust_id for t in tasks],
-        [t.system_lookup_code for t in tasks],
-        [orjson.dumps(t.properties).decode() if t.properties else "{}" for t in tasks],
-        [",".join(t.numbers) for t in tasks],  # E.164 has no commas
-    )
+    """Writes tasks whose extCustIds are unique among them, given also as rows of COPY's text
+    format (``CopyRows``, each with its id from ``ids``): a task becomes that row, or updates
+    the open call task with its extCustId (``known``: the ids of such call tasks already looked
+    up). What became of each task, by task index."""
+    await conn.execute(q("calltask_staging"))
+    await conn.copy_to_table("calltask_staging", source=_once(rows), columns=CopyRows.COLUMNS)
+    returned = await conn.fetchrow(q("calltask_upsert"))
     # A task that changes nothing is not returned: its id is known, or looked up.
     by_ext = dict(known or {}) | _ids_by_ext(returned)
     unchanged = [t.ext_cust_id for t in tasks if t.ext_cust_id and t.ext_cust_id not in by_ext]

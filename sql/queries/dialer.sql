@@ -107,20 +107,17 @@ RETURNING h.id, h.contact_id, h.campaign_id, h.phone_number_offset, h.status, h.
 
 -- name: abandon_counts
 -- Live answers and abandoned calls per campaign since $1 (the pacing window) and since the
--- campaign's local midnight: CallStats.restore at start-up.
-SELECT h.campaign_id,
-       count(*) FILTER (WHERE h.dt_call_connect IS NOT NULL AND NOT h.machine) AS answered_window,
-       count(*) FILTER (WHERE h.abandoned) AS abandoned_window,
-       count(*) FILTER (WHERE h.dt_call_connect IS NOT NULL AND NOT h.machine
-                          AND h.dt_call_end >= t.midnight) AS answered_today,
-       count(*) FILTER (WHERE h.abandoned AND h.dt_call_end >= t.midnight) AS abandoned_today
-FROM contact_history h
-JOIN campaigns cp ON cp.id = h.campaign_id
-CROSS JOIN LATERAL (
-    SELECT date_trunc('day', now() AT TIME ZONE cp.timezone) AT TIME ZONE cp.timezone AS midnight
-) t
-WHERE h.dt_call_end >= $1 AND h.status = 'closed'
-GROUP BY h.campaign_id
+-- campaign's local midnight: CallStats.restore at start-up. The reports' definition
+-- (abandons, migration 0012).
+SELECT cp.id AS campaign_id,
+       w.answered AS answered_window, w.abandoned AS abandoned_window,
+       t.answered AS answered_today, t.abandoned AS abandoned_today
+FROM campaigns cp
+CROSS JOIN LATERAL abandons(cp.id, $1, 'infinity') w
+CROSS JOIN LATERAL abandons(
+    cp.id,
+    greatest($1, date_trunc('day', now() AT TIME ZONE cp.timezone) AT TIME ZONE cp.timezone),
+    'infinity') t
 
 -- name: insert_demo_call_tasks
 -- A few call tasks for the demo campaign $1 ($2 names, $3 numbers), only while it has none.

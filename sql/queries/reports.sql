@@ -1,8 +1,8 @@
 -- Reports and the campaign list's figures (docs/reports.md). Every query is scoped to client $1
 -- through its campaigns. An attempt counts once it is closed, on the day its call ended in the
--- campaign's time zone; a live answer is an answer that was not a machine, and an abandoned
--- call is one the engine marked abandoned: the pacer's definitions (abandon_counts in
--- dialer.sql). Days $3..$4 are dates, both included; $2 is a campaign ID or NULL for all.
+-- campaign's time zone. Live answers and abandoned calls are counted by abandons (migration
+-- 0012), as the pacer counts them (abandon_counts in dialer.sql). Days $3..$4 are dates, both
+-- included; $2 is a campaign ID or NULL for all.
 
 -- name: report_abandon_by_day
 -- Live answers and abandoned calls per campaign and day, and over the 30 days ending with
@@ -21,13 +21,7 @@ WITH cp AS (
                (g + interval '1 day') AT TIME ZONE cp.timezone AS ends
         FROM generate_series(($3::date - 29)::timestamp, $4::date, interval '1 day') g
     ) d
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS answered, count(*) FILTER (WHERE h.abandoned) AS abandoned
-        FROM contact_history h
-        WHERE h.campaign_id = cp.id AND h.status = 'closed'
-          AND h.dt_call_connect IS NOT NULL AND NOT h.machine
-          AND h.dt_call_end >= d.starts AND h.dt_call_end < d.ends
-    ) daily
+    CROSS JOIN LATERAL abandons(cp.id, d.starts, d.ends) daily
     WINDOW w AS (PARTITION BY cp.id ORDER BY d.day ROWS BETWEEN 29 PRECEDING AND CURRENT ROW)
 )
 SELECT r.campaign_id, cp.name AS campaign, cp.abandon_limit, r.day, r.answered, r.abandoned,
@@ -127,8 +121,9 @@ WITH cp AS (
 SELECT cp.id AS campaign_id, cp.abandon_limit,
        due.waiting - coalesce(in_progress.contacts, 0) AS due_now,
        states.open, states.done, states.finished,
-       today.placed_today, today.answered_today, today.abandoned_today,
-       window30.answered_30d, window30.abandoned_30d,
+       today.placed_today, live_today.answered AS answered_today,
+       live_today.abandoned AS abandoned_today,
+       window30.answered AS answered_30d, window30.abandoned AS abandoned_30d,
        coalesce(today.talk_s_today, 0)::float8 AS talk_s_today,
        coalesce(agents.agent_s_today, 0)::float8 AS agent_s_today
 FROM cp
@@ -148,19 +143,12 @@ CROSS JOIN LATERAL (
 ) states
 CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE h.connres <> 0) AS placed_today,
-           count(*) FILTER (WHERE h.dt_call_connect IS NOT NULL AND NOT h.machine) AS answered_today,
-           count(*) FILTER (WHERE h.abandoned) AS abandoned_today,
            sum(extract(epoch FROM h.dt_call_end - h.dt_agent_connect)) AS talk_s_today
     FROM contact_history h
     WHERE h.campaign_id = cp.id AND h.status = 'closed' AND h.dt_call_end >= cp.midnight
 ) today
-CROSS JOIN LATERAL (
-    SELECT count(*) AS answered_30d, count(*) FILTER (WHERE h.abandoned) AS abandoned_30d
-    FROM contact_history h  -- contact_history_live_answers, index only
-    WHERE h.campaign_id = cp.id AND h.status = 'closed'
-      AND h.dt_call_connect IS NOT NULL AND NOT h.machine
-      AND h.dt_call_end >= now() - interval '30 days'
-) window30
+CROSS JOIN LATERAL abandons(cp.id, cp.midnight, 'infinity') live_today
+CROSS JOIN LATERAL abandons(cp.id, now() - interval '30 days', 'infinity') window30
 CROSS JOIN LATERAL (
     SELECT sum(m.talk_s + m.wrapup_s + m.ready_s + m.paused_s) AS agent_s_today
     FROM agent_minutes m

@@ -84,6 +84,17 @@ async def test_each_condition_finds_exactly_its_contacts(pool: asyncpg.Pool) -> 
     assert before == [ola, olav, kari, done, busy, used_up, dead, calling]
 
 
+async def test_a_number_is_found_in_each_of_the_six_slots(pool: asyncpg.Pool) -> None:
+    k = await add_campaign(pool, default_region="NO")
+    slots = [[f"+479100000{i}" if j == i else None for j in range(6)] for i in range(6)]
+    ids = [await add_contact(pool, k, numbers) for numbers in slots]
+    both = await add_contact(pool, k, ["+4791000000", None, "+4791000005"])
+
+    for i, contact in enumerate(ids):
+        found = await search(pool, k, number=f"9100000{i}")  # local format, as typed
+        assert found == ([contact, both] if i in (0, 5) else [contact])
+
+
 async def test_paging_forward_and_back_has_no_gaps_or_repeats_under_ties(
     pool: asyncpg.Pool,
 ) -> None:
