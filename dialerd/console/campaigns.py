@@ -120,6 +120,12 @@ SECTIONS: list[tuple[str, list[Field]]] = [
                 "Retry after",
                 "Minutes until the next try, by outcome; empty: the default",
             ),
+            Field(
+                "CallbackGraceSeconds",
+                "Callback grace",
+                "An agent's own callback goes to any agent this long after its time",
+                "s",
+            ),
         ],
     ),
 ]
