@@ -81,7 +81,7 @@ CREATE FUNCTION public.contact_due(d public.contacts, callback_grace_s integer) 
     AS $$
     SELECT d.state = 'open' AND NOT d.locked AND d.open_attempt_id IS NULL
        AND (d.claimed_by IS NULL OR d.lease_until < now())
-       AND (d.dt_next_try IS NULL OR d.dt_next_try <= now())
+       AND coalesce(d.dt_next_try, '-infinity') <= now()
        AND (d.attempts < d.max_attempts OR d.callback_at IS NOT NULL)
        AND (d.callback_user_id IS NULL
             OR d.callback_at + make_interval(secs => callback_grace_s) <= now())

@@ -53,13 +53,14 @@ CREATE INDEX contacts_callbacks ON contacts (campaign_id, dt_next_try, id)
 -- a valid number left; one agent's callback only callback_grace_s after its time (until then
 -- it is that agent's, next_callback_for_agent). The claim, the wallboard's hopper and the
 -- search's "due" all ask this. A single expression without a subquery, so the planner inlines
--- it and the claim still walks contacts_due.
+-- it: the claim still walks contacts_due, and the search's next try is an index condition on
+-- contacts_campaign_next_try.
 CREATE FUNCTION contact_due(d contacts, callback_grace_s integer) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT d.state = 'open' AND NOT d.locked AND d.open_attempt_id IS NULL
        AND (d.claimed_by IS NULL OR d.lease_until < now())
-       AND (d.dt_next_try IS NULL OR d.dt_next_try <= now())
+       AND coalesce(d.dt_next_try, '-infinity') <= now()
        AND (d.attempts < d.max_attempts OR d.callback_at IS NOT NULL)
        AND (d.callback_user_id IS NULL
             OR d.callback_at + make_interval(secs => callback_grace_s) <= now())
