@@ -79,7 +79,7 @@ async def delete(conn: Conn, campaign_id: int, code_id: int) -> bool:
 
 @dataclass(frozen=True)
 class AttemptForResult:
-    """An attempt a result is to be recorded for, with its contact, both locked."""
+    """An attempt a result is to be recorded for, with its contact (locked)."""
 
     attempt_id: int
     campaign_id: int
@@ -94,7 +94,9 @@ class AttemptForResult:
 async def attempt_for_result(
     conn: Conn, client_id: int, attempt_id: int
 ) -> AttemptForResult | None:
-    """The client's attempt, locked with its contact for the rest of the transaction."""
+    """The client's attempt, its contact locked for the rest of the transaction."""
+    if await conn.fetchval(q("attempt_lock_contact"), attempt_id, client_id) is None:
+        return None
     row = await conn.fetchrow(q("attempt_for_result"), attempt_id, client_id)
     if row is None:
         return None
@@ -130,7 +132,7 @@ async def write_result(
     update: ResultUpdate,
 ) -> None:
     """The result on the attempt's history row and its contact moved on (in the caller's
-    transaction, with the two rows locked by attempt_for_result). Raises
+    transaction, with the contact locked by attempt_for_result). Raises
     asyncpg.UniqueViolationError when the contact would be a second open call task of its
     calling system and customer in the campaign."""
     await conn.execute(q("record_attempt_result"), attempt_id, code.id, int(code.type), user_id)

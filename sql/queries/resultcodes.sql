@@ -26,9 +26,19 @@ RETURNING *
 -- contact_history's foreign key (foreign_key_violation).
 DELETE FROM campaign_result_codes WHERE id = $1 AND campaign_id = $2 RETURNING id
 
+-- name: attempt_lock_contact
+-- Locks the contact of attempt $1 of client $2 until the result is written. The engine locks
+-- a contact before it writes its attempts (contacts_for_close), so holding it first keeps the
+-- two in one order, and attempt_for_result, run after it, reads the attempt as it is.
+SELECT c.id FROM contacts c
+JOIN contact_history h ON h.contact_id = c.id
+JOIN campaigns k ON k.id = c.campaign_id
+WHERE h.id = $1 AND k.client_id = $2
+FOR UPDATE OF c
+
 -- name: attempt_for_result
--- Attempt $1 of client $2 with its contact, both locked until the result is written: whether
--- it is closed, has a result, is its contact's last; the contact as the rules see it; and the
+-- Attempt $1 of client $2 with its contact (locked by attempt_lock_contact): whether it is
+-- closed, has a result, is its contact's last; the contact as the rules see it; and the
 -- database's clock, the one the due condition reads.
 SELECT h.id AS attempt_id, h.campaign_id, h.status, h.phone_number, h.phone_number_offset,
        h.result_code_id AS recorded_code_id,
@@ -40,7 +50,6 @@ FROM contact_history h
 JOIN contacts c ON c.id = h.contact_id
 JOIN campaigns k ON k.id = c.campaign_id
 WHERE h.id = $1 AND k.client_id = $2
-FOR UPDATE OF h, c
 
 -- name: record_attempt_result
 -- Writes result code $2 (of type $3) on attempt $1's history row, by the agent $4 (users.id:

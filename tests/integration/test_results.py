@@ -5,6 +5,7 @@ deletes the contact's result and callback, not history's."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -255,3 +256,26 @@ async def test_record_a_callback_then_reset(pool: asyncpg.Pool, api: Api) -> Non
     # History is the record of what was said on that call: it keeps its result.
     status, body = await api.request("GET", f"/dialler/contacts/contact/{contact}/history")
     assert body["records"][0]["DiallerCampaignsResultCodesID"] == code
+
+
+async def test_two_agents_recording_one_attempt_at_once_one_is_refused(
+    pool: asyncpg.Pool,
+) -> None:
+    cid = await add_campaign(pool)
+    contact = await add_contact(pool, cid)
+    retry = await add_code(pool, cid, ResultCodeType.RETRY)
+    done_code = await add_code(pool, cid, ResultCodeType.SUCCESS)
+    attempt = await called(pool, contact)
+    outcomes = await asyncio.gather(
+        record_result(pool, 1, attempt, retry, AGENT),
+        record_result(pool, 1, attempt, done_code, AGENT + 1),
+        return_exceptions=True,
+    )
+    won = [o for o in outcomes if not isinstance(o, BaseException)]
+    lost = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(won) == 1 and len(lost) == 1 and isinstance(lost[0], ResultConflict), outcomes
+    # The contact moved by the one that was written, and only by it.
+    h = await fetchrow(pool, "SELECT * FROM contact_history WHERE id = $1", attempt)
+    c = await contact_row(pool, contact)
+    assert h["result_code_id"] == c["result_code_id"] == won[0].code.id
+    assert c["state"] == ("open" if won[0].code.id == retry else "done")
