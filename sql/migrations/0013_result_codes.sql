@@ -19,8 +19,8 @@ CREATE TABLE campaign_result_codes (
     CHECK ((type_id = 3) = (retry_minutes IS NOT NULL))
 );
 
--- The history row's result code is null when the row is written (one row per call), so the
--- check costs the dialer nothing; the partial index serves the delete's check.
+-- The history row's result code is null when the row is written (one row per call): the
+-- key's check looks nothing up for the dialer. The partial index serves the delete's check.
 ALTER TABLE contact_history
     ADD FOREIGN KEY (result_code_id) REFERENCES campaign_result_codes (id);
 CREATE INDEX contact_history_result_code ON contact_history (result_code_id)

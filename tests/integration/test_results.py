@@ -23,7 +23,7 @@ from dialerd.results.service import (
 )
 from dialerd.store import contacts
 from dialerd.store.dialer import PostgresDialerStore
-from dialerd.store.live import next_due_contacts
+from dialerd.store.live import dialable_left, next_due_contacts
 from tests.conftest import Api
 from tests.integration.test_attempts import outcome, start_one
 from tests.integration.test_scheduler import add_campaign, add_contact, fetchrow
@@ -219,11 +219,13 @@ async def test_a_callback_is_made_with_the_tries_used_up_and_its_call_spends_it(
     now = await pool.fetchval("SELECT now()")
     contact = await add_contact(pool, cid, max_attempts=1, attempts=1, state="finished")
     await callback_at(pool, contact, now - timedelta(seconds=1), None)
+    assert await dialable_left(pool, [cid]) == {cid: 1}  # the wallboard's "none left" alert
     assert await claimed(pool, cid) == [contact]
     await called(pool, contact, Connres.NO_ANSWER)
     c = await contact_row(pool, contact)
     assert (c["state"], c["attempts"], c["callback_at"]) == ("finished", 2, None)
     assert await claimed(pool, cid) == []
+    assert await dialable_left(pool, [cid]) == {}
 
 
 async def test_a_paused_campaign_claims_no_callback(pool: asyncpg.Pool) -> None:
