@@ -165,6 +165,7 @@ class Campaign:
     max_attempts: int
     min_call_interval_h: float
     retry_minutes: Mapping[str, float]  # CONNRES → minutes to the next try
+    callback_grace_s: int  # one agent's callback goes to anyone this long after its time
     active: bool
     created_at: datetime
     updated_at: datetime
@@ -270,6 +271,67 @@ class ContactUpdate:
     last_connres: int
     last_cause: int | None
     last_result_mailbox: bool
+    callback_spent: bool  # somebody was called: a callback the contact had is made
+
+
+# -- result codes --------------------------------------------------------------------------------
+
+
+class ResultCodeType(IntEnum):
+    """What a result code does to its contact (docs/result-codes.md); the value is the contacts
+    API's DiallerResultCodesTypesID."""
+
+    SUCCESS = 1  # done: the call did what the campaign is for
+    REFUSED = 2  # done: the callee said no
+    RETRY = 3  # try again after the code's minutes
+    CALLBACK = 4  # call back at a time the agent picks, by anyone or by that agent
+    WRONG_NUMBER = 5  # that number is marked invalid; the next number next time
+    DO_NOT_CALL = 6  # finished: never called again (unless reset)
+
+
+RESULT_CODE_TYPE_WORDS = {
+    ResultCodeType.SUCCESS: "done (success)",
+    ResultCodeType.REFUSED: "done (refused)",
+    ResultCodeType.RETRY: "retry after minutes",
+    ResultCodeType.CALLBACK: "callback",
+    ResultCodeType.WRONG_NUMBER: "wrong number",
+    ResultCodeType.DO_NOT_CALL: "do not call",
+}
+
+
+@dataclass(frozen=True)
+class ResultCode:
+    """One of a campaign's result codes; ``id`` is DiallerCampaignsResultCodesID."""
+
+    id: int
+    campaign_id: int
+    name: str
+    type: ResultCodeType
+    retry_minutes: int | None  # RETRY only
+    position: int  # the order agents are offered the codes in
+    active: bool  # an inactive code is kept for history but cannot be recorded
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ResultChoice:
+    """What the agent chose along with a callback code: when, and whether only they call."""
+
+    callback_at: datetime | None = None
+    for_me: bool = False
+
+
+@dataclass(frozen=True)
+class ResultUpdate:
+    """How a contact moves on after a result is recorded (decided by dialer/results.py)."""
+
+    slots: tuple[NumberSlot, ...]
+    next_number: int
+    state: ContactState
+    dt_next_try: datetime | None  # None: left as it is (the contact is closed)
+    callback_at: datetime | None
+    callback_user_id: int | None  # users.id of the agent the callback is for; None: anyone
 
 
 # -- attempt -------------------------------------------------------------------------------------

@@ -74,7 +74,11 @@ CREATE TABLE public.contacts (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     open_attempt_id bigint,
+    result_code_id integer,
+    callback_at timestamp with time zone,
+    callback_user_id integer,
     CONSTRAINT contacts_check CHECK (((cardinality(number_tries) = cardinality(phone_numbers)) AND (cardinality(number_last_cause) = cardinality(phone_numbers)) AND (cardinality(number_end_reason) = cardinality(phone_numbers)) AND (cardinality(number_invalid) = cardinality(phone_numbers)))),
+    CONSTRAINT contacts_check1 CHECK (((callback_user_id IS NULL) OR (callback_at IS NOT NULL))),
     CONSTRAINT contacts_max_attempts_check CHECK ((max_attempts > 0)),
     CONSTRAINT contacts_min_call_interval_h_check CHECK ((min_call_interval_h >= (0)::double precision)),
     CONSTRAINT contacts_phone_numbers_check CHECK (((cardinality(phone_numbers) >= 1) AND (cardinality(phone_numbers) <= 6))),
@@ -83,7 +87,20 @@ CREATE TABLE public.contacts (
 )
 WITH (autovacuum_vacuum_insert_threshold='100000', autovacuum_vacuum_insert_scale_factor='0');
 
-CREATE FUNCTION public.contact_matches(c public.contacts, name_like text, ids bigint[], customer text, state text, connres integer, next_from timestamp with time zone, next_to timestamp with time zone) RETURNS boolean
+CREATE FUNCTION public.contact_due(d public.contacts, callback_grace_s integer) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT d.state = 'open' AND NOT d.locked AND d.open_attempt_id IS NULL
+       AND (d.claimed_by IS NULL OR d.lease_until < now())
+       AND coalesce(d.dt_next_try, '-infinity') <= now()
+       AND (d.attempts < d.max_attempts OR d.callback_at IS NOT NULL)
+       AND (d.callback_user_id IS NULL
+            OR d.callback_at + make_interval(secs => callback_grace_s) <= now())
+       -- some slot not marked invalid is not an empty one
+       AND NOT array_positions(d.number_invalid, false) <@ array_positions(d.phone_numbers, NULL)
+$$;
+
+CREATE FUNCTION public.contact_matches(c public.contacts, name_like text, ids bigint[], customer text, state text, connres integer, next_from timestamp with time zone, next_to timestamp with time zone, callback_grace_s integer) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT (name_like IS NULL OR lower(c.name) COLLATE "C" LIKE lower(name_like))
@@ -93,13 +110,7 @@ CREATE FUNCTION public.contact_matches(c public.contacts, name_like text, ids bi
        AND (state IS DISTINCT FROM 'locked' OR c.locked)
        AND (state IS DISTINCT FROM 'done' OR c.state = 'done')
        AND (state IS DISTINCT FROM 'finished' OR c.state = 'finished')
-       AND (state IS DISTINCT FROM 'due' OR (
-            c.state = 'open' AND NOT c.locked AND c.open_attempt_id IS NULL
-            AND coalesce(c.dt_next_try, '-infinity') <= now()
-            AND c.attempts < c.max_attempts
-            -- a number left to dial (the claim's condition), without a subquery: some slot
-            -- not marked invalid is not an empty one
-            AND NOT array_positions(c.number_invalid, false) <@ array_positions(c.phone_numbers, NULL)))
+       AND (state IS DISTINCT FROM 'due' OR contact_due(c, callback_grace_s))
        AND (connres IS NULL OR c.last_connres = connres)
        AND (next_from IS NULL OR coalesce(c.dt_next_try, '-infinity') >= next_from)
        AND (next_to IS NULL OR coalesce(c.dt_next_try, '-infinity') < next_to)
@@ -217,6 +228,31 @@ CREATE TABLE public.calling_systems (
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.campaign_result_codes (
+    id integer NOT NULL,
+    campaign_id integer NOT NULL,
+    name text NOT NULL,
+    type_id integer NOT NULL,
+    retry_minutes integer,
+    "position" integer DEFAULT 0 NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT campaign_result_codes_check CHECK (((type_id = 3) = (retry_minutes IS NOT NULL))),
+    CONSTRAINT campaign_result_codes_name_check CHECK ((name <> ''::text)),
+    CONSTRAINT campaign_result_codes_retry_minutes_check CHECK (((retry_minutes >= 1) AND (retry_minutes <= 525600))),
+    CONSTRAINT campaign_result_codes_type_id_check CHECK (((type_id >= 1) AND (type_id <= 6)))
+);
+
+ALTER TABLE public.campaign_result_codes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.campaign_result_codes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.campaigns (
     id integer NOT NULL,
     client_id integer DEFAULT 1 NOT NULL,
@@ -246,9 +282,11 @@ CREATE TABLE public.campaigns (
     active boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    callback_grace_s integer DEFAULT 300 NOT NULL,
     CONSTRAINT campaigns_abandon_limit_check CHECK (((abandon_limit > (0)::double precision) AND (abandon_limit < (1)::double precision))),
     CONSTRAINT campaigns_agent_timeout_s_check CHECK (((agent_timeout_s >= 1) AND (agent_timeout_s <= 10))),
     CONSTRAINT campaigns_aggressiveness_check CHECK ((aggressiveness > (0)::double precision)),
+    CONSTRAINT campaigns_callback_grace_s_check CHECK (((callback_grace_s >= 0) AND (callback_grace_s <= 86400))),
     CONSTRAINT campaigns_dial_mode_check CHECK ((dial_mode = ANY (ARRAY['progressive'::text, 'ratio'::text, 'predictive'::text]))),
     CONSTRAINT campaigns_dial_ratio_check CHECK ((dial_ratio > (0)::double precision)),
     CONSTRAINT campaigns_machine_action_check CHECK ((machine_action = ANY (ARRAY['hangup'::text, 'message'::text]))),
@@ -462,6 +500,12 @@ ALTER TABLE ONLY public.audit_log
 ALTER TABLE ONLY public.calling_systems
     ADD CONSTRAINT calling_systems_pkey PRIMARY KEY (code);
 
+ALTER TABLE ONLY public.campaign_result_codes
+    ADD CONSTRAINT campaign_result_codes_campaign_id_name_key UNIQUE (campaign_id, name);
+
+ALTER TABLE ONLY public.campaign_result_codes
+    ADD CONSTRAINT campaign_result_codes_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.campaigns
     ADD CONSTRAINT campaigns_name_key UNIQUE (name);
 
@@ -518,6 +562,10 @@ CREATE INDEX contact_history_live_answers ON public.contact_history USING btree 
 
 CREATE INDEX contact_history_open ON public.contact_history USING btree (instance_id) WHERE (status <> 'closed'::text);
 
+CREATE INDEX contact_history_result_code ON public.contact_history USING btree (result_code_id) WHERE (result_code_id IS NOT NULL);
+
+CREATE INDEX contacts_callbacks ON public.contacts USING btree (campaign_id, dt_next_try, id) WHERE ((callback_at IS NOT NULL) AND (state = 'open'::text) AND (NOT locked));
+
 CREATE INDEX contacts_campaign ON public.contacts USING btree (campaign_id, id);
 
 CREATE INDEX contacts_campaign_name ON public.contacts USING btree (campaign_id, lower(name) COLLATE "C", id);
@@ -571,6 +619,9 @@ ALTER TABLE ONLY public.agent_minutes
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
 
+ALTER TABLE ONLY public.campaign_result_codes
+    ADD CONSTRAINT campaign_result_codes_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id);
+
 ALTER TABLE ONLY public.console_sessions
     ADD CONSTRAINT console_sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
@@ -579,6 +630,9 @@ ALTER TABLE ONLY public.contact_history
 
 ALTER TABLE ONLY public.contact_history
     ADD CONSTRAINT contact_history_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.contact_history
+    ADD CONSTRAINT contact_history_result_code_id_fkey FOREIGN KEY (result_code_id) REFERENCES public.campaign_result_codes(id);
 
 ALTER TABLE ONLY public.file_import_parts
     ADD CONSTRAINT file_import_parts_import_id_fkey FOREIGN KEY (import_id) REFERENCES public.file_imports(id) ON DELETE CASCADE;

@@ -1,21 +1,24 @@
-"""Campaigns over HTTP: ``GET/POST/PATCH /dialler/campaigns[/{id}]``.
+"""Campaigns over HTTP: ``GET/POST/PATCH /dialler/campaigns[/{id}]``, and their result codes:
+``GET/POST /dialler/campaigns/{id}/resultcodes``, ``PATCH/DELETE …/resultcodes/{codeId}``.
 
 Thin: reads the request, hands it to dialerd.campaigns.service (which the ``dialerd campaign``
-command shares), answers in the dialler envelope. See docs/campaigns.md.
+command shares) and dialerd.campaigns.resultcodes, answers in the dialler envelope. See
+docs/campaigns.md and docs/result-codes.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from aiohttp import web
 
 from dialerd.api.body import BodyTexts, read_object
 from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import ApiError, json_response
-from dialerd.campaigns import service
+from dialerd.campaigns import resultcodes, service
+from dialerd.campaigns.resultcodes import ResultCodeNotFound
 from dialerd.campaigns.schema import INT4_MAX
 from dialerd.campaigns.service import (
     CampaignConflict,
@@ -24,12 +27,20 @@ from dialerd.campaigns.service import (
     CampaignRejected,
 )
 
+if TYPE_CHECKING:
+    from dialerd.store.campaigns import Conn
+
 _BODY = BodyTexts(
     missing="the body is missing",
     malformed="the body is not valid JSON",
     not_object="the body must be a JSON object",
 )
-_STATUS = {CampaignRejected: 400, CampaignNotFound: 404, CampaignConflict: 409}
+_STATUS = {
+    CampaignRejected: 400,
+    CampaignNotFound: 404,
+    ResultCodeNotFound: 404,
+    CampaignConflict: 409,
+}
 
 
 @contextmanager
@@ -48,13 +59,18 @@ def _id(request: web.Request) -> int:
     return campaign_id
 
 
-def _one(campaign: dict[str, Any]) -> web.Response:
-    return json_response({"records": [campaign], "count": 1, "status": 200})
+def _code_id(request: web.Request) -> int:
+    code_id = int(request.match_info["codeId"])
+    if code_id > INT4_MAX:
+        raise ResultCodeNotFound(_id(request), code_id)
+    return code_id
 
 
-async def _list(request: web.Request) -> web.Response:
-    async with request.app[POOL].acquire() as conn:
-        records = await service.list_all(conn, request[CLIENT_ID])
+def _one(record: dict[str, Any]) -> web.Response:
+    return json_response({"records": [record], "count": 1, "status": 200})
+
+
+def _all(records: list[dict[str, Any]], order_by: str) -> web.Response:
     return json_response(
         {
             "filter": "",
@@ -62,11 +78,16 @@ async def _list(request: web.Request) -> web.Response:
             "limitPageSize": -1,
             "records": records,
             "count": len(records),
-            "orderBy": "Name",
+            "orderBy": order_by,
             "ascending": True,
             "status": 200,
         }
     )
+
+
+async def _list(request: web.Request) -> web.Response:
+    async with request.app[POOL].acquire() as conn:
+        return _all(await service.list_all(conn, request[CLIENT_ID]), "Name")
 
 
 async def _show(request: web.Request) -> web.Response:
@@ -83,12 +104,50 @@ async def _create(request: web.Request) -> web.Response:
             return _one(await service.create(conn, request[CLIENT_ID], body))
 
 
-async def _update(request: web.Request) -> web.Response:
+Write: TypeAlias = "Callable[[Conn, int, int, dict[str, Any]], Awaitable[dict[str, Any]]]"
+"""A service's write on the client's campaign (connection, client, campaign, body) -> record."""
+
+
+async def _write(request: web.Request, write: Write) -> web.Response:
+    """Campaign ``{id}`` of the path, the body, the service's write, answered as one record."""
     with _answered():
         campaign_id = _id(request)
         body = await read_object(request, _BODY)
         async with request.app[POOL].acquire() as conn:
-            return _one(await service.update(conn, request[CLIENT_ID], campaign_id, body))
+            return _one(await write(conn, request[CLIENT_ID], campaign_id, body))
+
+
+async def _update(request: web.Request) -> web.Response:
+    return await _write(request, service.update)
+
+
+async def _list_codes(request: web.Request) -> web.Response:
+    with _answered():
+        campaign_id = _id(request)
+        async with request.app[POOL].acquire() as conn:
+            codes = await resultcodes.list_codes(conn, request[CLIENT_ID], campaign_id)
+            return _all(codes, "Position")
+
+
+async def _create_code(request: web.Request) -> web.Response:
+    return await _write(request, resultcodes.create_code)
+
+
+async def _update_code(request: web.Request) -> web.Response:
+    async def update(
+        conn: Conn, client_id: int, campaign_id: int, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await resultcodes.update_code(conn, client_id, campaign_id, _code_id(request), body)
+
+    return await _write(request, update)
+
+
+async def _delete_code(request: web.Request) -> web.Response:
+    with _answered():
+        campaign_id, code_id = _id(request), _code_id(request)
+        async with request.app[POOL].acquire() as conn:
+            await resultcodes.delete_code(conn, request[CLIENT_ID], campaign_id, code_id)
+    return json_response({"status": 200})
 
 
 routes = [
@@ -96,4 +155,8 @@ routes = [
     web.post("/dialler/campaigns", _create),
     web.get(r"/dialler/campaigns/{id:\d+}", _show),
     web.patch(r"/dialler/campaigns/{id:\d+}", _update),
+    web.get(r"/dialler/campaigns/{id:\d+}/resultcodes", _list_codes),
+    web.post(r"/dialler/campaigns/{id:\d+}/resultcodes", _create_code),
+    web.patch(r"/dialler/campaigns/{id:\d+}/resultcodes/{codeId:\d+}", _update_code),
+    web.delete(r"/dialler/campaigns/{id:\d+}/resultcodes/{codeId:\d+}", _delete_code),
 ]

@@ -59,6 +59,13 @@ class CampaignSettings(BaseModel):
     retry_minutes: dict[str, Annotated[int, Field(ge=0, le=525_600)]] = Field(
         {}, alias="RetryMinutes", description="CONNRES (0-7) -> minutes until the next try"
     )
+    callback_grace_s: int = Field(
+        300,
+        ge=0,
+        le=86400,
+        alias="CallbackGraceSeconds",
+        description="an agent's own callback goes to anyone this long after its time",
+    )
     active: bool = Field(True, alias="bActive")
 
     @field_validator("window_days")
@@ -103,7 +110,8 @@ class CampaignSettings(BaseModel):
 ALIASES = {name: field.alias or name for name, field in CampaignSettings.model_fields.items()}
 
 
-def _timestamp(value: datetime) -> str:
+def timestamp(value: datetime) -> str:
+    """A record's UTC time, to the millisecond, as the contacts API writes it."""
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "")
 
 
@@ -119,6 +127,6 @@ def record(campaign: Campaign) -> dict[str, Any]:
     """The JSON record of a campaign."""
     out: dict[str, Any] = {"ID": campaign.id}
     out.update((alias, json_value(getattr(campaign, name))) for name, alias in ALIASES.items())
-    out["dtCreated"] = _timestamp(campaign.created_at)
-    out["dtUpdated"] = _timestamp(campaign.updated_at)
+    out["dtCreated"] = timestamp(campaign.created_at)
+    out["dtUpdated"] = timestamp(campaign.updated_at)
     return out

@@ -48,11 +48,12 @@ def _validate(data: Mapping[str, Any]) -> dict[str, Any]:
         # Through JSON so that strict mode reads times and enums from their JSON spelling.
         settings = CampaignSettings.model_validate_json(orjson.dumps(data))
     except pydantic.ValidationError as exc:
-        raise _rejected(exc) from None
+        raise rejected(exc) from None
     return settings.model_dump()
 
 
-def _rejected(exc: pydantic.ValidationError) -> CampaignRejected:
+def rejected(exc: pydantic.ValidationError) -> CampaignRejected:
+    """A validation's errors, every bad field named (campaigns and their result codes)."""
     parts = []
     fields: dict[str, str] = {}
     for err in exc.errors(include_url=False):

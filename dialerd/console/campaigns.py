@@ -1,5 +1,6 @@
-"""Campaigns: the list, create, edit, copy, pause and resume; the campaigns API's service and
-validation, so the form says what the API would (next to the field it concerns)."""
+"""Campaigns: the list, create, edit, copy, pause and resume, and on the edit screen the
+campaign's result codes (add, change, remove); the campaigns API's services and validation, so
+the forms say what the API would (next to the field it concerns)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,23 @@ from typing import Annotated, Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from dialerd.campaigns import service
+from dialerd.campaigns import resultcodes, service
+from dialerd.campaigns.resultcodes import ResultCodeNotFound
 from dialerd.campaigns.schema import ALIASES, CampaignSettings, json_value
 from dialerd.campaigns.service import CampaignConflict, CampaignNotFound, CampaignRejected
 from dialerd.console.audit import audit
 from dialerd.console.context import POOL, SESSION
 from dialerd.console.guard import requires
 from dialerd.console.render import MenuItem, fragment, page
-from dialerd.domain import Connres, DialMode, MachineAction, Role, connres_words
+from dialerd.domain import (
+    RESULT_CODE_TYPE_WORDS,
+    Connres,
+    DialMode,
+    MachineAction,
+    ResultCodeType,
+    Role,
+    connres_words,
+)
 from dialerd.reports.figures import CampaignFigures, over_limit
 from dialerd.reports.service import campaign_figures
 from dialerd.wallboard.service import campaign_counts
@@ -120,6 +130,12 @@ SECTIONS: list[tuple[str, list[Field]]] = [
                 "Retry after",
                 "Minutes until the next try, by outcome; empty: the default",
             ),
+            Field(
+                "CallbackGraceSeconds",
+                "Callback grace",
+                "An agent's own callback goes to any agent this long after its time",
+                "s",
+            ),
         ],
     ),
 ]
@@ -205,14 +221,33 @@ def _defaults() -> dict[str, Any]:
     return values
 
 
-def _form(
+RESULT_TYPES = [(int(t), RESULT_CODE_TYPE_WORDS[t]) for t in ResultCodeType]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeForm:
+    """A result code form that was refused: which row ("new" for the add row), what it said,
+    and the API's messages by field ("" for what concerns several)."""
+
+    row: str
+    values: dict[str, Any]
+    errors: dict[str, str]
+
+
+async def _form(
     request: web.Request,
     values: dict[str, Any],
     campaign_id: int | None,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    refused: CodeForm | None = None,
 ) -> web.Response:
+    """The campaign's form; an existing campaign's also has its result codes."""
     errors = errors or {}
+    codes: list[dict[str, Any]] = []
+    if campaign_id is not None:
+        async with request.app[POOL].acquire() as conn:
+            codes = await resultcodes.list_codes(conn, request[SESSION].user.client_id, campaign_id)
     return page(
         request,
         "campaigns/form.html",
@@ -225,6 +260,9 @@ def _form(
             "weekdays": WEEKDAYS,
             "choices": CHOICES,
             "retry_outcomes": RETRY_OUTCOMES,
+            "codes": codes,
+            "result_types": RESULT_TYPES,
+            "refused": refused,
         },
         status=status,
     )
@@ -282,7 +320,7 @@ async def campaign_table(request: web.Request) -> web.StreamResponse:
 @routes.get("/campaigns/new", name="campaign_new")
 @requires(Role.SUPERVISOR)
 async def new_form(request: web.Request) -> web.StreamResponse:
-    return _form(request, _defaults(), None)
+    return await _form(request, _defaults(), None)
 
 
 async def _save(request: web.Request, campaign_id: int | None) -> web.StreamResponse:
@@ -296,9 +334,9 @@ async def _save(request: web.Request, campaign_id: int | None) -> web.StreamResp
             else:
                 saved = await service.update(conn, user.client_id, campaign_id, body)
     except CampaignRejected as exc:
-        return _form(request, body, campaign_id, exc.fields, status=400)
+        return await _form(request, body, campaign_id, exc.fields, status=400)
     except CampaignConflict as exc:
-        return _form(request, body, campaign_id, {"Name": str(exc)}, status=409)
+        return await _form(request, body, campaign_id, {"Name": str(exc)}, status=409)
     except CampaignNotFound:
         raise web.HTTPNotFound(text=f"No campaign {campaign_id}") from None
     action = "campaign.create" if campaign_id is None else "campaign.update"
@@ -316,7 +354,7 @@ async def create(request: web.Request) -> web.StreamResponse:
 @requires(Role.SUPERVISOR)
 async def edit_form(request: web.Request) -> web.StreamResponse:
     campaign_id = _campaign_id(request)
-    return _form(request, await _show(request, campaign_id), campaign_id)
+    return await _form(request, await _show(request, campaign_id), campaign_id)
 
 
 @routes.post("/campaigns/{campaign_id}/edit")
@@ -376,3 +414,91 @@ async def copy(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(
         str(request.app.router["campaign_edit"].url_for(campaign_id=str(saved["ID"])))
     )
+
+
+def code_body(form: MultiDictProxy[Any]) -> dict[str, Any]:
+    """The campaigns API's result code record of what a code's form says."""
+    minutes = str(form.get("RetryMinutes", "")).strip()
+    return {
+        "Name": str(form.get("Name", "")).strip(),
+        "DiallerResultCodesTypesID": _number(str(form.get("DiallerResultCodesTypesID", ""))),
+        "RetryMinutes": _number(minutes) if minutes else None,
+        "Position": _number(str(form.get("Position", "0")).strip() or "0"),
+        "bActive": "bActive" in form,
+    }
+
+
+def _code_id(request: web.Request) -> int:
+    raw = request.match_info["code_id"]
+    if not raw.isdigit() or int(raw) > 2**31 - 1:
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+async def _code_refused(
+    request: web.Request,
+    campaign_id: int,
+    code_id: int | None,
+    body: dict[str, Any],
+    fields: dict[str, str],
+    message: str,
+    status: int,
+) -> web.Response:
+    refused = CodeForm("new" if code_id is None else str(code_id), body, fields or {"": message})
+    values = await _show(request, campaign_id)
+    return await _form(request, values, campaign_id, status=status, refused=refused)
+
+
+async def _code_saved(
+    request: web.Request, code_id: int | None, *, remove: bool = False
+) -> web.StreamResponse:
+    """Adds (``code_id`` None), changes or removes one result code of the campaign, then back
+    to the campaign's form; a refusal shows the form with the API's message at that code."""
+    campaign_id = _campaign_id(request)
+    client_id = request[SESSION].user.client_id
+    body = code_body(await request.post())
+    try:
+        async with request.app[POOL].acquire() as conn:
+            if code_id is None:
+                saved = await resultcodes.create_code(conn, client_id, campaign_id, body)
+                action, code_id, name = "create", saved["ID"], saved["Name"]
+            elif remove:
+                name = await resultcodes.delete_code(conn, client_id, campaign_id, code_id)
+                action = "delete"
+            else:
+                saved = await resultcodes.update_code(conn, client_id, campaign_id, code_id, body)
+                action, name = "update", saved["Name"]
+    except CampaignNotFound:
+        raise web.HTTPNotFound(text=f"No campaign {campaign_id}") from None
+    except ResultCodeNotFound as exc:  # removed meanwhile
+        raise web.HTTPNotFound(text=str(exc)) from None
+    except CampaignRejected as exc:
+        return await _code_refused(request, campaign_id, code_id, body, exc.fields, str(exc), 400)
+    except CampaignConflict as exc:
+        return await _code_refused(request, campaign_id, code_id, body, {}, str(exc), 409)
+    await audit(
+        request,
+        f"campaign.result_code.{action}",
+        f"campaign {campaign_id}",
+        {"code": code_id, "name": name},
+    )
+    edit = request.app.router["campaign_edit"].url_for(campaign_id=str(campaign_id))
+    raise web.HTTPSeeOther(f"{edit}#result-codes")
+
+
+@routes.post("/campaigns/{campaign_id}/resultcodes", name="result_code_new")
+@requires(Role.SUPERVISOR)
+async def add_code(request: web.Request) -> web.StreamResponse:
+    return await _code_saved(request, None)
+
+
+@routes.post("/campaigns/{campaign_id}/resultcodes/{code_id}", name="result_code")
+@requires(Role.SUPERVISOR)
+async def change_code(request: web.Request) -> web.StreamResponse:
+    return await _code_saved(request, _code_id(request))
+
+
+@routes.post("/campaigns/{campaign_id}/resultcodes/{code_id}/delete", name="result_code_delete")
+@requires(Role.SUPERVISOR)
+async def remove_code(request: web.Request) -> web.StreamResponse:
+    return await _code_saved(request, _code_id(request), remove=True)

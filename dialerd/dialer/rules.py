@@ -145,6 +145,8 @@ def after_attempt(
     - ``dt_next_try`` = now + ``retry_minutes[str(connres)]`` minutes if the campaign sets a
       delay for this outcome, else now + ``min_call_interval_h`` hours; now with
       ``retry_at_once`` (nobody was called: an Originate never sent, or no channel made).
+    - A callback the contact had is made by an attempt that called somebody; one that called
+      nobody leaves it for the next try.
     """
     dialled = connres != Connres.NOT_DIALLED
     old = contact.slots[slot]
@@ -183,6 +185,7 @@ def after_attempt(
         last_connres=int(connres),
         last_cause=cause,
         last_result_mailbox=machine,
+        callback_spent=dialled,
     )
 
 

@@ -41,6 +41,7 @@ COLUMNS = (
     "max_attempts",
     "min_call_interval_h",
     "retry_minutes",
+    "callback_grace_s",
     "active",
 )
 """The settable columns, in the parameter order of campaign_insert and campaign_update."""

@@ -126,6 +126,7 @@ class PostgresDialerStore:
                         up.last_cause,
                         c.attempt_id,
                         up.last_result_mailbox,
+                        up.callback_spent,
                     )
                 )
             await conn.executemany(q("close_attempt"), history)

@@ -5,11 +5,12 @@ INSERT INTO campaigns (
     id, client_id, name, queue, dial_string, caller_id, dial_mode, dial_ratio,
     max_lines_per_agent, abandon_limit, aggressiveness, max_calls_in_flight, max_originate_rate,
     ring_timeout_s, agent_timeout_s, amd_enabled, machine_action, window_start, window_end,
-    window_days, timezone, default_region, max_attempts, min_call_interval_h, retry_minutes, active)
+    window_days, timezone, default_region, max_attempts, min_call_interval_h, retry_minutes,
+    callback_grace_s, active)
 VALUES (
     COALESCE($1::integer, nextval(pg_get_serial_sequence('campaigns', 'id'))), $2,
     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-    $23, $24, $25, $26)
+    $23, $24, $25, $26, $27)
 RETURNING id
 
 -- name: campaign_sync_id_sequence
@@ -24,8 +25,8 @@ UPDATE campaigns SET
     max_calls_in_flight = $12, max_originate_rate = $13, ring_timeout_s = $14,
     agent_timeout_s = $15, amd_enabled = $16, machine_action = $17, window_start = $18,
     window_end = $19, window_days = $20, timezone = $21, default_region = $22,
-    max_attempts = $23, min_call_interval_h = $24, retry_minutes = $25, active = $26,
-    updated_at = now()
+    max_attempts = $23, min_call_interval_h = $24, retry_minutes = $25, callback_grace_s = $26,
+    active = $27, updated_at = now()
 WHERE id = $1 AND client_id = $2
 
 -- name: campaign_lock
@@ -39,7 +40,7 @@ SELECT id, client_id, name, queue, dial_string, caller_id, dial_mode, dial_ratio
        max_lines_per_agent, abandon_limit, aggressiveness, max_calls_in_flight,
        max_originate_rate, ring_timeout_s, agent_timeout_s, amd_enabled, machine_action,
        window_start, window_end, window_days, timezone, default_region, max_attempts,
-       min_call_interval_h, retry_minutes, active, created_at, updated_at
+       min_call_interval_h, retry_minutes, callback_grace_s, active, created_at, updated_at
 FROM campaigns
 WHERE ($1::integer IS NULL OR client_id = $1)
   AND ($2::integer IS NULL OR id = $2)

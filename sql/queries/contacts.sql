@@ -81,7 +81,8 @@ WHERE c.id = ANY($1::bigint[]) AND k.id = c.campaign_id AND k.client_id = $2
 RETURNING c.id
 
 -- name: contacts_reset
--- Makes the contacts $1 of client $2 as if just imported: counters, causes, state. Not the
+-- Makes the contacts $1 of client $2 as if just imported: counters, causes, state, the
+-- recorded result code and the callback (their attempts' history rows keep theirs). Not the
 -- lock. An attempt in progress goes on and, when it closes, counts as the first try after
 -- the reset (its close reads the contact as it is then).
 UPDATE contacts c SET
@@ -97,6 +98,9 @@ UPDATE contacts c SET
     last_cause = NULL,
     last_result_mailbox = NULL,
     last_agent_end_reason = NULL,
+    result_code_id = NULL,
+    callback_at = NULL,
+    callback_user_id = NULL,
     updated_at = now()
 FROM campaigns k
 WHERE c.id = ANY($1::bigint[]) AND k.id = c.campaign_id AND k.client_id = $2

@@ -1,22 +1,28 @@
 -- name: claim_contacts
--- Claims up to $4 due contacts of campaign $1 for instance $2 with a lease of $3 seconds.
--- Due: campaign active, contact open, not locked, dt_next_try passed, attempts left, a valid number left, no attempt in
--- progress, not leased by another instance. Walks the partial index contacts_due.
+-- Claims up to $4 due contacts (contact_due, migration 0013) of campaign $1, while it is
+-- active, for instance $2 with a lease of $3 seconds: the callbacks whose time has come first,
+-- in their time order (contacts_callbacks), then the others by next try, never tried first
+-- (contacts_due). wallboard's next_due_contacts shows the same list.
+WITH cp AS (
+    SELECT id, callback_grace_s AS grace FROM campaigns WHERE id = $1 AND active
+), callbacks AS (
+    SELECT d.id FROM contacts d
+    WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NOT NULL
+      AND contact_due(d, (SELECT grace FROM cp))
+    ORDER BY d.dt_next_try, d.id
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED
+), others AS (
+    SELECT d.id FROM contacts d
+    WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NULL
+      AND contact_due(d, (SELECT grace FROM cp))
+    ORDER BY d.dt_next_try NULLS FIRST, d.id
+    LIMIT greatest($4 - (SELECT count(*) FROM callbacks), 0)
+    FOR UPDATE SKIP LOCKED
+)
 UPDATE contacts c
 SET claimed_by = $2, lease_until = now() + make_interval(secs => $3)
-WHERE c.id IN (
-    SELECT d.id FROM contacts d
-    WHERE d.campaign_id = $1 AND d.state = 'open' AND NOT d.locked
-      AND EXISTS (SELECT 1 FROM campaigns cp WHERE cp.id = $1 AND cp.active)
-      AND (d.dt_next_try IS NULL OR d.dt_next_try <= now())
-      AND d.attempts < d.max_attempts
-      AND d.open_attempt_id IS NULL
-      AND (d.claimed_by IS NULL OR d.lease_until < now())
-      AND EXISTS (SELECT 1 FROM unnest(d.phone_numbers, d.number_invalid) AS u(n, invalid)
-                  WHERE n IS NOT NULL AND NOT invalid)
-    ORDER BY d.dt_next_try NULLS FIRST, d.id
-    LIMIT $4
-    FOR UPDATE SKIP LOCKED)
+WHERE c.id IN (SELECT id FROM callbacks UNION ALL SELECT id FROM others)
 RETURNING c.id, c.phone_numbers, c.number_invalid, c.next_number
 
 -- name: release_contacts
@@ -75,12 +81,15 @@ SET status = 'closed', dt_call_alert = $2, dt_call_connect = $3, dt_agent_connec
 WHERE id = $1 AND status <> 'closed'
 
 -- name: update_contact_after_attempt
--- Moves a contact on after its attempt $12 (see dialerd/dialer/rules.py) and releases it.
+-- Moves a contact on after its attempt $12 (see dialerd/dialer/rules.py) and releases it; $14:
+-- its callback, if it had one, was made.
 UPDATE contacts
 SET number_tries = $2, number_last_cause = $3, number_end_reason = $4, number_invalid = $5,
     next_number = $6, state = $7, attempts = $8, dt_next_try = $9, last_connres = $10,
     last_cause = $11, last_result_mailbox = $13, open_attempt_id = NULL, claimed_by = NULL,
-    lease_until = NULL, updated_at = now()
+    lease_until = NULL, updated_at = now(),
+    callback_at = CASE WHEN $14 THEN NULL ELSE callback_at END,
+    callback_user_id = CASE WHEN $14 THEN NULL ELSE callback_user_id END
 WHERE id = $1 AND open_attempt_id = $12
 
 -- name: renew_leases

@@ -62,24 +62,36 @@ FROM agent_commands WHERE id = $1 AND client_id = $2
 
 -- name: next_due_contacts
 -- The wallboard's hopper: the next $2 contacts campaign $1 would claim, in claim_contacts'
--- order and by its rules (tests/integration/test_wallboard.py holds the two to the same list).
-SELECT d.id, d.name, d.phone_numbers, d.number_invalid, d.next_number, d.dt_next_try
-FROM contacts d
-WHERE d.campaign_id = $1 AND d.state = 'open' AND NOT d.locked
-  AND (d.dt_next_try IS NULL OR d.dt_next_try <= now()) AND d.attempts < d.max_attempts
-  AND d.open_attempt_id IS NULL AND (d.claimed_by IS NULL OR d.lease_until < now())
-  AND EXISTS (SELECT 1 FROM unnest(d.phone_numbers, d.number_invalid) AS u(n, invalid)
-              WHERE n IS NOT NULL AND NOT invalid)
-ORDER BY d.dt_next_try NULLS FIRST, d.id
+-- order and by its rule, contact_due (tests/integration/test_wallboard.py holds the two to the
+-- same list): the callbacks whose time has come, then the others.
+WITH cp AS (
+    SELECT id, callback_grace_s AS grace FROM campaigns WHERE id = $1
+), due AS (
+    (SELECT d.*, 0 AS rank FROM contacts d
+     WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NOT NULL
+       AND contact_due(d, (SELECT grace FROM cp))
+     ORDER BY d.dt_next_try, d.id
+     LIMIT $2)
+    UNION ALL
+    (SELECT d.*, 1 AS rank FROM contacts d
+     WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NULL
+       AND contact_due(d, (SELECT grace FROM cp))
+     ORDER BY d.dt_next_try NULLS FIRST, d.id
+     LIMIT $2)
+)
+SELECT id, name, phone_numbers, number_invalid, next_number, dt_next_try
+FROM due
+ORDER BY rank, dt_next_try NULLS FIRST, id
 LIMIT $2
 
 -- name: dialable_left
 -- Per campaign of $1: open, unlocked contacts with attempts and a valid number left, due now
--- or later (none left, with agents logged in, is the wallboard's alert).
+-- or later (none left, with agents logged in, is the wallboard's alert); a callback promised
+-- is a try left (contact_due).
 SELECT d.campaign_id, count(*) AS dialable
 FROM contacts d
 WHERE d.campaign_id = ANY($1::integer[]) AND d.state = 'open' AND NOT d.locked
-  AND d.attempts < d.max_attempts
+  AND (d.attempts < d.max_attempts OR d.callback_at IS NOT NULL)
   AND EXISTS (SELECT 1 FROM unnest(d.phone_numbers, d.number_invalid) AS u(n, invalid)
               WHERE n IS NOT NULL AND NOT invalid)
 GROUP BY d.campaign_id

@@ -79,7 +79,7 @@ async def test_a_supervisor_creates_pauses_resumes_and_copies_a_campaign(
         page.get_by_role("heading", name=re.compile("Renewals \\(copy\\)"))
     ).to_be_visible()
     await expect(page.get_by_label("Queue")).to_have_value("sales")
-    await expect(page.get_by_label("Active")).not_to_be_checked()
+    await expect(page.get_by_label("Active", exact=True)).not_to_be_checked()
     await shot(page, "campaign-form")
     await page.get_by_label("Name", exact=True).fill("Renewals north")
     await page.get_by_role("group", name="Retry after").get_by_label("3 busy").fill("15")

@@ -37,6 +37,7 @@ FULL = {
     "MaxAttempts": 5,
     "MinCallIntervalHours": 2.5,
     "RetryMinutes": {"2": 30, "3": 5},
+    "CallbackGraceSeconds": 120,
     "bActive": False,
 }
 
@@ -90,6 +91,7 @@ BAD: list[tuple[Any, str]] = [
     ({"Name": "x", "Timezone": "Mars/Base"}, "Timezone"),
     ({"Name": "x", "DefaultRegion": "XX"}, "DefaultRegion"),
     ({"Name": "x", "RetryMinutes": {"9": 1}}, "RetryMinutes"),
+    ({"Name": "x", "CallbackGraceSeconds": -1}, "CallbackGraceSeconds"),
     ({"Name": "x", "CallerID": "a\r\nAction: Hangup"}, "CallerID"),
     ({"Name": "x", "Colour": "red"}, "Colour"),
     ({"Name": "x", "ID": "7"}, "ID"),

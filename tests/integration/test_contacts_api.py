@@ -794,6 +794,12 @@ async def test_history_by_id_and_by_user_data(api: Api, pool: asyncpg.Pool, camp
     a = await import_ok(api, UserData="Contact10", UserData2="u2", PhoneNumber2="+4722000002")
     b = await import_ok(api, UserData="Contact10")
     quiet = await import_ok(api, UserData="quiet")
+    # The spec's example's result code (contact_history's foreign key wants it to exist).
+    await pool.execute(
+        "INSERT INTO campaign_result_codes (id, campaign_id, name, type_id, retry_minutes)"
+        " OVERRIDING SYSTEM VALUE VALUES (2811, $1, 'Call again', 3, 60)",
+        campaign,
+    )
     h1 = await add_attempt(pool, a["ID"], 1)
     hb = await add_attempt(pool, b["ID"], 1)
     h2 = await add_attempt(pool, a["ID"], 2)

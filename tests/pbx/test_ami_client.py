@@ -144,6 +144,9 @@ async def test_a_queue_call_makes_an_agent_talk_then_wrap_up_then_free(lab: Lab)
         assert response["ChanVariable(DIALERD_ATTEMPT_ID)"] == str(attempt_id)
 
         await pbx.wait_for("AgentConnect", attempt_id, 5.0)
+        # Talking is the member's device state (QueueMemberStatus), which can come after
+        # AgentConnect: seen with a load average of 12.
+        await until(lambda: pbx.agents().talking == 1, 2.0, "talking")
         talking = pbx.agents()
         assert (talking.logged_in, talking.talking, talking.free) == (lab.agents, 1, lab.agents - 1)
         legs = sorted(c.name.rpartition("-")[0] for c in pbx.state.attempt_channels(attempt_id))

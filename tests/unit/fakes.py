@@ -66,6 +66,7 @@ def campaign(campaign_id: int = 1, **changes: object) -> Campaign:
         max_attempts=3,
         min_call_interval_h=12.0,
         retry_minutes={},
+        callback_grace_s=300,
         active=True,
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         updated_at=datetime(2026, 1, 1, tzinfo=UTC),
