@@ -18,7 +18,12 @@ from pathlib import Path
 
 RATE = 8000
 PT_PCMU = 0
-SILENT_DBFS = -120.0  # the level reported for nothing at all
+NOTHING_DBFS = -120.0  # the level reported for no audio at all
+# A tone is heard at HEARD_DBFS or more and not heard at SILENT_DBFS or less; the lab's tones
+# are sent at -10 dBFS, and the µ-law quantisation of the others leaves -50 to -65 dBFS at a
+# tone's frequency. A level between the two is neither (a failure, not a verdict).
+HEARD_DBFS = -20.0
+SILENT_DBFS = -40.0
 
 
 def ulaw_to_linear(byte: int) -> int:
@@ -49,9 +54,9 @@ def tone_dbfs(payloads: Iterable[bytes], hz: float) -> float:
         samples = [ULAW[b] for b in payload]
         powers.append(goertzel_power(samples, hz) / (len(samples) / 2) ** 2)
     if not powers:
-        return SILENT_DBFS
+        return NOTHING_DBFS
     mean = sum(powers) / len(powers)
-    return max(SILENT_DBFS, 10 * math.log10(mean / 32768**2)) if mean > 0 else SILENT_DBFS
+    return max(NOTHING_DBFS, 10 * math.log10(mean / 32768**2)) if mean > 0 else NOTHING_DBFS
 
 
 @dataclass(frozen=True)

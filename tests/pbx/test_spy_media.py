@@ -12,8 +12,7 @@ and during the spy, says who hears whom:
 - barge: both hear the supervisor.
 
 A tone is heard at -20 dBFS or more (sent at -10 dBFS, measured -10) and not heard at -40 dBFS
-or less (the µ-law quantisation of the others leaves -50 to -65 dBFS at its frequency); a level
-between the two fails the test as neither."""
+or less (measured -50 to -120; tests/pbx/media.py); a level between the two fails the test."""
 
 from __future__ import annotations
 
@@ -29,12 +28,11 @@ from dialerd.domain import AgentActionKind
 from dialerd.wallboard.service import Wallboard
 from tests.conftest import Api
 from tests.pbx.conftest import Ami, Event, Lab, TonePhone
-from tests.pbx.media import PT_PCMU, Capture, RtpPacket, tone_dbfs
+from tests.pbx.media import HEARD_DBFS, PT_PCMU, SILENT_DBFS, Capture, RtpPacket, tone_dbfs
 from tests.pbx.test_dialer_e2e import Harness, number, wait_until
 from tests.pbx.test_wallboard_lab import act, campaign_of
 
 SUPERVISOR, AGENT, CUSTOMER = "supervisor1", "toneagent1", "tonecustomer"
-HEARD_DBFS, SILENT_DBFS = -20.0, -40.0
 BEFORE_S = 1.0  # of the call before the spy: what each phone hears without it
 DURING_S = 2.5  # of the spy
 SETTLE_S = 0.5  # left out after the call's and the spy's start: the audio's path changes
