@@ -482,6 +482,13 @@ cmd_up() {
   log "booted, AMI on 127.0.0.1:$ami_port, far end and $agents agents reachable after $(since "$t0") s"
   local failed
   failed="$(probe_call "$secret")" || die "probe call to $probe_channel: $failed (see $logs/full)"
+  # A qualify Asterisk sent just before it was ready, whose answer it dropped, marks its contact
+  # Unavailable when it times out: up to the longest qualify_timeout after the boot, possibly
+  # just after the check above passed (seen up to 0.8 s after Ready; an agent's timeout is 1 s).
+  # The probe took a second more: a contact lost meanwhile is waited for again, else the first
+  # call after `up` finds the far end refusing every Originate, or an agent away.
+  poll 20 lab_reachable "$booted" ||
+    die "after the probe call: far end contact '$(farend_status)', $(agents_free) of $agents agents available, within 20 s (see $logs/full)"
   log "probe call answered; up after $(since "$t0") s"
 
   cat >"$env_file" <<EOF
