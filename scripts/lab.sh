@@ -487,8 +487,11 @@ cmd_up() {
   # just after the check above passed (seen up to 0.8 s after Ready; an agent's timeout is 1 s).
   # The probe took a second more: a contact lost meanwhile is waited for again, else the first
   # call after `up` finds the far end refusing every Originate, or an agent away.
-  poll 20 lab_reachable "$booted" ||
-    die "after the probe call: far end contact '$(farend_status)', $(agents_free) of $agents agents available, within 20 s (see $logs/full)"
+  if ! lab_reachable "$booted"; then
+    log "far end contact '$(farend_status)', $(agents_free) of $agents agents available after the probe call: waiting again"
+    poll 20 lab_reachable "$booted" ||
+      die "after the probe call: far end contact '$(farend_status)', $(agents_free) of $agents agents available, within 20 s (see $logs/full)"
+  fi
   log "probe call answered; up after $(since "$t0") s"
 
   cat >"$env_file" <<EOF
