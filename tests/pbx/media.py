@@ -1,8 +1,8 @@
 """What the lab's phones hear: a tcpdump capture of the RTP that Asterisk sends to them, decoded
 from G.711 µ-law, and the level of a tone in it (Goertzel at the tone's frequency).
 
-The capture filter keeps only UDP to the phones' RTP port, in the kernel, so a busy loopback
-costs nothing and no packet of another lab (other ports) is seen."""
+The capture filter keeps only UDP to the phones' RTP port, in the kernel: the rest of the
+loopback's traffic is never copied, and no packet of another lab (other ports) is seen."""
 
 from __future__ import annotations
 
