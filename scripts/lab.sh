@@ -31,6 +31,10 @@ rtp_end="${LAB_RTP_END:-29999}"
 ami_user="${LAB_AMI_USERNAME:-dialerd}"
 # sipp's RTP socket: off the SIP port so two labs on the same IPs do not clash
 media_port=$((sip_port + 2))
+# The tone phones (name:address:Hz), each a sipp that answers at once and sends one sine: the
+# supervisor's phone, an agent (the one member of queue lab-tones) and a customer (dialled as
+# PJSIP/<number>@tonecustomer). What reaches each says whom it hears (tests/pbx/test_spy_media.py).
+tone_phones=(supervisor1:127.0.2.1:1900 toneagent1:127.0.2.2:1100 tonecustomer:127.0.2.3:500)
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() {
@@ -140,8 +144,8 @@ farend_status() {
     awk '$1 == "Contact:" && $2 ~ /^farend\// { print $4; exit }'
 }
 
-agents_free() {
-  ast_cli 'queue show lab-agents' 2>/dev/null | grep -c 'Not in use' || true
+agents_free() { # queue
+  ast_cli "queue show ${1:-lab-agents}" 2>/dev/null | grep -c 'Not in use' || true
 }
 
 # Each check below qualifies again about once a second, so that a lost OPTIONS or one sent
@@ -179,7 +183,7 @@ lab_reachable() { # booted_at_us
   for ((a = 1; a <= agents; a++)); do names+=("agent$a"); done
   requalify "${names[@]}"
   (($(now_us) >= $1 + $(qualify_settle_us))) && [[ "$(farend_status)" == Avail ]] &&
-    (($(agents_free) >= agents))
+    (($(agents_free) >= agents)) && (($(agents_free lab-tones) >= 1))
 }
 
 # One call through the far end, placed as the dialer places them (async AMI Originate): it must
@@ -289,6 +293,16 @@ write_config() {
     printf '\n[agent%d]\ntype = identify\nendpoint = agent%d\nmatch = 127.0.1.%d\n' "$i" "$i" "$i"
     printf '\n[agent%d](lab-agent)\naors = agent%d\n' "$i" "$i"
   done >>"$etc/pjsip.conf"
+  local phone name ip hz
+  for phone in "${tone_phones[@]}"; do
+    IFS=: read -r name ip hz <<<"$phone"
+    printf '\n[%s](lab-tone-aor)\ncontact = sip:%s:%d\n' "$name" "$ip" "$sip_port"
+    printf '\n[%s]\ntype = identify\nendpoint = %s\nmatch = %s\n' "$name" "$name" "$ip"
+    printf '\n[%s](lab-agent)\naors = %s\n' "$name" "$name"
+    python3 "$conf_src/lab/audio/make_pcaps.py" tone "$hz" "$lab_dir/sipp/tone-$name.pcap" >&2
+    sed -e "s|@TONE_PCAP@|$lab_dir/sipp/tone-$name.pcap|" "$conf_src/lab/sipp/tone.xml.in" \
+      >"$lab_dir/sipp/tone-$name.xml"
+  done >>"$etc/pjsip.conf"
 
   render "$conf_src/lab/queues.conf.in" "$etc/queues.conf"
   {
@@ -300,6 +314,7 @@ write_config() {
     for ((i = 1; i <= agents; i++)); do
       printf 'member => PJSIP/agent%d,0,agent%d\n' "$i" "$i"
     done
+    printf '\n[lab-tones](dialerd-campaign)\nmember => PJSIP/toneagent1,0,toneagent1\n'
   } >>"$etc/queues.conf"
 
   # Data dir: the install's (docs, keys...) by symlink, plus our prompts.
@@ -436,6 +451,11 @@ cmd_up() {
   for ((i = 1; i <= agents; i++)); do
     start_sipp "agent$i" "127.0.1.$i" "$lab_dir/sipp/agent.xml"
   done
+  local phone name ip hz
+  for phone in "${tone_phones[@]}"; do
+    IFS=: read -r name ip hz <<<"$phone"
+    start_sipp "$name" "$ip" "$lab_dir/sipp/tone-$name.xml"
+  done
 
   log "starting asterisk ($prefix, config $etc)"
   local t0
@@ -462,6 +482,16 @@ cmd_up() {
   log "booted, AMI on 127.0.0.1:$ami_port, far end and $agents agents reachable after $(since "$t0") s"
   local failed
   failed="$(probe_call "$secret")" || die "probe call to $probe_channel: $failed (see $logs/full)"
+  # A qualify Asterisk sent just before it was ready, whose answer it dropped, marks its contact
+  # Unavailable when it times out: up to the longest qualify_timeout after the boot, possibly
+  # just after the check above passed (seen up to 0.8 s after Ready; an agent's timeout is 1 s).
+  # The probe took a second more: a contact lost meanwhile is waited for again, else the first
+  # call after `up` finds the far end refusing every Originate, or an agent away.
+  if ! lab_reachable "$booted"; then
+    log "far end contact '$(farend_status)', $(agents_free) of $agents agents available after the probe call: waiting again"
+    poll 20 lab_reachable "$booted" ||
+      die "after the probe call: far end contact '$(farend_status)', $(agents_free) of $agents agents available, within 20 s (see $logs/full)"
+  fi
   log "probe call answered; up after $(since "$t0") s"
 
   cat >"$env_file" <<EOF
@@ -471,6 +501,8 @@ DIALERD_AMI_USERNAME=$ami_user
 DIALERD_AMI_SECRET=$secret
 LAB_DIR=$lab_dir
 LAB_SIP_PORT=$sip_port
+LAB_MEDIA_PORT=$media_port
+LAB_TONE_PHONES=$(IFS=,; printf '%s' "${tone_phones[*]}")
 LAB_AGENTS=$agents
 LAB_TALK_TIME=$talk_time
 LAB_WRAPUP=$wrapup

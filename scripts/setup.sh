@@ -2,7 +2,8 @@
 # Installs what dialerd needs on a fresh Debian machine, idempotently: the PostgreSQL server
 # binaries (for a private cluster), a virtualenv with the package, and the console's front-end
 # libraries from npm (pinned by package-lock.json; served from node_modules, never a CDN).
-# With --browser also Debian's Chromium, which the console's browser tests drive.
+# With --browser also Debian's Chromium, which the console's browser tests drive. tcpdump: the lab
+# tests capture the RTP that reaches the lab's phones with it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -14,6 +15,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v npm >/dev/null || missing+=(nodejs npm)
+command -v tcpdump >/dev/null || missing+=(tcpdump)
 if [ "${1:-}" = --browser ]; then command -v chromium >/dev/null || missing+=(chromium); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2

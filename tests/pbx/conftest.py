@@ -95,6 +95,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @dataclass(frozen=True)
+class TonePhone:
+    """One of the lab's tone phones: a sipp at ``address`` that answers and sends a sine."""
+
+    name: str
+    address: str
+    hz: int
+
+
+@dataclass(frozen=True)
 class Lab:
     ami_host: str
     ami_port: int
@@ -106,6 +115,8 @@ class Lab:
     lab_dir: Path
     asterisk_conf: Path
     asterisk_prefix: Path
+    media_port: int  # the sipp phones' RTP port, on each phone's own address
+    tone_phones: dict[str, TonePhone]  # by endpoint name
 
     def cli(self, command: str) -> str:
         """Run an Asterisk CLI command in the lab (asterisk -rx)."""
@@ -195,10 +206,18 @@ def _run_lab(env: dict[str, str]) -> Iterator[Lab]:
             lab_dir=Path(kv["LAB_DIR"]),
             asterisk_conf=Path(kv["LAB_ASTERISK_CONF"]),
             asterisk_prefix=Path(kv["LAB_ASTERISK_PREFIX"]),
+            media_port=int(kv["LAB_MEDIA_PORT"]),
+            tone_phones=tone_phones(kv["LAB_TONE_PHONES"]),
         )
     finally:
         down = _lab_sh("down", env, 120)
         assert down.returncode == 0, down.stderr
+
+
+def tone_phones(listed: str) -> dict[str, TonePhone]:
+    """lab.env's LAB_TONE_PHONES: ``name:address:Hz`` items, comma-separated."""
+    phones = [item.split(":") for item in listed.split(",")]
+    return {name: TonePhone(name, address, int(hz)) for name, address, hz in phones}
 
 
 @pytest.fixture(autouse=True)

@@ -12,11 +12,17 @@ address of the SDP it received, so the addresses/ports below are dummies.
 
 Usage: make_pcaps.py [OUTDIR]   (default: this script's directory)
 The resulting pcaps are committed; run this only to change them.
+
+       make_pcaps.py tone HZ OUT.pcap
+writes TONE_SECONDS of a sine at HZ (a multiple of 50, so that every 20 ms packet holds whole
+periods and is the same packet), TONE_DBFS below full scale: what the lab's tone phones send.
+scripts/lab.sh makes these at every `up`; they are not committed.
 """
 
 from __future__ import annotations
 
 import array
+import math
 import os
 import shutil
 import struct
@@ -28,6 +34,9 @@ import wave
 RATE = 8000
 PTIME_SAMPLES = 160  # 20 ms at 8 kHz
 PT_PCMU = 0
+
+TONE_SECONDS = 60
+TONE_DBFS = -10.0
 
 RECORDINGS = {
     "human": (0.3, "Hello?", 4.0),
@@ -143,7 +152,23 @@ def write_pcap(path: str, payloads: list[bytes]) -> None:
             f.write(frame)
 
 
+def tone_payloads(hz: int) -> list[bytes]:
+    if hz <= 0 or hz % 50 or hz >= RATE // 2:
+        sys.exit(f"a tone must be a multiple of 50 Hz below {RATE // 2} Hz (got {hz})")
+    amplitude = 32768 * 10 ** (TONE_DBFS / 20)
+    packet = bytes(
+        ulaw_encode(round(amplitude * math.sin(2 * math.pi * hz * n / RATE)))
+        for n in range(PTIME_SAMPLES)
+    )
+    return [packet] * (TONE_SECONDS * RATE // PTIME_SAMPLES)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["tone"]:
+        if len(sys.argv) != 4:
+            sys.exit("usage: make_pcaps.py tone HZ OUT.pcap")
+        write_pcap(sys.argv[3], tone_payloads(int(sys.argv[2])))
+        return
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     with tempfile.TemporaryDirectory() as tmp:
         for name, (lead, text, tail) in RECORDINGS.items():
