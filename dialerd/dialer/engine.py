@@ -66,7 +66,7 @@ from dialerd.domain import (
 log = structlog.get_logger(__name__)
 
 MIN_RING_TIMEOUT_S = 15  # product rule
-FAILURE_GRACE_S = 2.0  # after a failed OriginateResponse, wait this long for the Hangup cause
+FAILURE_GRACE_S = 2.0  # after a failed OriginateResponse, wait this long for the channel's events
 CAMPAIGN_REFRESH_S = 2.0
 # An agent whose call ended counts as ready again once the PBX shows it free and has recorded
 # that call's end (the device state can say "not in use" before the queue's LastCall moves);
@@ -463,10 +463,10 @@ class Engine:
             attempt.channel_seen = True
             if run is not None and run.breaker.channel():
                 log.warning("campaign_trunk_up", campaign_id=run.campaign.id, attempt_id=attempt.id)
-        if event.name == "OriginateResponse" and e.failed_without_channel:
-            self._no_channel(attempt, run)
-            return
         if event.name == "OriginateResponse" and e.originate_result == "Failure" and not e.ended:
+            # Asterisk raises OriginateResponse itself but a channel's events through stasis,
+            # so under load a made channel's Newchannel and Hangup can come after it: whether
+            # anything was dialled is known only when the grace is over (_expire_failures).
             attempt.failed_at = self._clock()
         self._feed_stats(attempt)
         if e.ended:
@@ -595,7 +595,10 @@ class Engine:
         now = self._clock()
         for attempt in list(self.attempts.values()):
             if attempt.failed_at is not None and now - attempt.failed_at >= FAILURE_GRACE_S:
-                self._close(attempt)
+                if attempt.events.failed_without_channel:
+                    self._no_channel(attempt, self.runs.get(attempt.campaign_id))
+                else:
+                    self._close(attempt)
 
     async def _flush_closes(self) -> None:
         if not self._to_close or self._closing:

@@ -137,9 +137,9 @@ class AttemptEvents:
 
     @property
     def failed_without_channel(self) -> bool:
-        """The Originate failed before a callee channel existed: nothing was dialled (a dead
-        trunk, an unknown endpoint), so the callee's number says nothing about it. Asterisk
-        raises a channel's Newchannel before the OriginateResponse that ends it."""
+        """The Originate failed and no event of a callee channel came: nothing was dialled (a
+        dead trunk, an unknown endpoint), so the callee's number says nothing about it. Final
+        only after the engine's grace: a channel's events can come after the OriginateResponse."""
         return self.originate_result == "Failure" and not self.channel_created
 
     def _own_channel(self, fields: Mapping[str, str]) -> bool:

@@ -13,7 +13,7 @@ import structlog
 
 from dialerd.config import Settings
 from dialerd.dialer.breaker import BreakerState
-from dialerd.dialer.engine import Engine
+from dialerd.dialer.engine import FAILURE_GRACE_S, Engine
 from dialerd.dialer.pacing import CallStats
 from dialerd.domain import (
     AgentState,
@@ -194,6 +194,27 @@ def fail_without_channel(rig: Rig, attempt: int) -> None:
     rig.pbx.push("OriginateResponse", attempt, Response="Failure", Reason="0")
 
 
+async def test_a_busy_callee_whose_channel_events_come_after_the_failure_is_busy(
+    rig: Rig,
+) -> None:
+    """Asterisk raises OriginateResponse itself and a channel's events through stasis: under
+    load a busy callee's Newchannel and Hangup can come after the failure. That is the callee's
+    outcome (busy), not a trunk that dialled nothing, and the contact is not due again at once."""
+    contact = rig.store.add_contact(1, "+4930100000")
+    await rig.tick()
+    [attempt] = rig.attempt_ids()
+    rig.pbx.push("OriginateResponse", attempt, Response="Failure", Reason="5")
+    await rig.tick(0.5)
+    assert rig.store.attempts[attempt].status != "closed"
+    rig.pbx.push("Newchannel", attempt, Channel="PJSIP/farend-1")
+    rig.pbx.push("Hangup", attempt, Cause="17")
+    await rig.tick(FAILURE_GRACE_S)
+    outcome = rig.store.attempts[attempt].outcome
+    assert outcome is not None and outcome.connres == Connres.BUSY, outcome
+    assert rig.store.contacts[contact].contact.attempts == 1
+    assert rig.engine.runs[1].breaker.failures == 0
+
+
 async def test_a_dead_trunk_opens_the_breaker_and_burns_no_contacts(rig: Rig) -> None:
     rig.pbx.agents = AgentsView(10, 10, 0, 0, 0)
     contacts = [rig.store.add_contact(1, f"+493010000{i}") for i in range(10)]
@@ -204,6 +225,8 @@ async def test_a_dead_trunk_opens_the_breaker_and_burns_no_contacts(rig: Rig) ->
     for attempt in first:
         fail_without_channel(rig, attempt)
     await rig.tick(0.2)
+    assert breaker.state is BreakerState.CLOSED  # a channel's events may still come
+    await rig.tick(FAILURE_GRACE_S)
     assert breaker.state is BreakerState.OPEN
     for c in contacts:  # nobody charged, everybody due again
         stored = rig.store.contacts[c]
@@ -219,6 +242,7 @@ async def test_a_dead_trunk_opens_the_breaker_and_burns_no_contacts(rig: Rig) ->
     await rig.tick(0.2)
     assert len(rig.pbx.originates) == 11  # one probe at a time
     fail_without_channel(rig, rig.attempt_ids()[-1])
+    await rig.tick(FAILURE_GRACE_S)
     await rig.tick(9.8)  # a failed probe doubles the wait: 10 s
     assert len(rig.pbx.originates) == 11
     await rig.tick(0.4)
