@@ -30,11 +30,12 @@ STATES = {
     AgentStatus.OUT: ("Signed out", "idle"),
 }
 PHONE_STATES = {"ringing": ("Ringing", "warn"), "talking": ("On a call", "talk")}
+# The routes' moves, and what the agent is told when one is done.
 MOVES = {
-    "sign_in": AgentActionKind.SIGN_IN,
-    "pause": AgentActionKind.PAUSE,
-    "ready": AgentActionKind.READY,
-    "sign_out": AgentActionKind.SIGN_OUT,
+    "sign_in": (AgentActionKind.SIGN_IN, "Signed in to your queues"),
+    "pause": (AgentActionKind.PAUSE, "Paused"),
+    "ready": (AgentActionKind.READY, "Ready for calls"),
+    "sign_out": (AgentActionKind.SIGN_OUT, "Signed out of your queues"),
 }
 
 
@@ -47,7 +48,7 @@ def _context(view: WorkspaceView, message: str = "", ok: bool = True) -> dict[st
         "w": view,
         "states": STATES,
         "phone_states": PHONE_STATES,
-        "may": {name: may_move(kind, view.status) for name, kind in MOVES.items()},
+        "may": {name: may_move(kind, view.status) for name, (kind, _) in MOVES.items()},
         "message": message,
         "ok": ok,
     }
@@ -56,14 +57,11 @@ def _context(view: WorkspaceView, message: str = "", ok: bool = True) -> dict[st
 @routes.get("/agent/", name="workspace")
 @requires(Role.AGENT)
 async def workspace_page(request: web.Request) -> web.StreamResponse:
-    user = request[SESSION].user
-    ws = _workspace(request)
     try:
-        view = await ws.view(user)
+        view = await _workspace(request).view(request[SESSION].user)
     except WorkspaceError as exc:
         raise web.HTTPConflict(text=str(exc)) from None
-    context = _context(view) | {"history": await ws.history(user), "history_states": STATES}
-    return page(request, "workspace/workspace.html", context)
+    return page(request, "workspace/workspace.html", _context(view))
 
 
 @routes.get("/agent/events", name="workspace_events")
@@ -104,7 +102,7 @@ async def _answer(request: web.Request, error: str | None, done: str) -> web.Str
 @routes.post("/agent/{move:sign_in|pause|ready|sign_out}", name="workspace_move")
 @requires(Role.AGENT)
 async def move(request: web.Request) -> web.StreamResponse:
-    kind = MOVES[request.match_info["move"]]
+    kind, done = MOVES[request.match_info["move"]]
     reason = str((await request.post()).get("reason", "")).strip()
     error = None
     try:
@@ -112,7 +110,7 @@ async def move(request: web.Request) -> web.StreamResponse:
     except WorkspaceError as exc:
         error = str(exc)
     await audit(request, f"workspace.{kind.value}", "", {"reason": reason, "error": error})
-    return await _answer(request, error, "Done")
+    return await _answer(request, error, done)
 
 
 @routes.post("/agent/hangup", name="workspace_hangup")

@@ -142,6 +142,8 @@ class AsteriskPbx:
     async def agent_action(self, action: AgentAction) -> None:
         members = self.live.queue_members(action.queue, time.monotonic())
         agent = next((a for a in members if a.interface == action.agent), None)
+        if agent is None and action.kind is AgentActionKind.SIGN_OUT:
+            return  # not a member (a supervisor signed it out): out already
         request = agent_action_request(action, agent)
         if request["Action"] == "Originate":
             fields = {k: v for k, v in request.items() if k != "Action"}

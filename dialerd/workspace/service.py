@@ -11,8 +11,7 @@ engine that bridged the call (it names the attempt the agent is on), within a NO
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,6 +66,7 @@ class WorkspaceView:
     reasons: list[str]  # the client's pause reasons
     phone: Phone
     pop: Pop | None
+    history: list[agents.StatePeriod]  # the last state periods, newest first
 
 
 @dataclass
@@ -81,12 +81,9 @@ def _endpoint(user: User) -> str:
 
 
 class Workspace:
-    def __init__(
-        self, pool: asyncpg.Pool, dsn: str, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self.pool = pool
         self.dsn = dsn
-        self._clock = clock
 
     async def view(self, user: User, cache: _PopCache | None = None) -> WorkspaceView:
         endpoint = _endpoint(user)
@@ -111,6 +108,7 @@ class Workspace:
             await agents.pause_reasons(self.pool, user.client_id),
             phone,
             pop,
+            await agents.history(self.pool, user.id, user.client_id, HISTORY_SHOWN),
         )
 
     async def _pop(self, user: User, phone: Phone) -> Pop | None:
@@ -230,15 +228,10 @@ class Workspace:
 
         async def one(action: AgentAction) -> str | None:
             try:
-                await command_engine(
-                    self.pool, instance, user.client_id, user.id, action, clock=self._clock
-                )
+                await command_engine(self.pool, instance, user.client_id, user.id, action)
             except WallboardError as exc:
                 return f"{action.queue}: {exc}"
             return None
 
         done = await asyncio.gather(*(one(a) for a in actions))
         return [e for e in done if e is not None]
-
-    async def history(self, user: User) -> list[agents.StatePeriod]:
-        return await agents.history(self.pool, user.id, user.client_id, HISTORY_SHOWN)

@@ -118,7 +118,7 @@ async def test_an_agent_s_moves_reach_every_queue_and_its_state_history(
         e.refuse.add("q2")  # one queue refuses: the state changes with the other, and it says so
         with pytest.raises(WorkspaceError, match="Done, except: q2: Asterisk refused it"):
             await ws.move(agent, AgentActionKind.SIGN_OUT)
-    periods = list(reversed(await ws.history(agent)))
+    periods = list(reversed((await ws.view(agent)).history))
     assert [(p.state, p.reason) for p in periods] == [
         (AgentStatus.READY, ""),
         (AgentStatus.PAUSED, "break"),

@@ -34,7 +34,10 @@
     }
     const current = document.getElementById("ws-contact");
     opened = current ? current.dataset.attempt : null; // a reload does not open it again
-    document.body.addEventListener("htmx:afterSwap", popped);
+    document.body.addEventListener("htmx:afterSwap", () => {
+      popped();
+      countdown();
+    });
     setInterval(countdown, 1000);
     countdown();
   });
