@@ -43,14 +43,12 @@ def _workspace(request: web.Request) -> Workspace:
     return Workspace(request.app[POOL], request.app[SETTINGS].require_database_url())
 
 
-def _context(view: WorkspaceView, message: str = "", ok: bool = True) -> dict[str, Any]:
+def _context(view: WorkspaceView) -> dict[str, Any]:
     return {
         "w": view,
         "states": STATES,
         "phone_states": PHONE_STATES,
         "may": {name: may_move(kind, view.status) for name, (kind, _) in MOVES.items()},
-        "message": message,
-        "ok": ok,
     }
 
 
@@ -91,10 +89,13 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def _answer(request: web.Request, error: str | None, done: str) -> web.StreamResponse:
-    """htmx gets the live part again with the result line; a plain form goes back."""
+    """htmx gets the result line (the state itself comes with the event stream, which the
+    change wakes: a reply rendered earlier must not overwrite a later state); a plain form
+    goes back to the page."""
     if request.headers.get("HX-Request"):
-        view = await _workspace(request).view(request[SESSION].user)
-        html = fragment(request, "workspace/_live.html", _context(view, error or done, not error))
+        html = fragment(
+            request, "wallboard/_result.html", {"message": error or done, "ok": not error}
+        )
         return web.Response(text=html, content_type="text/html")
     raise web.HTTPSeeOther(str(request.app.router["workspace"].url_for()))
 

@@ -1,7 +1,8 @@
 """The engines' live views and the supervisors' actions on agents, on Postgres (named queries
 of ``sql/queries/live.sql``): the engine's live-store port, and what the wallboard reads.
 
-Two NOTIFY channels: ``dialerd_live`` (an instance's view changed; payload: the instance) and
+Two NOTIFY channels: ``dialerd_live`` (an instance's view changed; payload: the instance; or
+a workspace agent's state: ``agent <user id>``, from ``store/agents.py``) and
 ``dialerd_agent_commands`` (an action waits for an instance; payload: the instance). Each
 listener has a connection of its own, outside the pool: LISTEN belongs to one session.
 """

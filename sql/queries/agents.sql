@@ -12,10 +12,16 @@ FROM agent_states WHERE user_id = $1 AND ended_at IS NULL
 UPDATE agent_states SET ended_at = now() WHERE user_id = $1 AND ended_at IS NULL
 
 -- name: insert_agent_state
--- Opens a new state period of an agent.
-INSERT INTO agent_states (user_id, client_id, state, reason, campaign_id, attempt_id)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, state, reason, campaign_id, attempt_id, started_at, ended_at
+-- Opens a new state period of an agent, and tells the workspaces (as the engines' views do:
+-- on dialerd_live, delivered at commit).
+WITH ins AS (
+    INSERT INTO agent_states (user_id, client_id, state, reason, campaign_id, attempt_id)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    RETURNING id, user_id, state, reason, campaign_id, attempt_id, started_at, ended_at
+)
+SELECT id, state, reason, campaign_id, attempt_id, started_at, ended_at,
+       pg_notify('dialerd_live', 'agent ' || user_id)
+FROM ins
 
 -- name: agent_state_history
 -- An agent's state periods, newest first; client $2 must be the agent's.

@@ -1,8 +1,8 @@
 """The agent's workspace on the real lab, in Chromium: an agent signs in (QueueAdd to the
 campaign's queue), a predictive call is bridged to its sipp phone and the screen pop shows the
-right contact within 1 s of Asterisk's AgentConnect; after the call it is in after-call work
-(paused with that reason) until Done; a pause with a reason stops calls to it and the
-wallboard shows the pause; sign-out leaves the queue. Two agents signed in at once in two
+right contact within 1 s of Asterisk's AgentConnect; it hangs up from the workspace and is in
+after-call work (paused with that reason) until Done; a pause with a reason stops calls to it
+and the wallboard shows the pause; sign-out leaves the queue. Two agents signed in at once in two
 browser contexts each see only their own calls, and the wrap-up limit makes them ready."""
 
 from __future__ import annotations
@@ -127,8 +127,17 @@ async def test_an_agent_signs_in_gets_the_screen_pop_within_a_second_and_pauses(
         await expect(page.locator("#ws-state")).to_have_text("On a call")
         await shot(page, "workspace-call")
 
-        # The call ends (the agent's phone hangs up after 3 s): after-call work until Done.
+        # Hung up from the workspace before the phone would (after 3 s): after-call work.
+        await page.get_by_role("button", name="Hang up").click()
+        await expect(page.locator("#ws-result")).to_have_text("Hung up")
         await expect(page.locator("#ws-state")).to_have_text("After-call work", timeout=15000)
+        [call] = await h.history(contact)
+        assert call["CONNRES"] == 1
+        seen["talked"] = await h.pool.fetchval(
+            "SELECT extract(epoch FROM dt_call_end - dt_agent_connect) FROM contact_history "
+            "WHERE id = $1",
+            attempt,
+        )
         assert f"(paused:{AFTER_CALL_REASON}" in members(h.lab)
         await shot(page, "workspace-after-call")
         await page.get_by_role("button", name="Done").click()
@@ -172,6 +181,7 @@ async def test_an_agent_signs_in_gets_the_screen_pop_within_a_second_and_pauses(
         if "agent1" in members(h.lab):
             h.lab.cli(f"queue remove member PJSIP/agent1 from {QUEUE}")
     assert seen["latency"] < 1.0, seen
+    assert seen["talked"] < h.lab.talk_time, seen
     states = [(p.state, p.reason) for p in reversed(await agents.history(h.pool, ada, 1, 10))]
     assert states == [
         (AgentStatus.READY, ""),
