@@ -11,14 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
 
 from dialerd.domain import AgentStatus
 from dialerd.store.sqlfiles import q
 
-Db = Any  # a connection (of its own or the pool's) or the pool: what runs one statement
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Db: TypeAlias = (
+        asyncpg.Connection[asyncpg.Record]
+        | asyncpg.Pool[asyncpg.Record]
+        | PoolConnectionProxy[asyncpg.Record]
+    )
+    """What runs one statement: a connection (of its own or the pool's) or the pool."""
 
 
 @dataclass(frozen=True)

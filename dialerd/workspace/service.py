@@ -11,7 +11,8 @@ engine that bridged the call (it names the attempt the agent is on), within a NO
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ from dialerd.workspace.moves import MOVES, Phone, engine_for, may_move, phone_of
 
 HISTORY_SHOWN = 10
 PREVIOUS_ATTEMPTS = 10
+SETTINGS_REFRESH_S = 5.0  # a stream reads the agent's campaigns and pause reasons this often
 
 
 class WorkspaceError(Exception):
@@ -70,8 +72,18 @@ class WorkspaceView:
 
 
 @dataclass
-class _PopCache:
+class _StreamCache:
+    """What one event stream keeps between its views: each attempt's pop; the campaigns and
+    pause reasons, read again every ``SETTINGS_REFRESH_S``; the history, read again when the
+    state changed. A view after an engine's NOTIFY then costs two reads."""
+
+    clock: Callable[[], float] = time.monotonic
     pops: dict[int, Pop | None] = field(default_factory=dict)
+    settings_at: float = -1e9
+    campaigns: list[agents.AgentCampaign] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    history_of: int | None = None  # the state period the history was read in
+    history: list[agents.StatePeriod] = field(default_factory=list)
 
 
 def _endpoint(user: User) -> str:
@@ -85,30 +97,39 @@ class Workspace:
         self.pool = pool
         self.dsn = dsn
 
-    async def view(self, user: User, cache: _PopCache | None = None) -> WorkspaceView:
+    async def view(self, user: User, cache: _StreamCache | None = None) -> WorkspaceView:
         endpoint = _endpoint(user)
+        cache = cache or _StreamCache()
         now = await agents.state_now(self.pool, user.id)
-        campaigns = await agents.campaigns_of_agent(self.pool, user.id)
+        if cache.clock() - cache.settings_at >= SETTINGS_REFRESH_S:
+            cache.campaigns = await agents.campaigns_of_agent(self.pool, user.id)
+            cache.reasons = await agents.pause_reasons(self.pool, user.client_id)
+            cache.settings_at = cache.clock()
+        period = now.id if now else None
+        if cache.history_of != period or not cache.history:
+            cache.history = await agents.history(self.pool, user.id, user.client_id, HISTORY_SHOWN)
+            cache.history_of = period
         phone = phone_of(await instance_views(self.pool), user.client_id, endpoint)
         pop = None
         if phone.attempt_id is not None:
-            cache = cache or _PopCache()
             if phone.attempt_id not in cache.pops:
                 cache.pops[phone.attempt_id] = await self._pop(user, phone)
             pop = cache.pops[phone.attempt_id]
         limit = None
         if now is not None and now.state is AgentStatus.AFTER_CALL:
-            limit = next((c.wrapup_limit_s for c in campaigns if c.id == now.campaign_id), None)
+            limit = next(
+                (c.wrapup_limit_s for c in cache.campaigns if c.id == now.campaign_id), None
+            )
         return WorkspaceView(
             now.state if now else AgentStatus.OUT,
             now.reason if now else "",
             now.started_at if now else None,
             limit,
-            campaigns,
-            await agents.pause_reasons(self.pool, user.client_id),
+            cache.campaigns,
+            cache.reasons,
             phone,
             pop,
-            await agents.history(self.pool, user.id, user.client_id, HISTORY_SHOWN),
+            cache.history,
         )
 
     async def _pop(self, user: User, phone: Phone) -> Pop | None:
@@ -164,7 +185,7 @@ class Workspace:
         """Views: one at once, then one after every change an engine publishes (LISTEN on
         its own connection), and every ``POLL_S`` anyway; until ``stop`` is set."""
         listener = live_store.Listener(self.dsn, live_store.LIVE_CHANNEL)
-        cache = _PopCache()
+        cache = _StreamCache()
         try:
             await listener.start()
             while stop is None or not stop.is_set():

@@ -5,7 +5,7 @@ queue members and AMI actions."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -22,7 +22,8 @@ from dialerd.domain import (
     AgentState,
     PbxRefused,
 )
-from dialerd.pbx.asterisk import agent_action_request
+from dialerd.pbx.ami import AmiConnection
+from dialerd.pbx.asterisk import AsteriskPbx, agent_action_request
 from dialerd.pbx.state import LiveState
 from tests.unit.fakes import FakePbx, MemoryLiveStore, MemoryStore, campaign, dialable
 from tests.unit.test_engine import AGENT, START, Clock
@@ -316,3 +317,30 @@ def test_a_member_paused_for_after_call_work_is_in_wrap_up() -> None:
     assert (view.wrapup, view.paused, view.available) == (1, 0, 1)
     state.apply(member("agent1", Paused="1", PausedReason="break"))
     assert state.agent_state("q1", "PJSIP/agent1", clock.mono()) is AgentState.PAUSED
+
+
+class _Ami:
+    """What AsteriskPbx needs of an AMI connection, recording the actions sent."""
+
+    def __init__(self) -> None:
+        self.on_ready: list[object] = []
+        self.on_lost: list[object] = []
+        self.sent: list[dict[str, str]] = []
+
+    def add_listener(self, listener: object) -> None:
+        return None
+
+    async def send(self, action: dict[str, str]) -> list[object]:
+        self.sent.append(action)
+        return []
+
+
+async def test_an_agent_no_member_of_a_queue_is_added_to_it_and_is_out_of_it_already() -> None:
+    ami = _Ami()
+    pbx = AsteriskPbx(cast(AmiConnection, ami))
+    await pbx.agent_action(AgentAction(AgentActionKind.SIGN_OUT, "q1", AGENT))
+    assert ami.sent == []  # a supervisor signed it out before: nothing to do
+    await pbx.agent_action(AgentAction(AgentActionKind.SIGN_IN, "q1", AGENT, member_name="Ada"))
+    assert [(a["Action"], a["Interface"]) for a in ami.sent] == [("QueueAdd", AGENT)]
+    with pytest.raises(PbxRefused, match="is not an agent of q1"):
+        await pbx.agent_action(AgentAction(AgentActionKind.PAUSE, "q1", AGENT, reason="break"))
