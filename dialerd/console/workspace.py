@@ -39,6 +39,11 @@ MOVES = {
 }
 
 
+def _target(request: web.Request) -> str:
+    """What the audit log names an agent's action on: its phone."""
+    return f"agent {request[SESSION].user.endpoint}"
+
+
 def _workspace(request: web.Request) -> Workspace:
     return Workspace(request.app[POOL], request.app[SETTINGS].require_database_url())
 
@@ -110,7 +115,9 @@ async def move(request: web.Request) -> web.StreamResponse:
         await _workspace(request).move(request[SESSION].user, kind, reason)
     except WorkspaceError as exc:
         error = str(exc)
-    await audit(request, f"workspace.{kind.value}", "", {"reason": reason, "error": error})
+    await audit(
+        request, f"workspace.{kind.value}", _target(request), {"reason": reason, "error": error}
+    )
     return await _answer(request, error, done)
 
 
@@ -122,7 +129,7 @@ async def hangup(request: web.Request) -> web.StreamResponse:
         await _workspace(request).hangup(request[SESSION].user)
     except WorkspaceError as exc:
         error = str(exc)
-    await audit(request, "workspace.hangup", "", {"error": error})
+    await audit(request, "workspace.hangup", _target(request), {"error": error})
     return await _answer(request, error, "Hung up")
 
 
@@ -133,4 +140,6 @@ async def leave_queues(request: web.Request) -> None:
     with contextlib.suppress(WorkspaceError):
         if may_move(AgentActionKind.SIGN_OUT, (await ws.view(user)).status):
             await ws.move(user, AgentActionKind.SIGN_OUT)
-            await audit(request, "workspace.sign_out", "", {"reason": "", "error": None})
+            await audit(
+                request, "workspace.sign_out", _target(request), {"reason": "", "error": None}
+            )

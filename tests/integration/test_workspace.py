@@ -241,6 +241,13 @@ async def test_the_workspace_is_the_agent_s_only(console: Console) -> None:
     for path in ("/console/wallboard", "/console/campaigns", "/console/admin/users"):
         assert (await console.get(path))[0] == 403, path
     assert (await console.get("/console/"))[1] == "/console/agent/"  # home is the workspace
+    assert (await console.post("/console/agent/sign_in"))[0] == 303
+    row = await console.pool.fetchrow("SELECT action, target, detail FROM audit_log")
+    assert row is not None and (row["action"], row["target"]) == (
+        "workspace.sign_in",
+        f"agent {PHONE}",
+    )
+    assert row["detail"]["error"] == "You work no campaign with a queue: an admin assigns them"
     assert (await console.post("/console/signout"))[0] == 303  # out of no queue: it never was
     assert await console.sign_in("sam") == 303
     assert (await console.get("/console/agent/"))[0] == 403
