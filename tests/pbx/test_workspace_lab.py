@@ -3,7 +3,8 @@ campaign's queue), a predictive call is bridged to its sipp phone and the screen
 right contact within 1 s of Asterisk's AgentConnect; it hangs up from the workspace and is in
 after-call work (paused with that reason) until Done; a pause with a reason stops calls to it
 and the wallboard shows the pause; sign-out leaves the queue. Two agents signed in at once in two
-browser contexts each see only their own calls, and the wrap-up limit makes them ready."""
+browser contexts each see only their own calls (the one who chose so gets the CRM opened on
+its call), and the wrap-up limit makes them ready."""
 
 from __future__ import annotations
 
@@ -200,6 +201,12 @@ async def test_two_agents_at_once_each_see_only_their_own_calls(
     ids = {login: await agent(server, login, phone, campaign) for login, phone in phones.items()}
     contexts = [await browser.new_context(viewport=VIEWPORT) for _ in phones]  # type: ignore[arg-type]
     pages = {login: await c.new_page() for login, c in zip(phones, contexts, strict=True)}
+    await admin_store.add_calling_system(h.pool, "crm1")
+    await admin_store.set_crm_url_template(h.pool, "crm1", "https://crm.example/c?id={contactId}")
+    crm_opened: list[Page] = []  # the pages the workspaces opened
+    for c in contexts:
+        await c.route("https://crm.example/**", lambda route: route.fulfill(body="the CRM"))
+        c.on("page", lambda opened: crm_opened.append(opened))
     seen: dict[str, Any] = {}
 
     async def during() -> None:
@@ -207,8 +214,10 @@ async def test_two_agents_at_once_each_see_only_their_own_calls(
             await sign_in(p, server, login)
             await signed_in(p, h.lab, phones[login])
             await p.evaluate(OBSERVE)
+        await pages["ada"].get_by_label("Open the CRM on each call").check()  # Ada's only
         added = time.monotonic()
         contacts = {await h.contact(campaign, number(0)) for _ in phones}
+        await h.pool.execute("UPDATE contacts SET system_code = 'crm1'")  # long before a bridge
         bridged: dict[str, int] = {}
         for phone in phones.values():
             connect = await ami.wait_for(connected_to(phone, added), 30)
@@ -216,6 +225,14 @@ async def test_two_agents_at_once_each_see_only_their_own_calls(
         for login, p in pages.items():
             mine = bridged[phones[login]]
             await expect(p.locator("#ws-contact")).to_have_attribute("data-attempt", str(mine))
+
+        async def crm_open() -> bool:
+            return bool(crm_opened)
+
+        await wait_until(crm_open, 5)
+        for opened in crm_opened:
+            await opened.wait_for_load_state()
+        seen["crm"] = [opened.url for opened in crm_opened]
 
         # Both calls end and the 1 s wrap-up limit makes both ready again by themselves.
         async def ready_after_their_calls() -> bool:
@@ -252,6 +269,8 @@ async def test_two_agents_at_once_each_see_only_their_own_calls(
     assert {await contact_of(h.pool, a) for a in bridged.values()} == seen["contacts"]
     for login, popped in seen["popped"].items():
         assert set(popped) == {str(bridged[phones[login]])}, (login, seen)
+    adas = await contact_of(h.pool, bridged[phones["ada"]])
+    assert seen["crm"] == [f"https://crm.example/c?id={adas}"]  # opened for Ada's call only
     for login, user_id in ids.items():
         states = [p.state for p in reversed(await agents.history(h.pool, user_id, 1, 10))]
         assert states == [
