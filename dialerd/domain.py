@@ -155,6 +155,7 @@ class Campaign:
     max_originate_rate: float | None
     ring_timeout_s: int
     agent_timeout_s: int
+    wrapup_limit_s: int  # after-call work in the workspace ends by itself after this
     amd_enabled: bool
     machine_action: MachineAction
     window_start: time
@@ -480,13 +481,31 @@ class PbxStatus:
 
 
 class AgentActionKind(StrEnum):
-    """What a supervisor can do to an agent from the wallboard."""
+    """What a supervisor can do to an agent from the wallboard, and an agent to itself from
+    the workspace."""
 
     PAUSE = "pause"  # QueuePause with a reason
     SIGN_OUT = "sign_out"  # QueueRemove
     LISTEN = "listen"  # ChanSpy from the supervisor's phone: listen only
     WHISPER = "whisper"  # ... talk to the agent only
     BARGE = "barge"  # ... talk to both
+    SIGN_IN = "sign_in"  # QueueAdd, not paused (an agent already there: unpaused)
+    READY = "ready"  # QueuePause with Paused false
+    HANGUP = "hangup"  # Hangup of the agent's channel
+
+
+AFTER_CALL_REASON = "after-call work"
+"""The pause reason of an agent's after-call work in the workspace: the PBX adapter counts a
+member paused so as in wrap-up, so the pacer learns the workspace's after-call time."""
+
+
+class AgentStatus(StrEnum):
+    """An agent's state in the workspace (agent_states); ringing and talking are the PBX's."""
+
+    READY = "ready"
+    PAUSED = "paused"
+    AFTER_CALL = "after_call"
+    OUT = "out"
 
 
 SPY_KINDS = frozenset({AgentActionKind.LISTEN, AgentActionKind.WHISPER, AgentActionKind.BARGE})
@@ -502,6 +521,7 @@ class AgentAction:
     agent: str  # the member's Interface
     reason: str = ""
     phone: str = ""
+    member_name: str = ""  # QueueAdd's MemberName
 
 
 @dataclass(frozen=True)
@@ -538,13 +558,17 @@ class Channel:
 
 
 class Role(StrEnum):
-    """What a console user may do; each role may do all that the roles below it may."""
+    """What a console user may do; each of viewer < supervisor < admin may do all that the
+    roles below it may. An agent is apart: it may only what is the agent's (its workspace)."""
 
     VIEWER = "viewer"  # reads the wallboard and the reports
     SUPERVISOR = "supervisor"  # runs campaigns, imports, call tasks
     ADMIN = "admin"  # also users, calling systems, info fields, API tokens, the audit log
+    AGENT = "agent"  # takes calls in the workspace
 
     def may(self, needed: Role) -> bool:
+        if Role.AGENT in (self, needed):
+            return self is needed
         order = list(Role)
         return order.index(self) >= order.index(needed)
 
@@ -560,6 +584,7 @@ class User:
     role: Role
     disabled: bool
     phone: str | None  # the supervisor's own SIP phone, for listen / whisper / barge
+    endpoint: str | None = None  # an agent's phone: its queue member interface (PJSIP/agent1)
 
 
 class PbxError(Exception):

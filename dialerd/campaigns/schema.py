@@ -45,6 +45,9 @@ class CampaignSettings(BaseModel):
     max_originate_rate: float | None = Field(None, gt=0, le=10_000, alias="MaxOriginateRate")
     ring_timeout_s: int = Field(30, ge=15, le=600, alias="RingTimeoutSeconds")
     agent_timeout_s: int = Field(2, ge=1, le=10, alias="AgentTimeoutSeconds")
+    wrapup_limit_s: int = Field(
+        60, ge=1, le=3600, alias="WrapUpLimitSeconds", description="after-call work at most"
+    )
     amd_enabled: bool = Field(False, alias="bAmdEnabled")
     machine_action: MachineAction = Field(MachineAction.HANGUP, alias="MachineAction")
     window_start: time = Field(time(8), alias="WindowStart", description="local time, HH:MM")

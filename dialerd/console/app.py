@@ -28,9 +28,10 @@ from dialerd.console import (
     setup,
     signin,
     wallboard,
+    workspace,
 )
 from dialerd.console.context import COOKIE, CSRF_FIELD, CSRF_HEADER, POOL, SESSION, SETTINGS
-from dialerd.console.guard import Handler, is_public, role_of
+from dialerd.console.guard import Handler, is_public, roles_of
 from dialerd.console.render import MENU, MenuItem, page, setup_templates
 from dialerd.users import service as users
 
@@ -39,7 +40,16 @@ log = structlog.get_logger(__name__)
 PREFIX = "/console/"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 # The screens, in menu order: each module has `routes` and, if it is in the menu, `MENU_ITEM`.
-SCREENS: list[ModuleType] = [campaigns, contacts, imports, wallboard, reports, admin, setup]
+SCREENS: list[ModuleType] = [
+    campaigns,
+    contacts,
+    imports,
+    wallboard,
+    reports,
+    admin,
+    setup,
+    workspace,
+]
 
 
 def signin_url(request: web.Request) -> str:
@@ -54,7 +64,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     route_handler = request.match_info.handler
     if request.match_info.http_exception is not None or is_public(route_handler):
         return await handler(request)
-    if role_of(route_handler) is None:  # a route without @requires is a bug, not a free page
+    if roles_of(route_handler) is None:  # a route without @requires is a bug, not a free page
         log.error("console_route_without_role", path=request.path)
         raise web.HTTPForbidden(text="This page declares no role")
     session = await users.session(

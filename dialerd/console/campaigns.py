@@ -102,6 +102,12 @@ SECTIONS: list[tuple[str, list[Field]]] = [
                 "After this, an answered call is abandoned (it gets the message)",
                 "s",
             ),
+            Field(
+                "WrapUpLimitSeconds",
+                "After-call work at most",
+                "An agent is ready again after this, unless they pressed Done before",
+                "s",
+            ),
             Field("bAmdEnabled", "Detect answering machines"),
             Field("MachineAction", "On an answering machine"),
         ],

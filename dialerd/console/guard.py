@@ -1,7 +1,9 @@
-"""Which role a console handler needs: ``@requires(Role.SUPERVISOR)``.
+"""Which role a console handler needs: ``@requires(Role.SUPERVISOR)``, or any of several
+(``@requires(Role.VIEWER, Role.AGENT)``: every signed-in user).
 
 Every handler of the console carries its role (the session middleware refuses a route that has
-none, so a new route cannot be left open by mistake); a user whose role is lower gets 403.
+none, so a new route cannot be left open by mistake); a user whose role may none of them gets
+403.
 """
 
 from __future__ import annotations
@@ -16,26 +18,29 @@ from dialerd.domain import Role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The declared handlers (module-level functions: they live as long as the process).
-_ROLES: dict[object, Role] = {}
+_ROLES: dict[object, tuple[Role, ...]] = {}
 _PUBLIC: set[object] = set()
 
 
-def requires(role: Role) -> Callable[[Handler], Handler]:
+def requires(role: Role, *or_roles: Role) -> Callable[[Handler], Handler]:
+    roles = (role, *or_roles)
+
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def guarded(request: web.Request) -> web.StreamResponse:
-            if not request[SESSION].user.role.may(role):
+            mine = request[SESSION].user.role
+            if not any(mine.may(needed) for needed in roles):
                 raise web.HTTPForbidden(text="Your role may not do this")
             return await handler(request)
 
-        _ROLES[guarded] = role
+        _ROLES[guarded] = roles
         return guarded
 
     return wrap
 
 
-def role_of(handler: object) -> Role | None:
-    """The role a handler was declared with, or None (a public page or an undeclared one)."""
+def roles_of(handler: object) -> tuple[Role, ...] | None:
+    """The roles a handler was declared with, or None (a public page or an undeclared one)."""
     return _ROLES.get(handler)
 
 

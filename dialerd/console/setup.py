@@ -1,5 +1,6 @@
-"""Admin pages for what integrations need: calling systems (the calltask API's systemCode), info
-fields (its emprId) and the client's API tokens (a new token is shown once, then only its id).
+"""Admin pages for what integrations need: calling systems (the calltask API's systemCode) and
+their CRM links (the workspace's screen pop), info fields (its emprId), the client's API tokens
+(a new token is shown once, then only its id) and the client's pause reasons (the workspace).
 
 Calling systems and info fields are shared by every client of the installation, as the calltask
 API's lookups are; tokens belong to the admin's client.
@@ -16,13 +17,16 @@ from dialerd.console.audit import audit
 from dialerd.console.context import POOL, SESSION
 from dialerd.console.guard import requires
 from dialerd.console.render import page
-from dialerd.domain import Role
+from dialerd.domain import AFTER_CALL_REASON, Role
 from dialerd.store import admin as store
+from dialerd.store import agents as agent_store
 from dialerd.users import tokens
+from dialerd.workspace.crm import PLACEHOLDERS, template_error
 
 routes = web.RouteTableDef()
 _CODE = re.compile(rf"[!-~]{{1,{MAX_KEY_LENGTH}}}")  # printable, no spaces
 _INT4_MAX = 2**31 - 1
+MAX_REASON_LENGTH = 80
 
 
 async def _page(
@@ -33,13 +37,16 @@ async def _page(
     status: int = 200,
 ) -> web.Response:
     pool = request.app[POOL]
+    client_id = request[SESSION].user.client_id
     return page(
         request,
         "admin/setup.html",
         {
             "systems": await store.calling_systems(pool),
             "fields": await store.info_fields(pool),
-            "tokens": await tokens.tokens_of_client(pool, request[SESSION].user.client_id),
+            "tokens": await tokens.tokens_of_client(pool, client_id),
+            "reasons": await agent_store.pause_reasons(pool, client_id),
+            "placeholders": PLACEHOLDERS,
             "error": error,
             "new_token": new_token,
         },
@@ -106,4 +113,49 @@ async def token_revoke(request: web.Request) -> web.StreamResponse:
     if not await tokens.revoke_token(request.app[POOL], request[SESSION].user.client_id, token_id):
         raise web.HTTPNotFound(text=f"No live API token {token_id} of your client")
     await audit(request, "token.revoke", f"API token {token_id}")
+    raise _back(request)
+
+
+@routes.post("/admin/setup/systems/{code}/crm", name="system_crm")
+@requires(Role.ADMIN)
+async def system_crm(request: web.Request) -> web.StreamResponse:
+    code = request.match_info["code"]
+    template = str((await request.post()).get("template", "")).strip()
+    error = template_error(template) if template else None
+    if error is not None:
+        return await _page(request, error=error, status=400)
+    if not await store.set_crm_url_template(request.app[POOL], code, template or None):
+        raise web.HTTPNotFound(text=f"No calling system {code}")
+    await audit(request, "system.crm", f"calling system {code}", {"template": template})
+    raise _back(request)
+
+
+@routes.post("/admin/setup/reasons", name="reason_add")
+@requires(Role.ADMIN)
+async def reason_add(request: web.Request) -> web.StreamResponse:
+    reason = str((await request.post()).get("reason", "")).strip()
+    if not reason or len(reason) > MAX_REASON_LENGTH or not reason.isprintable():
+        return await _page(
+            request,
+            error=f"A pause reason is 1 to {MAX_REASON_LENGTH} printable characters",
+            status=400,
+        )
+    if reason.lower() == AFTER_CALL_REASON:
+        return await _page(
+            request, error=f"{AFTER_CALL_REASON!r} is the workspace's own, after a call", status=400
+        )
+    client_id = request[SESSION].user.client_id
+    await agent_store.add_pause_reason(request.app[POOL], client_id, reason)
+    await audit(request, "pause_reason.add", f"pause reason {reason}")
+    raise _back(request)
+
+
+@routes.post("/admin/setup/reasons/delete", name="reason_delete")
+@requires(Role.ADMIN)
+async def reason_delete(request: web.Request) -> web.StreamResponse:
+    reason = str((await request.post()).get("reason", ""))
+    client_id = request[SESSION].user.client_id
+    if not await agent_store.delete_pause_reason(request.app[POOL], client_id, reason):
+        raise web.HTTPNotFound(text=f"No pause reason {reason!r}")
+    await audit(request, "pause_reason.delete", f"pause reason {reason}")
     raise _back(request)

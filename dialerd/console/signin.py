@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from dialerd.console import workspace
 from dialerd.console.context import COOKIE, POOL, SESSION, SETTINGS
 from dialerd.console.guard import public, requires
 from dialerd.console.render import MENU, page
@@ -60,16 +61,19 @@ async def signin(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/signout", name="signout")
-@requires(Role.VIEWER)
+@requires(Role.VIEWER, Role.AGENT)
 async def signout(request: web.Request) -> web.StreamResponse:
-    await users.sign_out(request.app[POOL], request[SESSION].token)
+    session = request[SESSION]
+    if session.user.role is Role.AGENT:  # nobody is left at the phone to take calls
+        await workspace.leave_queues(request)
+    await users.sign_out(request.app[POOL], session.token)
     response = web.HTTPSeeOther("/console/signin")
     response.del_cookie(COOKIE, path="/console/")
     raise response
 
 
 @routes.get("/", name="home")
-@requires(Role.VIEWER)
+@requires(Role.VIEWER, Role.AGENT)
 async def home(request: web.Request) -> web.StreamResponse:
     """The first screen of the menu the user's role may see."""
     role = request[SESSION].user.role

@@ -48,6 +48,9 @@ from dialerd.dialer.ports import DialerStore, LiveStore, Pbx, PbxEvent
 from dialerd.dialer.rules import decider
 from dialerd.dialer.scheduler import DueCall, Scheduler
 from dialerd.domain import (
+    AFTER_CALL_REASON,
+    AgentAction,
+    AgentActionKind,
     AgentCommand,
     AgentSeconds,
     AgentState,
@@ -76,6 +79,7 @@ STATS_LOG_S = 60.0  # how often each campaign's pacing figures are logged
 LIVE_INTERVAL_S = 0.25  # the live view is built this often and written when it changed
 LIVE_HEARTBEAT_S = 2.0  # and written at least this often, so a dead process's view goes stale
 COMMAND_WAIT_S = 5.0  # a supervisor's action wakes the engine by NOTIFY; this is the fallback
+AFTER_CALL_CHECK_S = 0.5  # how often after-call work past its campaign's limit is looked for
 _CALLER_ID_NUMBER = re.compile(r"<([^>]*)>")
 
 
@@ -216,6 +220,8 @@ class Engine:
         self.attempts: dict[int, Attempt] = {}
         self._to_close: list[ClosedAttempt] = []
         self._unwritten: set[int] = set()  # closed here, not yet in the database
+        self._after_calls: list[tuple[str, int, int]] = []  # (agent, campaign, attempt) ended
+        self._after_calls_checked_at = -1e9
         self._closing = False
         self._limiter = _limiter(settings.max_originate_rate, settings.tick_seconds)
         self._lock = asyncio.Lock()  # dialling vs reconciliation
@@ -294,6 +300,8 @@ class Engine:
             self._campaigns_at = now
         self._expire_failures()
         await self._flush_closes()
+        if self.live is not None:
+            await self._after_call_work(self.live, now)
         if now - self._leases_at >= self.settings.claim_lease_seconds / 4:
             self._leases_at = now
             await self.store.renew_leases()
@@ -574,6 +582,8 @@ class Engine:
         if run is not None and outcome.dt_end is not None:
             run.feed.ended(attempt.id, outcome.dt_end.timestamp())
         self._unwritten.add(attempt.id)
+        if outcome.agent and outcome.dt_agent_connect is not None:
+            self._after_calls.append((outcome.agent, attempt.campaign_id, attempt.id))
         self._to_close.append(
             ClosedAttempt(
                 attempt.id, attempt.contact_id, attempt.slot, outcome, e.channel, retry_at_once
@@ -689,6 +699,32 @@ class Engine:
             await live.withdraw()
         except Exception:
             log.exception("live_view_withdraw_failed")
+
+    async def _after_call_work(self, live: LiveStore, now: float) -> None:
+        """A workspace agent whose call ended goes to after-call work (paused in its queues
+        with the after-call reason, which the PBX shows as wrap-up); one whose after-call
+        work reached the campaign's limit is ready again."""
+        moves: list[tuple[str, list[str], AgentActionKind]] = []
+        while self._after_calls:  # one at a time: what a failed write held is tried again
+            agent, campaign_id, attempt_id = self._after_calls[0]
+            queues = await live.start_after_call(agent, campaign_id, attempt_id)
+            self._after_calls.pop(0)
+            moves.append((agent, queues, AgentActionKind.PAUSE))
+        if now - self._after_calls_checked_at >= AFTER_CALL_CHECK_S:
+            self._after_calls_checked_at = now
+            for agent, queues in await live.end_after_calls():
+                moves.append((agent, queues, AgentActionKind.READY))
+        for agent, queues, kind in moves:
+            reason = AFTER_CALL_REASON if kind is AgentActionKind.PAUSE else ""
+            for queue in queues:
+                try:
+                    await self.pbx.agent_action(AgentAction(kind, queue, agent, reason=reason))
+                except PbxError as exc:
+                    log.warning(
+                        "after_call_action_failed", agent=agent, queue=queue, error=str(exc)
+                    )
+            if queues:
+                log.info("agent_after_call", agent=agent, action=kind.value, queues=queues)
 
     async def _commands_forever(self, live: LiveStore) -> None:
         while True:

@@ -93,6 +93,17 @@ class LiveStore(Protocol):
         """Removes this instance's live view (it stops)."""
         ...
 
+    async def start_after_call(self, agent: str, campaign_id: int, attempt_id: int) -> list[str]:
+        """If ``agent`` (an interface) is a workspace agent who was ready, it is now in
+        after-call work for that call: the queues to pause it in (else none). Once, whichever
+        engine asks first."""
+        ...
+
+    async def end_after_calls(self) -> list[tuple[str, list[str]]]:
+        """The workspace agents whose after-call work reached its campaign's wrap-up limit,
+        now ready: (interface, the queues to unpause it in). Each once."""
+        ...
+
 
 class PbxEvent(Protocol):
     @property

@@ -32,9 +32,29 @@ SPY_OPTIONS = {
 SPY_RING_TIMEOUT_MS = "30000"
 
 
-def agent_action_request(action: AgentAction, agent_channel: str | None) -> dict[str, str]:
-    """The AMI action of a supervisor's action; ``agent_channel`` is the agent's live channel
-    (listen, whisper and barge spy on it). Raises :class:`PbxRefused` when it cannot be done."""
+def agent_action_request(action: AgentAction, agent: AgentLive | None) -> dict[str, str]:
+    """The AMI action of a supervisor's or an agent's action; ``agent`` is the queue member
+    as the PBX shows it (None: not a member), whose live channel listen, whisper and barge
+    spy on and a hang-up ends. Raises :class:`PbxRefused` when it cannot be done."""
+    if action.kind is AgentActionKind.SIGN_IN and agent is None:
+        return {
+            "Action": "QueueAdd",
+            "Queue": action.queue,
+            "Interface": action.agent,
+            "MemberName": action.member_name or action.agent,
+            "StateInterface": action.agent,
+            "Paused": "false",
+        }
+    if agent is None:
+        raise PbxRefused(action.kind.value, f"{action.agent} is not an agent of {action.queue}")
+    if action.kind in (AgentActionKind.SIGN_IN, AgentActionKind.READY):
+        # Signing in again (a member already, e.g. after the browser was closed) is ready.
+        return {
+            "Action": "QueuePause",
+            "Queue": action.queue,
+            "Interface": action.agent,
+            "Paused": "false",
+        }
     if action.kind is AgentActionKind.PAUSE:
         return {
             "Action": "QueuePause",
@@ -45,15 +65,17 @@ def agent_action_request(action: AgentAction, agent_channel: str | None) -> dict
         }
     if action.kind is AgentActionKind.SIGN_OUT:
         return {"Action": "QueueRemove", "Queue": action.queue, "Interface": action.agent}
+    if agent.channel is None:
+        raise PbxRefused(action.kind.value, f"{action.agent} is not on a call")
+    if action.kind is AgentActionKind.HANGUP:
+        return {"Action": "Hangup", "Channel": agent.channel}
     if not action.phone:
         raise PbxRefused("ChanSpy", "the supervisor has no phone")
-    if agent_channel is None:
-        raise PbxRefused("ChanSpy", f"{action.agent} is not on a call")
     return {
         "Action": "Originate",
         "Channel": action.phone,
         "Application": "ChanSpy",
-        "Data": f"{agent_channel},{SPY_OPTIONS[action.kind]}",
+        "Data": f"{agent.channel},{SPY_OPTIONS[action.kind]}",
         "CallerID": f'"{action.kind.value}" <{action.agent}>',
         "Timeout": SPY_RING_TIMEOUT_MS,
     }
@@ -120,9 +142,9 @@ class AsteriskPbx:
     async def agent_action(self, action: AgentAction) -> None:
         members = self.live.queue_members(action.queue, time.monotonic())
         agent = next((a for a in members if a.interface == action.agent), None)
-        if agent is None:
-            raise PbxRefused(action.kind.value, f"{action.agent} is not an agent of {action.queue}")
-        request = agent_action_request(action, agent.channel)
+        if agent is None and action.kind is AgentActionKind.SIGN_OUT:
+            return  # not a member (a supervisor signed it out): out already
+        request = agent_action_request(action, agent)
         if request["Action"] == "Originate":
             fields = {k: v for k, v in request.items() if k != "Action"}
             await self.ami.originate(fields, {})

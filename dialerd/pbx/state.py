@@ -6,8 +6,10 @@ Agents are queue members. An agent is *logged in* unless its device is unavailab
 invalid (``joinempty=…unavailable,invalid`` sees it the same way), *paused* if paused in
 that queue, *talking* while its device is in use, busy, ringing or on hold, in *wrap-up*
 until ``LastCall + wrapuptime`` (exactly app_queue's rule, in whole epoch seconds) and
-*free* otherwise. The queue's wrapuptime is not in any AMI event: it is read with
-``GetConfig queues.conf``; a member's own ``Wrapuptime`` (from its events) overrides it.
+*free* otherwise. A member paused with the workspace's after-call reason is in wrap-up too (it
+is the agent's real wrap-up, and the pacer learns it so). The queue's wrapuptime is not in any
+AMI event: it is read with ``GetConfig queues.conf``; a member's own ``Wrapuptime`` (from its
+events) overrides it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from typing import Protocol
 
 import structlog
 
-from dialerd.domain import AgentLive, AgentState, AgentsView, Channel, attempt_of_channel_id
+from dialerd.domain import (
+    AFTER_CALL_REASON,
+    AgentLive,
+    AgentState,
+    AgentsView,
+    Channel,
+    attempt_of_channel_id,
+)
 from dialerd.pbx.ami import AmiActionError, AmiError, AmiEvent
 
 log = structlog.get_logger(__name__)
@@ -199,6 +208,8 @@ class LiveState:
         if member.status in _NOT_LOGGED_IN:
             return AgentState.OUT
         if member.paused:
+            if member.pause_reason == AFTER_CALL_REASON:
+                return AgentState.WRAPUP
             return AgentState.PAUSED
         if member.status in _BUSY:
             return AgentState.TALKING

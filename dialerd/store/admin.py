@@ -26,6 +26,11 @@ async def add_calling_system(db: Db, code: str) -> None:
     await db.execute(q("insert_calling_system"), code)
 
 
+async def set_crm_url_template(db: Db, code: str, template: str | None) -> bool:
+    """Sets (None: removes) a calling system's CRM link template; False: no such system."""
+    return await db.fetchval(q("set_crm_url_template"), code, template) is not None
+
+
 async def define_info_field(db: Db, field_id: int, name: str) -> None:
     """Defines or renames an info field (the calltask API's emprId)."""
     await db.execute(q("upsert_info_field"), field_id, name)

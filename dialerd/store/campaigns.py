@@ -31,6 +31,7 @@ COLUMNS = (
     "max_originate_rate",
     "ring_timeout_s",
     "agent_timeout_s",
+    "wrapup_limit_s",
     "amd_enabled",
     "machine_action",
     "window_start",

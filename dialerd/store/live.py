@@ -1,7 +1,8 @@
 """The engines' live views and the supervisors' actions on agents, on Postgres (named queries
 of ``sql/queries/live.sql``): the engine's live-store port, and what the wallboard reads.
 
-Two NOTIFY channels: ``dialerd_live`` (an instance's view changed; payload: the instance) and
+Two NOTIFY channels: ``dialerd_live`` (an instance's view changed; payload: the instance; or
+a workspace agent's state: ``agent <user id>``, from ``store/agents.py``) and
 ``dialerd_agent_commands`` (an action waits for an instance; payload: the instance). Each
 listener has a connection of its own, outside the pool: LISTEN belongs to one session.
 """
@@ -16,7 +17,16 @@ from typing import Any
 
 import asyncpg
 
-from dialerd.domain import AgentAction, AgentActionKind, AgentCommand, AgentSeconds, NumberSlot
+from dialerd.domain import (
+    AFTER_CALL_REASON,
+    AgentAction,
+    AgentActionKind,
+    AgentCommand,
+    AgentSeconds,
+    AgentStatus,
+    NumberSlot,
+)
+from dialerd.store import agents
 from dialerd.store.pool import connect
 from dialerd.store.slots import slots_of
 from dialerd.store.sqlfiles import q
@@ -116,7 +126,12 @@ class PostgresLiveStore:
             AgentCommand(
                 r["id"],
                 AgentAction(
-                    AgentActionKind(r["action"]), r["queue"], r["agent"], r["reason"], r["phone"]
+                    AgentActionKind(r["action"]),
+                    r["queue"],
+                    r["agent"],
+                    r["reason"],
+                    r["phone"],
+                    r["member_name"],
                 ),
             )
             for r in rows
@@ -124,6 +139,33 @@ class PostgresLiveStore:
 
     async def finish_command(self, command_id: int, error: str | None) -> None:
         await self.pool.execute(q("finish_agent_command"), command_id, error)
+
+    async def start_after_call(self, agent: str, campaign_id: int, attempt_id: int) -> list[str]:
+        found = await agents.agent_by_endpoint(self.pool, agent)
+        if found is None:
+            return []
+        user_id, client_id = found
+        new = agents.NewState(AgentStatus.AFTER_CALL, AFTER_CALL_REASON, campaign_id, attempt_id)
+
+        def was_ready(now: agents.StatePeriod | None) -> bool:
+            return now is not None and now.state is AgentStatus.READY
+
+        if await agents.move(self.pool, user_id, client_id, new, was_ready) is None:
+            return []
+        return agents.queues_of(await agents.campaigns_of_agent(self.pool, user_id))
+
+    async def end_after_calls(self) -> list[tuple[str, list[str]]]:
+        ended = []
+        for over in await agents.after_calls_over(self.pool):
+
+            def still_it(now: agents.StatePeriod | None, period_id: int = over.period_id) -> bool:
+                return now is not None and now.id == period_id
+
+            ready = agents.NewState(AgentStatus.READY)
+            if await agents.move(self.pool, over.user_id, over.client_id, ready, still_it):
+                queues = agents.queues_of(await agents.campaigns_of_agent(self.pool, over.user_id))
+                ended.append((over.endpoint, queues))
+        return ended
 
 
 # -- what the wallboard reads ---------------------------------------------------------------
@@ -155,6 +197,7 @@ async def insert_command(
         action.agent,
         action.reason,
         action.phone,
+        action.member_name,
     )
     assert row is not None
     return int(row["id"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +19,21 @@ class LoginTaken(Exception):
     """Another user has this sign-in name."""
 
 
+class EndpointTaken(Exception):
+    """Another agent has this phone."""
+
+
+class UnknownCampaigns(Exception):
+    """Campaigns that are not the client's (their ids are the args)."""
+
+
+async def _check_campaigns(db: Db, client_id: int, campaign_ids: Sequence[int]) -> None:
+    rows = await db.fetch(q("client_campaign_ids"), client_id, list(campaign_ids))
+    unknown = sorted(set(campaign_ids) - {r["id"] for r in rows})
+    if unknown:
+        raise UnknownCampaigns(*unknown)
+
+
 def _user(row: asyncpg.Record) -> User:
     return User(
         id=row["id"],
@@ -26,6 +43,7 @@ def _user(row: asyncpg.Record) -> User:
         role=Role(row["role"]),
         disabled=row["disabled"],
         phone=row["phone"],
+        endpoint=row["endpoint"],
     )
 
 
@@ -37,15 +55,57 @@ async def insert_user(
     role: Role,
     password_hash: str,
     phone: str | None,
+    endpoint: str | None = None,
+    campaign_ids: Sequence[int] = (),
 ) -> User:
-    try:
-        row = await db.fetchrow(
-            q("insert_user"), client_id, login, display_name, role.value, password_hash, phone
-        )
-    except asyncpg.UniqueViolationError:
-        raise LoginTaken(login) from None
-    assert row is not None
+    """A new user; an agent with its endpoint and the client's campaigns it works (of
+    ``campaign_ids``, those that are the client's), in one transaction."""
+    async with _transaction(db) as conn:
+        try:
+            row = await conn.fetchrow(
+                q("insert_user"),
+                client_id,
+                login,
+                display_name,
+                role.value,
+                password_hash,
+                phone,
+                endpoint,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "users_endpoint":
+                raise EndpointTaken(endpoint or "") from None
+            raise LoginTaken(login) from None
+        assert row is not None
+        if campaign_ids:
+            await _check_campaigns(conn, client_id, campaign_ids)
+            await conn.execute(q("set_agent_campaigns"), row["id"], client_id, list(campaign_ids))
     return _user(row)
+
+
+@contextlib.asynccontextmanager
+async def _transaction(db: Db) -> AsyncIterator[Any]:
+    """A connection in a transaction: ``db`` itself, or one of the pool's."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn, conn.transaction():
+            yield conn
+    else:
+        async with db.transaction():
+            yield db
+
+
+async def set_agent_campaigns(
+    db: Db, user_id: int, client_id: int, campaign_ids: Sequence[int]
+) -> None:
+    """The campaigns an agent works: exactly these of the client's."""
+    await _check_campaigns(db, client_id, campaign_ids)
+    await db.execute(q("set_agent_campaigns"), user_id, client_id, list(campaign_ids))
+
+
+async def agent_campaigns(db: Db, client_id: int) -> dict[int, list[int]]:
+    """Each agent of the client → the ids of the campaigns it works."""
+    rows = await db.fetch(q("agent_campaigns_of_client"), client_id)
+    return {r["user_id"]: list(r["campaign_ids"]) for r in rows}
 
 
 async def user_by_login(db: Db, login: str) -> tuple[User, str] | None:

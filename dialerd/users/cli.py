@@ -1,4 +1,5 @@
-"""The ``dialerd user`` command: add, passwd, disable, enable, list.
+"""The ``dialerd user`` command: add (an agent with its endpoint and campaigns), passwd, disable,
+enable, list.
 
 Passwords are read from standard input (one line), never from the command line, which other
 users of the machine could read in the process list; at a terminal it is asked for twice.
@@ -39,6 +40,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 Role(args.role),
                 args.name,
                 args.phone,
+                endpoint=args.endpoint,
+                campaign_ids=args.campaign,
             )
             print(f"user {user.login} ({user.role.value}, client {user.client_id}) added")
         elif args.action == "passwd":
@@ -50,7 +53,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             for user in await service.users_of_client(conn, args.client):
                 state = "disabled" if user.disabled else "active"
-                print(f"{user.login}\t{user.role.value}\t{state}\t{user.display_name}")
+                extra = f"\t{user.endpoint}" if user.endpoint else ""
+                print(f"{user.login}\t{user.role.value}\t{state}\t{user.display_name}{extra}")
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -70,6 +74,16 @@ def register(sub: Any) -> None:
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.SUPERVISOR.value)
     add.add_argument("--name", default="", help="display name")
     add.add_argument("--phone", help="the user's own SIP phone, e.g. PJSIP/supervisor1")
+    add.add_argument(
+        "--endpoint", help="an agent's phone, its queue member interface, e.g. PJSIP/agent1"
+    )
+    add.add_argument(
+        "--campaign",
+        type=int,
+        action="append",
+        default=[],
+        help="a campaign an agent works (repeat for several)",
+    )
     for action, about in (
         ("passwd", "set a new password from standard input; the user's sessions end"),
         ("disable", "disable a user; its sessions end"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,6 +72,18 @@ async def _new_hash(password: str) -> str:
     return await hash_password(password)
 
 
+def _check_endpoint(role: Role, endpoint: str | None) -> str | None:
+    """An agent's phone as its queue member interface (PJSIP/agent1); only agents have one."""
+    endpoint = (endpoint or "").strip() or None
+    if role is not Role.AGENT:
+        if endpoint:
+            raise UserError("Only an agent has an endpoint")
+        return None
+    if endpoint is None or not _PHONE.fullmatch(endpoint) or "," in endpoint:
+        raise UserError("An agent needs its phone as a queue member interface such as PJSIP/agent1")
+    return endpoint
+
+
 async def add_user(
     db: store.Db,
     client_id: int,
@@ -79,17 +92,59 @@ async def add_user(
     role: Role,
     display_name: str = "",
     phone: str | None = None,
+    *,
+    endpoint: str | None = None,
+    campaign_ids: Sequence[int] = (),
 ) -> User:
+    """A new user; an agent needs its ``endpoint`` and works the client's campaigns of
+    ``campaign_ids``."""
     login = _check_login(login)
     phone = _check_phone(phone)
+    endpoint = _check_endpoint(role, endpoint)
+    if campaign_ids and role is not Role.AGENT:
+        raise UserError("Only an agent works campaigns")
     try:
         user = await store.insert_user(
-            db, client_id, login, display_name.strip(), role, await _new_hash(password), phone
+            db,
+            client_id,
+            login,
+            display_name.strip(),
+            role,
+            await _new_hash(password),
+            phone,
+            endpoint,
+            campaign_ids,
         )
     except store.LoginTaken:
         raise UserError(f"The login {login!r} is taken") from None
+    except store.EndpointTaken:
+        raise UserError(f"Another agent has the phone {endpoint}") from None
+    except store.UnknownCampaigns as exc:
+        raise UserError(_unknown_campaigns(exc)) from None
     log.info("user_added", user_id=user.id, client_id=client_id, login=login, role=role.value)
     return user
+
+
+async def set_agent_campaigns(
+    db: store.Db, client_id: int, login: str, campaign_ids: Sequence[int]
+) -> None:
+    """The campaigns the agent ``login`` of the client works (from its next sign-in)."""
+    found = await store.user_by_login(db, login)
+    if found is None or found[0].client_id != client_id or found[0].role is not Role.AGENT:
+        raise UserError(f"No agent {login!r}")
+    try:
+        await store.set_agent_campaigns(db, found[0].id, client_id, campaign_ids)
+    except store.UnknownCampaigns as exc:
+        raise UserError(_unknown_campaigns(exc)) from None
+
+
+def _unknown_campaigns(exc: store.UnknownCampaigns) -> str:
+    return "No campaign " + ", ".join(str(i) for i in exc.args) + " of this client"
+
+
+async def agent_campaigns(db: store.Db, client_id: int) -> dict[int, list[int]]:
+    """Each agent of the client (by user id) → the campaigns it works."""
+    return await store.agent_campaigns(db, client_id)
 
 
 async def change_password(

@@ -226,18 +226,32 @@ class Wallboard:
             reason=PAUSE_REASON if kind is AgentActionKind.PAUSE else "",
             phone=dial_string_of_phone(phone or "") if kind in SPY_KINDS else "",
         )
-        command_id = await live_store.insert_command(
-            self.pool, entry["instance_id"], client_id, user_id, action
+        await command_engine(
+            self.pool, entry["instance_id"], client_id, user_id, action, clock=self._clock
         )
-        deadline = self._clock() + ACTION_WAIT_S
-        while self._clock() < deadline:
-            state = await live_store.command_state(self.pool, command_id, client_id)
-            if state is not None and state.done:
-                if state.error:
-                    raise WallboardError(f"Asterisk refused it: {state.error}")
-                return
-            await asyncio.sleep(0.05)
-        raise WallboardError(f"the dialer {entry['instance_id']} did not carry it out in time")
+
+
+async def command_engine(
+    pool: asyncpg.Pool,
+    instance_id: str,
+    client_id: int,
+    user_id: int | None,
+    action: AgentAction,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Has the engine ``instance_id`` carry out ``action`` and waits for it (at most
+    ``ACTION_WAIT_S``); raises :class:`WallboardError` when it failed or took too long."""
+    command_id = await live_store.insert_command(pool, instance_id, client_id, user_id, action)
+    deadline = clock() + ACTION_WAIT_S
+    while clock() < deadline:
+        state = await live_store.command_state(pool, command_id, client_id)
+        if state is not None and state.done:
+            if state.error:
+                raise WallboardError(f"Asterisk refused it: {state.error}")
+            return
+        await asyncio.sleep(0.05)
+    raise WallboardError(f"the dialer {instance_id} did not carry it out in time")
 
 
 async def campaign_counts(pool: asyncpg.Pool, client_id: int) -> dict[int, dict[str, Any]]:

@@ -46,8 +46,13 @@ WHERE client_id = $1 AND id = $2 AND revoked_at IS NULL
 RETURNING id
 
 -- name: calling_systems
--- Every calling system (shared by all clients, as the calltask API's systemCode is).
-SELECT code, created_at FROM calling_systems ORDER BY code
+-- Every calling system (shared by all clients, as the calltask API's systemCode is), with its
+-- CRM link template.
+SELECT code, created_at, crm_url_template FROM calling_systems ORDER BY code
+
+-- name: set_crm_url_template
+-- A calling system's CRM link template (NULL: none).
+UPDATE calling_systems SET crm_url_template = $2 WHERE code = $1 RETURNING code
 
 -- name: info_fields
 -- Every info field (shared by all clients, as the calltask API's emprId is).

@@ -73,10 +73,13 @@ ORDER BY c.id
 FOR UPDATE OF c
 
 -- name: close_attempt
--- Completes an attempt's history row (once).
+-- Completes an attempt's history row (once). UsersID: the agent user whose phone the agent
+-- interface $9 is, if any.
 UPDATE contact_history
 SET status = 'closed', dt_call_alert = $2, dt_call_connect = $3, dt_agent_connect = $4,
     dt_call_end = $5, connres = $6, cause_code = $7, caller_hangup = $8, agent = $9,
+    users_id = (SELECT u.id FROM users u
+                WHERE u.endpoint = $9 AND u.role = 'agent' AND u.client_id = contact_history.client_id),
     abandoned = $10, machine = $11, detail = $12, channel = coalesce($13, channel)
 WHERE id = $1 AND status <> 'closed'
 

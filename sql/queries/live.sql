@@ -31,11 +31,12 @@ SET talk_s = agent_minutes.talk_s + excluded.talk_s,
     paused_s = agent_minutes.paused_s + excluded.paused_s
 
 -- name: insert_agent_command
--- A supervisor's action for instance $1, which the NOTIFY on dialerd_agent_commands wakes.
+-- A supervisor's or an agent's action for instance $1, which the NOTIFY on
+-- dialerd_agent_commands wakes.
 WITH ins AS (
     INSERT INTO agent_commands (instance_id, client_id, user_id, action, queue, agent, reason,
-                                phone)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                phone, member_name)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
     RETURNING id, instance_id
 )
 SELECT id, pg_notify('dialerd_agent_commands', instance_id) FROM ins
@@ -49,7 +50,7 @@ WHERE id IN (
     WHERE instance_id = $1 AND taken_at IS NULL AND created_at > now() - make_interval(secs => $2)
     ORDER BY id
     FOR UPDATE SKIP LOCKED)
-RETURNING id, action, queue, agent, reason, phone
+RETURNING id, action, queue, agent, reason, phone, member_name
 
 -- name: finish_agent_command
 -- How action $1 went: $2 is NULL when it worked, else why not.

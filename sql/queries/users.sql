@@ -1,17 +1,17 @@
 -- name: insert_user
 -- A new console user; the login is unique regardless of case (users_login).
-INSERT INTO users (client_id, login, display_name, role, password_hash, phone)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, client_id, login, display_name, role, disabled, phone
+INSERT INTO users (client_id, login, display_name, role, password_hash, phone, endpoint)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id, client_id, login, display_name, role, disabled, phone, endpoint
 
 -- name: user_by_login
 -- A user and its password hash, by sign-in name (any case).
-SELECT id, client_id, login, display_name, role, disabled, phone, password_hash
+SELECT id, client_id, login, display_name, role, disabled, phone, endpoint, password_hash
 FROM users WHERE lower(login) = lower($1)
 
 -- name: users_of_client
 -- A client's users, by login.
-SELECT id, client_id, login, display_name, role, disabled, phone
+SELECT id, client_id, login, display_name, role, disabled, phone, endpoint
 FROM users WHERE client_id = $1 ORDER BY lower(login)
 
 -- name: set_password
@@ -54,7 +54,8 @@ UPDATE console_sessions s
 SET seen_at = now(), expires_at = now() + make_interval(secs => $2)
 FROM users u
 WHERE s.token_hash = $1 AND s.expires_at > now() AND u.id = s.user_id AND NOT u.disabled
-RETURNING u.id, u.client_id, u.login, u.display_name, u.role, u.disabled, u.phone, s.csrf_token
+RETURNING u.id, u.client_id, u.login, u.display_name, u.role, u.disabled, u.phone, u.endpoint,
+    s.csrf_token
 
 -- name: delete_session
 -- Signs a session out.
@@ -96,3 +97,23 @@ FROM audit_log
 WHERE client_id = $1 AND ($2::timestamptz IS NULL OR (at, id) < ($2, $3))
 ORDER BY at DESC, id DESC
 LIMIT $4
+
+-- name: set_agent_campaigns
+-- The campaigns agent $1 works: exactly those of $3 (int[]) that are its client's ($2).
+WITH gone AS (
+    DELETE FROM agent_campaigns WHERE user_id = $1 AND NOT campaign_id = ANY($3::integer[])
+)
+INSERT INTO agent_campaigns (user_id, campaign_id)
+SELECT $1, c.id FROM campaigns c WHERE c.client_id = $2 AND c.id = ANY($3::integer[])
+ON CONFLICT DO NOTHING
+
+-- name: agent_campaigns_of_client
+-- Each agent of client $1 and the campaigns it works.
+SELECT ac.user_id, array_agg(ac.campaign_id ORDER BY ac.campaign_id) AS campaign_ids
+FROM agent_campaigns ac JOIN users u ON u.id = ac.user_id
+WHERE u.client_id = $1
+GROUP BY ac.user_id
+
+-- name: client_campaign_ids
+-- Which of the ids $2 (int[]) are campaigns of client $1.
+SELECT id FROM campaigns WHERE client_id = $1 AND id = ANY($2::integer[])

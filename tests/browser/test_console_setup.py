@@ -1,4 +1,5 @@
-"""The integrations page: API tokens (shown once), calling systems and info fields."""
+"""The integrations page: API tokens (shown once), calling systems and their CRM links, info
+fields, pause reasons."""
 
 from __future__ import annotations
 
@@ -30,6 +31,16 @@ async def test_an_admin_sets_up_what_a_crm_needs(page: Page, server: Server) -> 
     await page.get_by_role("button", name="Define").click()
     await expect(page.locator("#fields")).to_contain_text("City")
     await expect(page.locator("#new-token")).to_have_count(0)  # shown once only
+    crm = page.get_by_label("CRM link of CRM_ONE")
+    await crm.fill("https://crm.example/c?id={lookup}")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Unknown placeholder {lookup}")
+    await crm.fill("https://crm.example/customer?id={systemLookupCode}")
+    await page.get_by_role("button", name="Save").click()
+    await expect(crm).to_have_value("https://crm.example/customer?id={systemLookupCode}")
+    await page.get_by_role("textbox", name="Reason").fill("Training")
+    await page.get_by_role("button", name="Add").click()
+    await expect(page.locator("#reasons")).to_contain_text("Training")
     await shot(page, "admin-integrations")
 
     page.once("dialog", lambda dialog: dialog.accept())
@@ -37,5 +48,5 @@ async def test_an_admin_sets_up_what_a_crm_needs(page: Page, server: Server) -> 
     await expect(page.locator("#tokens")).to_contain_text("Revoked")
     assert await client_for_token(server.pool, f"Bearer {token}") is None
     await page.get_by_role("link", name="Audit log").click()
-    await expect(page.locator("#audit tbody tr")).to_have_count(4)
+    await expect(page.locator("#audit tbody tr")).to_have_count(6)
     await expect(page.locator("#audit tbody tr").first).to_contain_text("token.revoke")

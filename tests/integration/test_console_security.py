@@ -20,7 +20,7 @@ class _Samples(dict[str, str]):
     """A sample value of each route parameter: 1 unless its pattern needs a word."""
 
     def __missing__(self, key: str) -> str:
-        return {"action": "disable"}.get(key, "1")
+        return {"action": "disable", "move": "pause"}.get(key, "1")
 
 
 _SAMPLES = _Samples()

@@ -120,6 +120,7 @@ async def test_originate_fields_and_connected_call(
         queue=QUEUE,
         ring_timeout_s=20,
         agent_timeout_s=2,
+        wrapup_limit_s=60,
         amd_enabled=True,
         machine_action="message",
     )

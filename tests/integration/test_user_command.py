@@ -12,6 +12,7 @@ from dialerd.cli import build_parser
 from dialerd.config import Settings
 from dialerd.users import service
 from dialerd.users.service import SignInRefused
+from tests.integration.test_scheduler import add_campaign
 
 
 async def _run(
@@ -87,3 +88,26 @@ async def test_a_login_is_unique_regardless_of_case(
     assert await _run(settings, ["user", "add", "Ada"], "long enough pw\n", monkeypatch) == 0
     assert await _run(settings, ["user", "add", "ada"], "long enough pw\n", monkeypatch) == 1
     assert "The login 'ada' is taken" in capsys.readouterr().err
+
+
+async def test_the_command_adds_an_agent_with_its_phone_and_campaigns(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    c1, c2 = await add_campaign(pool, "c1"), await add_campaign(pool, "c2")
+    agent = ["user", "add", "ada", "--role", "agent", "--endpoint", "PJSIP/agent1"]
+    argv = [*agent, "--campaign", str(c1), "--campaign", str(c2)]
+    assert await _run(settings, argv, "first password\n", monkeypatch) == 0
+    ada = await pool.fetchval("SELECT id FROM users WHERE login = 'ada'")
+    assert await service.agent_campaigns(pool, 1) == {ada: [c1, c2]}
+    capsys.readouterr()
+    assert await _run(settings, ["user", "list"], "", monkeypatch) == 0
+    assert capsys.readouterr().out == "ada\tagent\tactive\t\tPJSIP/agent1\n"
+    bob = ["user", "add", "bob", "--role", "agent", "--endpoint", "PJSIP/agent2"]
+    assert await _run(settings, [*bob, "--campaign", "999"], "first password\n", monkeypatch) == 1
+    assert "No campaign 999 of this client" in capsys.readouterr().err
+    assert await _run(settings, bob[:5], "first password\n", monkeypatch) == 1
+    assert "An agent needs its phone" in capsys.readouterr().err
+    assert await pool.fetchval("SELECT count(*) FROM users") == 1

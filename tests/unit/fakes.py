@@ -56,6 +56,7 @@ def campaign(campaign_id: int = 1, **changes: object) -> Campaign:
         max_originate_rate=None,
         ring_timeout_s=20,
         agent_timeout_s=2,
+        wrapup_limit_s=60,
         amd_enabled=False,
         machine_action=MachineAction.HANGUP,
         window_start=datetime.min.time(),
@@ -299,14 +300,32 @@ class FakePbx:
 
 @dataclass
 class MemoryLiveStore:
-    """The live-store port in memory: the views published, the agents' seconds, and the
-    supervisors' actions the test queues."""
+    """The live-store port in memory: the views published, the agents' seconds, the
+    supervisors' actions the test queues, and the workspace agents (ready ones by interface,
+    with their queues; those in after-call work; those whose limit the test says is over)."""
 
     views: list[Mapping[str, object]] = field(default_factory=list)
     seconds: list[AgentSeconds] = field(default_factory=list)
     commands: list[AgentCommand] = field(default_factory=list)
     finished: dict[int, str | None] = field(default_factory=dict)
     withdrawn: bool = False
+    ready_agents: dict[str, list[str]] = field(default_factory=dict)
+    after_call: dict[str, tuple[int, int, list[str]]] = field(default_factory=dict)
+    overdue: list[str] = field(default_factory=list)
+
+    async def start_after_call(self, agent: str, campaign_id: int, attempt_id: int) -> list[str]:
+        queues = self.ready_agents.pop(agent, None)
+        if queues is None:
+            return []
+        self.after_call[agent] = (campaign_id, attempt_id, queues)
+        return queues
+
+    async def end_after_calls(self) -> list[tuple[str, list[str]]]:
+        ended = [(a, self.after_call.pop(a)[2]) for a in self.overdue if a in self.after_call]
+        self.overdue = []
+        for agent, queues in ended:
+            self.ready_agents[agent] = queues
+        return ended
 
     async def publish(self, view: Mapping[str, object]) -> None:
         self.views.append(view)

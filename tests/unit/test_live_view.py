@@ -5,7 +5,7 @@ queue members and AMI actions."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -14,6 +14,7 @@ from dialerd.dialer.engine import LIVE_HEARTBEAT_S, Engine
 from dialerd.dialer.live import MinuteMeter, expected_free_agents
 from dialerd.dialer.pacing import CallStats
 from dialerd.domain import (
+    AFTER_CALL_REASON,
     AgentAction,
     AgentActionKind,
     AgentCommand,
@@ -21,7 +22,8 @@ from dialerd.domain import (
     AgentState,
     PbxRefused,
 )
-from dialerd.pbx.asterisk import agent_action_request
+from dialerd.pbx.ami import AmiConnection
+from dialerd.pbx.asterisk import AsteriskPbx, agent_action_request
 from dialerd.pbx.state import LiveState
 from tests.unit.fakes import FakePbx, MemoryLiveStore, MemoryStore, campaign, dialable
 from tests.unit.test_engine import AGENT, START, Clock
@@ -201,19 +203,23 @@ def test_queue_members_say_state_since_pause_reason_and_channel() -> None:
     assert state.queue_members("q1", clock.t)[1].pause_reason == ""
 
 
+FREE = AgentLive(AGENT, "agent1", AgentState.FREE, 0.0)
+ON_CALL = AgentLive(AGENT, "agent1", AgentState.TALKING, 0.0, channel="PJSIP/a-1")
+
+
 def test_agent_actions_are_queue_pause_queue_remove_and_chanspy() -> None:
     pause = AgentAction(AgentActionKind.PAUSE, "q1", AGENT, reason="supervisor")
-    assert agent_action_request(pause, None) == {
+    assert agent_action_request(pause, FREE) == {
         "Action": "QueuePause",
         "Queue": "q1",
         "Interface": AGENT,
         "Paused": "true",
         "Reason": "supervisor",
     }
-    out = agent_action_request(AgentAction(AgentActionKind.SIGN_OUT, "q1", AGENT), None)
+    out = agent_action_request(AgentAction(AgentActionKind.SIGN_OUT, "q1", AGENT), FREE)
     assert out == {"Action": "QueueRemove", "Queue": "q1", "Interface": AGENT}
     spies = {
-        kind: agent_action_request(AgentAction(kind, "q1", AGENT, phone="PJSIP/sup1"), "PJSIP/a-1")
+        kind: agent_action_request(AgentAction(kind, "q1", AGENT, phone="PJSIP/sup1"), ON_CALL)
         for kind in (AgentActionKind.LISTEN, AgentActionKind.WHISPER, AgentActionKind.BARGE)
     }
     assert {k.value: r["Data"] for k, r in spies.items()} == {
@@ -228,6 +234,113 @@ def test_agent_actions_are_queue_pause_queue_remove_and_chanspy() -> None:
         "ChanSpy",
     )
     with pytest.raises(PbxRefused, match="not on a call"):
-        agent_action_request(AgentAction(AgentActionKind.BARGE, "q1", AGENT, phone="x"), None)
+        agent_action_request(AgentAction(AgentActionKind.BARGE, "q1", AGENT, phone="x"), FREE)
     with pytest.raises(PbxRefused, match="no phone"):
-        agent_action_request(AgentAction(AgentActionKind.LISTEN, "q1", AGENT), "PJSIP/a-1")
+        agent_action_request(AgentAction(AgentActionKind.LISTEN, "q1", AGENT), ON_CALL)
+    with pytest.raises(PbxRefused, match="is not an agent of q1"):
+        agent_action_request(pause, None)
+
+
+async def connected_call_ends(rig: LiveRig) -> int:
+    """A call to the rig's agent, bridged (AgentConnect) and over; returns its attempt."""
+    rig.agent(AgentState.FREE)
+    rig.store.add_contact(1, "+4930100000")
+    await rig.engine.tick()
+    [attempt] = [int(f["ChannelId"].removeprefix("dialerd-")) for f, _ in rig.pbx.originates]
+    rig.pbx.push("Newchannel", attempt)
+    rig.pbx.push("OriginateResponse", attempt, Response="Success", Reason="4")
+    rig.pbx.push("AgentConnect", attempt, Queue="q1", Interface=AGENT)
+    rig.pbx.push("Hangup", attempt, Cause="16")
+    return attempt
+
+
+async def test_a_workspace_agent_goes_to_after_call_work_and_is_ready_at_its_limit(
+    rig: LiveRig,
+) -> None:
+    rig.live.ready_agents[AGENT] = ["q1", "q2"]
+    attempt = await connected_call_ends(rig)
+    await rig.engine.tick()
+    assert rig.live.after_call[AGENT] == (1, attempt, ["q1", "q2"])
+    assert [(a.kind, a.queue, a.agent, a.reason) for a in rig.pbx.actions] == [
+        (AgentActionKind.PAUSE, "q1", AGENT, AFTER_CALL_REASON),
+        (AgentActionKind.PAUSE, "q2", AGENT, AFTER_CALL_REASON),
+    ]
+    rig.pbx.actions.clear()
+    rig.clock.t += 1.0
+    await rig.engine.tick()
+    assert rig.pbx.actions == []  # its limit is not over yet
+    rig.live.overdue.append(AGENT)
+    rig.clock.t += 1.0
+    await rig.engine.tick()
+    assert [(a.kind, a.queue) for a in rig.pbx.actions] == [
+        (AgentActionKind.READY, "q1"),
+        (AgentActionKind.READY, "q2"),
+    ]
+
+
+async def test_an_agent_who_is_no_workspace_agent_is_not_paused_after_a_call(
+    rig: LiveRig,
+) -> None:
+    await connected_call_ends(rig)
+    await rig.engine.tick()
+    assert rig.pbx.actions == [] and rig.live.after_call == {}
+
+
+def test_the_workspace_actions_as_ami_actions() -> None:
+    sign_in = AgentAction(AgentActionKind.SIGN_IN, "q1", AGENT, member_name="Ada")
+    assert sorted(agent_action_request(sign_in, None).items()) == [
+        ("Action", "QueueAdd"),
+        ("Interface", AGENT),
+        ("MemberName", "Ada"),
+        ("Paused", "false"),
+        ("Queue", "q1"),
+        ("StateInterface", AGENT),
+    ]
+    ready = {"Action": "QueuePause", "Queue": "q1", "Interface": AGENT, "Paused": "false"}
+    assert agent_action_request(sign_in, FREE) == ready  # a member already: ready
+    assert agent_action_request(AgentAction(AgentActionKind.READY, "q1", AGENT), FREE) == ready
+    hangup = AgentAction(AgentActionKind.HANGUP, "q1", AGENT)
+    assert agent_action_request(hangup, ON_CALL) == {"Action": "Hangup", "Channel": "PJSIP/a-1"}
+    with pytest.raises(PbxRefused, match="not on a call"):
+        agent_action_request(hangup, FREE)
+    with pytest.raises(PbxRefused, match="is not an agent of q1"):
+        agent_action_request(AgentAction(AgentActionKind.READY, "q1", AGENT), None)
+
+
+def test_a_member_paused_for_after_call_work_is_in_wrap_up() -> None:
+    clock = StateClock()
+    state = LiveState(clock=clock.mono, wall_clock=clock.wall)
+    state.apply(member("agent1"))
+    state.apply(member("agent1", Paused="1", PausedReason=AFTER_CALL_REASON))
+    assert state.agent_state("q1", "PJSIP/agent1", clock.mono()) is AgentState.WRAPUP
+    view = state.queue_agents("q1", clock.mono())
+    assert (view.wrapup, view.paused, view.available) == (1, 0, 1)
+    state.apply(member("agent1", Paused="1", PausedReason="break"))
+    assert state.agent_state("q1", "PJSIP/agent1", clock.mono()) is AgentState.PAUSED
+
+
+class _Ami:
+    """What AsteriskPbx needs of an AMI connection, recording the actions sent."""
+
+    def __init__(self) -> None:
+        self.on_ready: list[object] = []
+        self.on_lost: list[object] = []
+        self.sent: list[dict[str, str]] = []
+
+    def add_listener(self, listener: object) -> None:
+        return None
+
+    async def send(self, action: dict[str, str]) -> list[object]:
+        self.sent.append(action)
+        return []
+
+
+async def test_an_agent_no_member_of_a_queue_is_added_to_it_and_is_out_of_it_already() -> None:
+    ami = _Ami()
+    pbx = AsteriskPbx(cast(AmiConnection, ami))
+    await pbx.agent_action(AgentAction(AgentActionKind.SIGN_OUT, "q1", AGENT))
+    assert ami.sent == []  # a supervisor signed it out before: nothing to do
+    await pbx.agent_action(AgentAction(AgentActionKind.SIGN_IN, "q1", AGENT, member_name="Ada"))
+    assert [(a["Action"], a["Interface"]) for a in ami.sent] == [("QueueAdd", AGENT)]
+    with pytest.raises(PbxRefused, match="is not an agent of q1"):
+        await pbx.agent_action(AgentAction(AgentActionKind.PAUSE, "q1", AGENT, reason="break"))

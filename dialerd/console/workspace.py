@@ -1,0 +1,145 @@
+"""The agent's workspace at /console/agent/: sign in to the queues of the agent's campaigns,
+pause with a reason, ready, sign out, hang up; the screen pop of the call the agent is on,
+pushed with server-sent events within a second of the bridge; after a call, after-call work
+until "Done" or the campaign's wrap-up limit (docs/workspace.md). Only agents reach it, and
+each sees only its own calls."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from aiohttp import web
+
+from dialerd.console.audit import audit
+from dialerd.console.context import POOL, SESSION, SETTINGS
+from dialerd.console.guard import requires
+from dialerd.console.render import MenuItem, fragment, page
+from dialerd.console.wallboard import STOPPING, sse
+from dialerd.domain import AgentActionKind, AgentStatus, Role
+from dialerd.workspace.moves import may_move
+from dialerd.workspace.service import Workspace, WorkspaceError, WorkspaceView
+
+routes = web.RouteTableDef()
+MENU_ITEM = MenuItem("Workspace", "workspace", Role.AGENT, section="/console/agent/")
+
+STATES = {
+    AgentStatus.READY: ("Ready", "ok"),
+    AgentStatus.PAUSED: ("Paused", "paused"),
+    AgentStatus.AFTER_CALL: ("After-call work", "wrap"),
+    AgentStatus.OUT: ("Signed out", "idle"),
+}
+PHONE_STATES = {"ringing": ("Ringing", "warn"), "talking": ("On a call", "talk")}
+# The routes' moves, and what the agent is told when one is done.
+MOVES = {
+    "sign_in": (AgentActionKind.SIGN_IN, "Signed in to your queues"),
+    "pause": (AgentActionKind.PAUSE, "Paused"),
+    "ready": (AgentActionKind.READY, "Ready for calls"),
+    "sign_out": (AgentActionKind.SIGN_OUT, "Signed out of your queues"),
+}
+
+
+def _target(request: web.Request) -> str:
+    """What the audit log names an agent's action on: its phone."""
+    return f"agent {request[SESSION].user.endpoint}"
+
+
+def _workspace(request: web.Request) -> Workspace:
+    return Workspace(request.app[POOL], request.app[SETTINGS].require_database_url())
+
+
+def _context(view: WorkspaceView) -> dict[str, Any]:
+    return {
+        "w": view,
+        "states": STATES,
+        "phone_states": PHONE_STATES,
+        "may": {name: may_move(kind, view.status) for name, (kind, _) in MOVES.items()},
+    }
+
+
+@routes.get("/agent/", name="workspace")
+@requires(Role.AGENT)
+async def workspace_page(request: web.Request) -> web.StreamResponse:
+    try:
+        view = await _workspace(request).view(request[SESSION].user)
+    except WorkspaceError as exc:
+        raise web.HTTPConflict(text=str(exc)) from None
+    return page(request, "workspace/workspace.html", _context(view))
+
+
+@routes.get("/agent/events", name="workspace_events")
+@requires(Role.AGENT)
+async def events(request: web.Request) -> web.StreamResponse:
+    """The live part of the workspace as server-sent events ``live``, sent when it changed."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    updates = _workspace(request).updates(request[SESSION].user, request.app[STOPPING])
+    sent = None
+    with contextlib.suppress(ConnectionResetError):
+        try:
+            async for view in updates:
+                html = fragment(request, "workspace/_live.html", _context(view))
+                if html != sent:
+                    await response.write(sse("live", html))
+                    sent = html
+        finally:
+            await updates.aclose()
+    return response
+
+
+async def _answer(request: web.Request, error: str | None, done: str) -> web.StreamResponse:
+    """htmx gets the result line (the state itself comes with the event stream, which the
+    change wakes: a reply rendered earlier must not overwrite a later state); a plain form
+    goes back to the page."""
+    if request.headers.get("HX-Request"):
+        html = fragment(
+            request, "wallboard/_result.html", {"message": error or done, "ok": not error}
+        )
+        return web.Response(text=html, content_type="text/html")
+    raise web.HTTPSeeOther(str(request.app.router["workspace"].url_for()))
+
+
+@routes.post("/agent/{move:sign_in|pause|ready|sign_out}", name="workspace_move")
+@requires(Role.AGENT)
+async def move(request: web.Request) -> web.StreamResponse:
+    kind, done = MOVES[request.match_info["move"]]
+    reason = str((await request.post()).get("reason", "")).strip()
+    error = None
+    try:
+        await _workspace(request).move(request[SESSION].user, kind, reason)
+    except WorkspaceError as exc:
+        error = str(exc)
+    await audit(
+        request, f"workspace.{kind.value}", _target(request), {"reason": reason, "error": error}
+    )
+    return await _answer(request, error, done)
+
+
+@routes.post("/agent/hangup", name="workspace_hangup")
+@requires(Role.AGENT)
+async def hangup(request: web.Request) -> web.StreamResponse:
+    error = None
+    try:
+        await _workspace(request).hangup(request[SESSION].user)
+    except WorkspaceError as exc:
+        error = str(exc)
+    await audit(request, "workspace.hangup", _target(request), {"error": error})
+    return await _answer(request, error, "Hung up")
+
+
+async def leave_queues(request: web.Request) -> None:
+    """An agent who signs out of the console leaves its queues first (if it was in them)."""
+    user = request[SESSION].user
+    ws = _workspace(request)
+    with contextlib.suppress(WorkspaceError):
+        if may_move(AgentActionKind.SIGN_OUT, (await ws.view(user)).status):
+            await ws.move(user, AgentActionKind.SIGN_OUT)
+            await audit(
+                request, "workspace.sign_out", _target(request), {"reason": "", "error": None}
+            )

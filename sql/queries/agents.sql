@@ -1,0 +1,68 @@
+-- name: lock_agent
+-- Serialises the changes of one agent's state (the workspace's and the engines').
+SELECT id FROM users WHERE id = $1 AND role = 'agent' FOR UPDATE
+
+-- name: agent_state_now
+-- An agent's open state period: its state now (none: never signed in).
+SELECT id, state, reason, campaign_id, attempt_id, started_at, ended_at
+FROM agent_states WHERE user_id = $1 AND ended_at IS NULL
+
+-- name: end_agent_state
+-- Ends an agent's open state period.
+UPDATE agent_states SET ended_at = now() WHERE user_id = $1 AND ended_at IS NULL
+
+-- name: insert_agent_state
+-- Opens a new state period of an agent, and tells the workspaces (as the engines' views do:
+-- on dialerd_live, delivered at commit).
+WITH ins AS (
+    INSERT INTO agent_states (user_id, client_id, state, reason, campaign_id, attempt_id)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    RETURNING id, user_id, state, reason, campaign_id, attempt_id, started_at, ended_at
+)
+SELECT id, state, reason, campaign_id, attempt_id, started_at, ended_at,
+       pg_notify('dialerd_live', 'agent ' || user_id)
+FROM ins
+
+-- name: agent_state_history
+-- An agent's state periods, newest first; client $2 must be the agent's.
+SELECT id, state, reason, campaign_id, attempt_id, started_at, ended_at
+FROM agent_states WHERE user_id = $1 AND client_id = $2
+ORDER BY started_at DESC, id DESC
+LIMIT $3
+
+-- name: campaigns_of_agent
+-- The campaigns agent $1 works, with their queues, by name.
+SELECT c.id, c.name, c.queue, c.wrapup_limit_s
+FROM agent_campaigns ac JOIN campaigns c ON c.id = ac.campaign_id
+JOIN users u ON u.id = ac.user_id AND u.client_id = c.client_id
+WHERE ac.user_id = $1
+ORDER BY c.name, c.id
+
+-- name: agent_by_endpoint
+-- The enabled agent whose phone is the queue member interface $1.
+SELECT id, client_id FROM users WHERE endpoint = $1 AND role = 'agent' AND NOT disabled
+
+-- name: after_calls_over
+-- Agents in after-call work for longer than their call's campaign's wrap-up limit.
+SELECT s.id, s.user_id, s.client_id, u.endpoint
+FROM agent_states s
+JOIN campaigns c ON c.id = s.campaign_id
+JOIN users u ON u.id = s.user_id
+WHERE s.ended_at IS NULL AND s.state = 'after_call'
+  AND s.started_at <= now() - make_interval(secs => c.wrapup_limit_s)
+
+-- name: pause_reasons
+-- Client $1's pause reasons, in the order they were added.
+SELECT reason FROM pause_reasons WHERE client_id = $1 ORDER BY id
+
+-- name: add_pause_reason
+-- One more pause reason of a client; nothing if it has it already (any case).
+INSERT INTO pause_reasons (client_id, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING
+
+-- name: delete_pause_reason
+-- Removes a pause reason of a client.
+DELETE FROM pause_reasons WHERE client_id = $1 AND reason = $2 RETURNING id
+
+-- name: attempt_contact
+-- The contact of attempt $1 if it is client $2's.
+SELECT contact_id FROM contact_history WHERE id = $1 AND client_id = $2

@@ -1,0 +1,107 @@
+"""The workspace's pure parts: the CRM link, the agent's moves, what the engines' views say of
+an agent's phone and which engine carries out its actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dialerd.domain import AgentActionKind, AgentStatus
+from dialerd.wallboard.merge import STALE_S, InstanceView
+from dialerd.workspace.crm import crm_url, template_error
+from dialerd.workspace.moves import Phone, engine_for, may_move, phone_of
+
+TEMPLATE = "https://crm.example/customer?id={systemLookupCode}&c={extCustId}"
+
+
+def test_a_crm_link_gets_every_value_url_encoded() -> None:
+    url = crm_url(TEMPLATE, {"systemLookupCode": "a b&x=1/#", "extCustId": "ÆØ"})
+    assert url == "https://crm.example/customer?id=a%20b%26x%3D1%2F%23&c=%C3%86%C3%98"
+
+
+def test_a_crm_link_without_a_value_it_needs_is_none() -> None:
+    assert crm_url(TEMPLATE, {"systemLookupCode": "17", "extCustId": None}) is None
+    assert crm_url("https://crm.example/{contactId}", {"contactId": 5}) == "https://crm.example/5"
+
+
+@pytest.mark.parametrize(
+    ("template", "error"),
+    [
+        ("https://crm.example/?id={nope}", "Unknown placeholder {nope}"),
+        ("javascript:alert(1)//{extCustId}", "starts with https://"),
+        ("https://{systemCode}.example/", "host cannot be a placeholder"),
+        ("https://crm.example/ {extCustId}", "no spaces"),
+        ("https://crm.example/{extCustId", "braces"),
+    ],
+)
+def test_a_bad_crm_template_is_refused(template: str, error: str) -> None:
+    found = template_error(template)
+    assert found is not None and error in found
+
+
+def test_a_good_crm_template_is_taken() -> None:
+    assert template_error(TEMPLATE) is None
+
+
+def test_the_moves_of_an_agent() -> None:
+    assert may_move(AgentActionKind.SIGN_IN, None) and may_move(
+        AgentActionKind.SIGN_IN, AgentStatus.OUT
+    )
+    assert not may_move(AgentActionKind.SIGN_IN, AgentStatus.READY)
+    assert may_move(AgentActionKind.PAUSE, AgentStatus.AFTER_CALL)
+    assert not may_move(AgentActionKind.PAUSE, AgentStatus.OUT)
+    assert may_move(AgentActionKind.READY, AgentStatus.AFTER_CALL)
+    assert not may_move(AgentActionKind.READY, AgentStatus.READY)
+    assert not may_move(AgentActionKind.SIGN_OUT, None)
+
+
+def _view(
+    instance: str,
+    agents: list[dict[str, Any]],
+    *,
+    client: int = 1,
+    age: float = 1.0,
+    connected: bool = True,
+) -> InstanceView:
+    return InstanceView(
+        instance,
+        {
+            "pbx": {"connected": connected},
+            "campaigns": [{"id": 7, "client_id": client, "agents": agents}],
+        },
+        age,
+    )
+
+
+def _agent(state: str, attempt: int | None = None, who: str = "PJSIP/agent1") -> dict[str, Any]:
+    return {
+        "agent": who,
+        "state": state,
+        "since": 10.0,
+        "pause_reason": "",
+        "attempt_id": attempt,
+        "number": "+4799" if attempt else None,
+    }
+
+
+def test_the_agent_s_phone_is_the_engine_s_whose_call_it_is() -> None:
+    views = [
+        _view("a", [_agent("free")]),
+        _view("b", [_agent("talking", 17)]),
+        _view("c", [_agent("talking", 99, who="PJSIP/agent2")]),
+    ]
+    assert phone_of(views, 1, "PJSIP/agent1") == Phone("talking", 10.0, "", 17, 7, "+4799", "b")
+    assert engine_for(views, 1, "PJSIP/agent1") == "b"
+
+
+def test_other_clients_and_stale_or_cut_off_engines_show_nothing() -> None:
+    views = [
+        _view("a", [_agent("talking", 17)], client=2),
+        _view("b", [_agent("talking", 18)], age=STALE_S + 1),
+        _view("c", [_agent("talking", 19)], connected=False),
+    ]
+    assert phone_of(views, 1, "PJSIP/agent1") == Phone("")
+    assert engine_for(views[1:], 1, "PJSIP/agent1") is None
+    # an agent not in any queue yet: any running engine signs it in (engines serve all clients)
+    assert engine_for(views, 1, "PJSIP/agent1") == "a"
