@@ -225,7 +225,7 @@ async def test_a_dead_trunk_opens_the_breaker_and_burns_no_contacts(rig: Rig) ->
     for attempt in first:
         fail_without_channel(rig, attempt)
     await rig.tick(0.2)
-    assert breaker.state is BreakerState.CLOSED  # a channel's events may still come
+    assert breaker.state.value == "closed"  # a channel's events may still come
     await rig.tick(FAILURE_GRACE_S)
     assert breaker.state is BreakerState.OPEN
     for c in contacts:  # nobody charged, everybody due again
