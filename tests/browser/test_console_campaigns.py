@@ -13,7 +13,7 @@ from dialerd.dialer.live import CallLive, CallState
 from dialerd.domain import AgentLive, AgentState, Role
 from dialerd.store.live import PostgresLiveStore
 from tests.browser.conftest import Server, shot, sign_in
-from tests.conftest import PASSWORD
+from tests.browser.keyboard import press_on, sign_in_by_keys
 from tests.integration.test_scheduler import add_contact
 from tests.integration.test_wallboard import add_answer, dialable_campaign, view_of
 
@@ -146,23 +146,11 @@ async def test_the_console_works_with_the_keyboard_alone_at_tablet_width(
         await campaigns.create(conn, 1, {"Name": "Renewals", "Queue": "sales"})
     await server.add_user("sam")
     await page.set_viewport_size({"width": 768, "height": 1024})
-    await page.goto(server.url + "/console/")
-    await expect(page.get_by_label("Login")).to_be_focused()  # autofocus
-    await page.keyboard.type("sam")
-    await page.keyboard.press("Tab")
-    await page.keyboard.type(PASSWORD)
-    await page.keyboard.press("Enter")
+    await sign_in_by_keys(page, server.url, "sam")
     await expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
     await page.keyboard.press("Tab")
     await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
-    # Tab on to the pause button of the campaign's row, and press it
-    for _ in range(12):
-        await page.keyboard.press("Tab")
-        if await page.get_by_role("button", name="Pause Renewals").evaluate(
-            "b => b === document.activeElement"
-        ):
-            break
-    await page.keyboard.press("Enter")
+    await press_on(page, page.get_by_role("button", name="Pause Renewals"))
     await expect(page.locator("#campaigns tbody tr").get_by_text("Paused")).to_be_visible()
     # nothing runs off the screen sideways but the table, which scrolls in its frame
     width = await page.evaluate("document.documentElement.scrollWidth")

@@ -5,14 +5,18 @@ after a partial update the focus is still in the page, not lost to <body>."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 import re
+import time
 from pathlib import Path
 
 import python_calamine
 from playwright.async_api import Page, expect
 
 from dialerd.campaigns import service as campaigns
+from dialerd.domain import AgentLive, AgentState, Role
+from dialerd.reports import export
 from tests import sheets
 from tests.browser.conftest import Server
 from tests.browser.keyboard import (
@@ -25,6 +29,14 @@ from tests.browser.keyboard import (
     type_into,
 )
 from tests.browser.test_console_contacts import seed
+from tests.browser.test_console_reports import DAY, FIRST, history
+from tests.browser.test_console_wallboard import (  # the board fixture, shared
+    INSTANCE,
+    Board,
+    board,  # noqa: F401
+    leave,
+)
+from tests.integration.test_wallboard import view_of
 
 
 async def test_campaigns_are_created_and_edited_by_keyboard(page: Page, server: Server) -> None:
@@ -155,3 +167,80 @@ async def test_a_file_is_imported_by_keyboard(page: Page, server: Server, tmp_pa
         "SELECT properties->>'216' FROM contacts WHERE ext_cust_id = 'N0'"
     )
     assert stadt == "Bonn"
+
+
+async def test_the_wallboard_is_filtered_and_an_agent_paused_by_keyboard(
+    page: Page,
+    server: Server,
+    board: Board,  # noqa: F811 (the fixture imported above)
+) -> None:
+    await server.add_user("sam")
+    await sign_in_by_keys(page, server.url, "sam")
+    await press_on(page, page.get_by_role("link", name="Wallboard"))
+    filters = page.get_by_role("navigation", name="Campaigns")
+    await press_on(page, filters.get_by_role("link", name="Renewals"))
+    await expect(page.get_by_role("heading", name="Wallboard: Renewals")).to_be_visible()
+    pause = page.get_by_role("button", name="Pause Bo")
+    await press_on(page, pause)
+    await expect(page.locator("#action-result")).to_have_text("PJSIP/agent2 paused")
+    assert board.done == ["pause PJSIP/agent2"]
+    await expect(pause).to_be_focused()
+
+    # The engine's next view has Bo paused: the board is drawn again, Pause Bo cannot be
+    # pressed any more, and the focus goes to Bo's row, from which Tab goes on in the row.
+    now = time.time()
+    paused = [AgentLive("PJSIP/agent2", "Bo", AgentState.PAUSED, now, "supervisor")]
+    await board.live.publish(view_of(INSTANCE, board.campaign, paused))
+    await expect(pause).to_be_disabled()
+    bo = page.locator("tr[data-agent='PJSIP/agent2']")
+    await expect(bo).to_be_focused()
+    await page.keyboard.press("Tab")
+    assert await bo.evaluate("row => row.contains(document.activeElement)")
+    await leave(page, server)
+
+
+async def test_reports_are_read_and_exported_by_keyboard(page: Page, server: Server) -> None:
+    await history(server.pool)
+    await server.add_user("vera", Role.VIEWER)
+    await sign_in_by_keys(page, server.url, "vera")
+    await press_on(page, page.get_by_role("link", name="Reports"))
+    for label, day in (("From", FIRST), ("To", DAY)):
+        await tab_to(page, page.get_by_label(label))
+        await page.keyboard.type(day.strftime("%m%d%Y"))  # the browser's en-US date field
+        await expect(page.get_by_label(label)).to_have_value(str(day))
+    await press_on(page, page.get_by_role("button", name="Show"))
+    await expect(page.locator("#abandon tbody tr")).to_have_count(6)  # 2 campaigns, 3 days
+
+    async with page.expect_download() as csv_download:
+        await press_on(page, page.get_by_role("link", name="CSV"))
+    path = await (await csv_download.value).path()
+    text = await asyncio.to_thread(Path(path).read_text)
+    assert len(list(csv.DictReader(io.StringIO(text)))) == 3 * (18 + 6) + 40 + 36 + 23 + 1 + 2
+    async with page.expect_download() as xlsx_download:
+        await press_on(page, page.get_by_role("link", name="Excel (.xlsx)"))
+    path = await (await xlsx_download.value).path()
+    cells = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    rows = cells.to_python()
+    assert tuple(rows[0]) == export.COLUMNS and len(rows) == 1 + 3 * (18 + 6) + 40 + 36 + 23 + 3
+
+
+async def test_a_user_is_added_and_a_token_revoked_by_keyboard(page: Page, server: Server) -> None:
+    await server.add_user("ada", Role.ADMIN)
+    await sign_in_by_keys(page, server.url, "ada")
+    await press_on(page, page.get_by_role("link", name="Admin"))
+    await type_into(page, page.get_by_label("Login", exact=True), "vic")
+    await type_into(page, page.get_by_label("Name", exact=True), "Wall screen")
+    await choose(page, page.get_by_label("Role"), "viewer")
+    await type_into(page, page.get_by_label("Password (10 characters at least)"), "a long password")
+    await press_on(page, page.get_by_role("button", name="Add user"))
+    await expect(page.locator("#users tr", has_text="vic")).to_contain_text("Wall screen")
+
+    await press_on(page, page.get_by_role("link", name="Integrations"))
+    await press_on(page, page.get_by_role("button", name="Create an API token"))
+    await expect(page.locator("#new-token")).not_to_be_empty()
+    page.once("dialog", lambda dialog: dialog.accept())
+    await press_on(page, page.get_by_role("button", name="Revoke token 1"))
+    await expect(page.locator("#tokens tbody tr").first).to_contain_text("Revoked")
+    await press_on(page, page.get_by_role("link", name="Audit log"))
+    actions = page.locator("#audit tbody tr td:nth-child(3)")
+    await expect(actions).to_contain_text(["token.revoke", "token.create", "user.add"])
