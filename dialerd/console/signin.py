@@ -62,7 +62,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
 @routes.post("/signout", name="signout")
 @requires(Role.VIEWER)
 async def signout(request: web.Request) -> web.StreamResponse:
-    await users.sign_out(request.app[POOL], request[SESSION].token)
+    await users.sign_out(request.app[POOL], request[SESSION], request.remote)
     response = web.HTTPSeeOther("/console/signin")
     response.del_cookie(COOKIE, path="/console/")
     raise response

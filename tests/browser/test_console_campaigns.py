@@ -112,6 +112,11 @@ async def test_a_viewer_sees_campaigns_but_no_button_to_change_them(
 
 async def test_an_admin_adds_a_user_and_reads_the_audit_log(page: Page, server: Server) -> None:
     await server.add_user("ada", Role.ADMIN)
+    await page.goto(server.url + "/console/")
+    await page.get_by_label("Login").fill("ada")
+    await page.get_by_label("Password").fill("a mistyped password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_have_text("Wrong login or password")
     await sign_in(page, server, "ada")
     await page.get_by_role("link", name="Admin").click()
     await page.get_by_label("Login", exact=True).fill("vic")
@@ -132,10 +137,14 @@ async def test_an_admin_adds_a_user_and_reads_the_audit_log(page: Page, server: 
     await expect(page.locator("#users tr", has_text="vic")).to_contain_text("Disabled")
     await page.get_by_role("link", name="Audit log").click()
     rows = page.locator("#audit tbody tr")
-    await expect(rows).to_have_count(2)
+    await expect(rows).to_have_count(4)
     await expect(rows.nth(0)).to_contain_text("user.disable")
     await expect(rows.nth(1)).to_contain_text("user.add")
     await expect(rows.nth(1)).to_contain_text("role: viewer")
+    await expect(rows.nth(2)).to_contain_text("user.sign_in")
+    await expect(rows.nth(3)).to_contain_text("user.sign_in_failed")
+    await expect(rows.nth(3)).to_contain_text("reason: wrong password")
+    await expect(page.locator("#audit")).not_to_contain_text("mistyped")
     await shot(page, "admin-audit")
 
 

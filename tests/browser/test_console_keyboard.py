@@ -243,4 +243,4 @@ async def test_a_user_is_added_and_a_token_revoked_by_keyboard(page: Page, serve
     await expect(page.locator("#tokens tbody tr").first).to_contain_text("Revoked")
     await press_on(page, page.get_by_role("link", name="Audit log"))
     actions = page.locator("#audit tbody tr td:nth-child(3)")
-    await expect(actions).to_contain_text(["token.revoke", "token.create", "user.add"])
+    await expect(actions).to_have_text(["token.revoke", "token.create", "user.add", "user.sign_in"])
