@@ -33,9 +33,9 @@ def workbook() -> bytes:
     return sheets.xlsx({"Kunden": rows, "Notizen": [["nothing here"]]})
 
 
-async def test_an_xlsx_with_bad_rows_is_imported_and_its_refused_rows_downloaded(
-    page: Page, server: Server, tmp_path: Path, db_dsn: str
-) -> None:
+async def winter_sale(server: Server) -> None:
+    """The supervisor sue, the calling system CRM, info field 216 (Stadt) and campaign 42,
+    Winter sale, in Germany."""
     await server.add_user("sue")
     await server.pool.execute("INSERT INTO calling_systems (code) VALUES ('CRM')")
     await server.pool.execute("INSERT INTO info_fields (id, name) VALUES (216, 'Stadt')")
@@ -43,6 +43,12 @@ async def test_an_xlsx_with_bad_rows_is_imported_and_its_refused_rows_downloaded
         "INSERT INTO campaigns (id, name, queue, dial_string, default_region)"
         " VALUES (42, 'Winter sale', 'sales', 'PJSIP/{number}@trunk', 'DE')"
     )
+
+
+async def test_an_xlsx_with_bad_rows_is_imported_and_its_refused_rows_downloaded(
+    page: Page, server: Server, tmp_path: Path, db_dsn: str
+) -> None:
+    await winter_sale(server)
     # An open call task that the file's second chunk of rows updates: while the test holds
     # its row, the import waits there with its first chunk done, so the progress it shows
     # mid-import is there to see however fast the machine is.

@@ -29,6 +29,7 @@ from tests.browser.keyboard import (
     type_into,
 )
 from tests.browser.test_console_contacts import seed
+from tests.browser.test_console_imports import winter_sale
 from tests.browser.test_console_reports import DAY, FIRST, history
 from tests.browser.test_console_wallboard import (  # the board fixture, shared
     INSTANCE,
@@ -72,8 +73,8 @@ async def test_campaigns_are_created_and_edited_by_keyboard(page: Page, server: 
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name=re.compile("Renewals"))).to_be_visible()
     await type_into(page, page.get_by_label("Queue"), "renewals")
-    await tab_to(page, page.get_by_label("Dial mode"))  # the focus order runs back too
-    await tab_to(page, page.get_by_label("Queue"), back=True)
+    await tab_to(page, page.get_by_label("Dial mode"))
+    await tab_to(page, page.get_by_label("Queue"), back=True)  # Shift+Tab runs the order back
     await press_on(page, page.get_by_role("button", name="Save"))
     await expect(row).to_contain_text("renewals")
     async with server.pool.acquire() as conn:
@@ -118,13 +119,7 @@ async def test_call_tasks_are_found_reset_and_reset_in_bulk_by_keyboard(
 
 
 async def test_a_file_is_imported_by_keyboard(page: Page, server: Server, tmp_path: Path) -> None:
-    await server.add_user("sue")
-    await server.pool.execute("INSERT INTO calling_systems (code) VALUES ('CRM')")
-    await server.pool.execute("INSERT INTO info_fields (id, name) VALUES (216, 'Stadt')")
-    await server.pool.execute(
-        "INSERT INTO campaigns (id, name, queue, dial_string, default_region)"
-        " VALUES (42, 'Winter sale', 'sales', 'PJSIP/{number}@trunk', 'DE')"
-    )
+    await winter_sale(server)
     rows: list[list[object]] = [["Kunde", "Telefon", "Ort", "Kundennummer"]]
     rows += [[f"Kunde {i}", 4915200000000 + i, "Bonn", f"N{i}"] for i in range(20)]
     rows += [["Otto", "not a number", "Köln", "K1"], [None, 4915112345679, None, "K2"]]
