@@ -30,13 +30,14 @@ from tests.browser.keyboard import (
 )
 from tests.browser.test_console_contacts import seed
 from tests.browser.test_console_imports import winter_sale
-from tests.browser.test_console_reports import DAY, FIRST, history
+from tests.browser.test_console_reports import FIRST, history
 from tests.browser.test_console_wallboard import (  # the board fixture, shared
     INSTANCE,
     Board,
     board,  # noqa: F401
     leave,
 )
+from tests.integration.test_reports import DAY
 from tests.integration.test_wallboard import view_of
 
 
