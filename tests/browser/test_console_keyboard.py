@@ -126,6 +126,10 @@ async def test_a_file_is_imported_by_keyboard(page: Page, server: Server, tmp_pa
     rows += [["Otto", "not a number", "Köln", "K1"], [None, 4915112345679, None, "K2"]]
     upload = tmp_path / "kunden.xlsx"
     upload.write_bytes(sheets.xlsx({"Notizen": [["Notiz"], ["call back"]], "Kunden": rows}))
+    # The browser hands file dialogs to the test once a listener is there, which Playwright
+    # turns on without waiting: on now, well before Space opens one (else the dialog can open
+    # unseen on a loaded machine).
+    page.on("filechooser", lambda _: None)
     await sign_in_by_keys(page, server.url, "sue")
     await press_on(page, page.get_by_role("link", name="Imports"))
     empty = tmp_path / "leer.xlsx"
