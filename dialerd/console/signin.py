@@ -66,7 +66,7 @@ async def signout(request: web.Request) -> web.StreamResponse:
     session = request[SESSION]
     if session.user.role is Role.AGENT:  # nobody is left at the phone to take calls
         await workspace.leave_queues(request)
-    await users.sign_out(request.app[POOL], session.token)
+    await users.sign_out(request.app[POOL], session, request.remote)
     response = web.HTTPSeeOther("/console/signin")
     response.del_cookie(COOKIE, path="/console/")
     raise response

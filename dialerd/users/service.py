@@ -169,17 +169,18 @@ async def users_of_client(db: store.Db, client_id: int) -> list[User]:
     return await store.users_of_client(db, client_id)
 
 
-async def check_password(db: store.Db, login: str, password: str) -> User | None:
-    """The enabled user ``login`` if ``password`` is its password (a hash made with older
-    argon2 parameters is renewed on the way)."""
+async def check_password(db: store.Db, login: str, password: str) -> tuple[User | None, bool]:
+    """The account named ``login`` (None if there is none) and whether ``password`` opens it:
+    its password, and the account enabled (a hash made with older argon2 parameters is
+    renewed on the way)."""
     found = await store.user_by_login(db, login.strip()) if len(login) <= 80 else None
     stored = found[1] if found is not None else None
     if not await verify_password(stored, password) or found is None or found[0].disabled:
-        return None
+        return (found[0] if found is not None else None), False
     user, stored_hash = found
     if needs_rehash(stored_hash):
         await store.rehash_password(db, user.id, await hash_password(password))
-    return user
+    return user, True
 
 
 async def sign_in(
@@ -197,15 +198,23 @@ async def sign_in(
         raise SignInRefused(
             f"Too many failed sign-ins: try again in {max(1, round(wait))} s", wait_s=wait
         )
-    user = await check_password(db, login, password)
-    if user is None:
+    user, opened = await check_password(db, login, password)
+    if user is None or not opened:
         await store.record_sign_in_failure(db, keys, throttle.FORGET_AFTER_S)
         log.info("sign_in_failed", login=login, address=address)
+        if user is not None:
+            # In the account's client's audit log. A name that is no account's belongs to no
+            # client, and may be a password typed into the wrong field: only the log has it.
+            why = "account disabled" if user.disabled else "wrong password"
+            await audit(
+                db, user, "user.sign_in_failed", f"user {user.login}", {"reason": why}, address
+            )
         raise SignInRefused("Wrong login or password")
     await store.clear_sign_in_failures(db, keys[0])
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     await store.insert_session(db, _token_hash(token), user.id, csrf, address, idle_s)
+    await audit(db, user, "user.sign_in", f"user {user.login}", address=address)
     log.info("signed_in", user_id=user.id, login=user.login, address=address)
     return Session(token, user, csrf)
 
@@ -218,8 +227,10 @@ async def session(db: store.Db, token: str, idle_s: float) -> Session | None:
     return None if found is None else Session(token, found[0], found[1])
 
 
-async def sign_out(db: store.Db, token: str) -> None:
-    await store.delete_session(db, _token_hash(token))
+async def sign_out(db: store.Db, session: Session, address: str | None) -> None:
+    await store.delete_session(db, _token_hash(session.token))
+    user = session.user
+    await audit(db, user, "user.sign_out", f"user {user.login}", address=address)
 
 
 async def audit(

@@ -13,7 +13,7 @@ from dialerd.dialer.live import CallLive, CallState
 from dialerd.domain import AgentLive, AgentState, Role
 from dialerd.store.live import PostgresLiveStore
 from tests.browser.conftest import Server, shot, sign_in
-from tests.conftest import PASSWORD
+from tests.browser.keyboard import press_on, sign_in_by_keys
 from tests.integration.test_scheduler import add_contact
 from tests.integration.test_wallboard import add_answer, dialable_campaign, view_of
 
@@ -112,6 +112,11 @@ async def test_a_viewer_sees_campaigns_but_no_button_to_change_them(
 
 async def test_an_admin_adds_a_user_and_reads_the_audit_log(page: Page, server: Server) -> None:
     await server.add_user("ada", Role.ADMIN)
+    await page.goto(server.url + "/console/")
+    await page.get_by_label("Login").fill("ada")
+    await page.get_by_label("Password").fill("a mistyped password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_have_text("Wrong login or password")
     await sign_in(page, server, "ada")
     await page.get_by_role("link", name="Admin").click()
     await page.get_by_label("Login", exact=True).fill("vic")
@@ -132,10 +137,14 @@ async def test_an_admin_adds_a_user_and_reads_the_audit_log(page: Page, server: 
     await expect(page.locator("#users tr", has_text="vic")).to_contain_text("Disabled")
     await page.get_by_role("link", name="Audit log").click()
     rows = page.locator("#audit tbody tr")
-    await expect(rows).to_have_count(2)
+    await expect(rows).to_have_count(4)
     await expect(rows.nth(0)).to_contain_text("user.disable")
     await expect(rows.nth(1)).to_contain_text("user.add")
     await expect(rows.nth(1)).to_contain_text("role: viewer")
+    await expect(rows.nth(2)).to_contain_text("user.sign_in")
+    await expect(rows.nth(3)).to_contain_text("user.sign_in_failed")
+    await expect(rows.nth(3)).to_contain_text("reason: wrong password")
+    await expect(page.locator("#audit")).not_to_contain_text("mistyped")
     await shot(page, "admin-audit")
 
 
@@ -146,23 +155,11 @@ async def test_the_console_works_with_the_keyboard_alone_at_tablet_width(
         await campaigns.create(conn, 1, {"Name": "Renewals", "Queue": "sales"})
     await server.add_user("sam")
     await page.set_viewport_size({"width": 768, "height": 1024})
-    await page.goto(server.url + "/console/")
-    await expect(page.get_by_label("Login")).to_be_focused()  # autofocus
-    await page.keyboard.type("sam")
-    await page.keyboard.press("Tab")
-    await page.keyboard.type(PASSWORD)
-    await page.keyboard.press("Enter")
+    await sign_in_by_keys(page, server.url, "sam")
     await expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
     await page.keyboard.press("Tab")
     await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
-    # Tab on to the pause button of the campaign's row, and press it
-    for _ in range(12):
-        await page.keyboard.press("Tab")
-        if await page.get_by_role("button", name="Pause Renewals").evaluate(
-            "b => b === document.activeElement"
-        ):
-            break
-    await page.keyboard.press("Enter")
+    await press_on(page, page.get_by_role("button", name="Pause Renewals"))
     await expect(page.locator("#campaigns tbody tr").get_by_text("Paused")).to_be_visible()
     # nothing runs off the screen sideways but the table, which scrolls in its frame
     width = await page.evaluate("document.documentElement.scrollWidth")

@@ -1,5 +1,6 @@
 """Importing an .xlsx with bad rows in Chromium: upload, the mapping and its preview, the
-progress to the end (also across a reload), the result and the refused rows' download."""
+progress (rows done, rate and time left, seen mid-import) to the end (also across a reload),
+the result and the refused rows' download."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import io
 import re
 from pathlib import Path
 
+import asyncpg
 import python_calamine
 from playwright.async_api import Page, expect
 
 from tests import sheets
 from tests.browser.conftest import Server, shot, sign_in
+from tests.integration.test_scheduler import add_contact
 
 ROWS = 30_000
+THOUSANDS_DONE = re.compile(r"10\s000 of 30\s000 rows")  # the first chunk; a thin space
 
 
 def workbook() -> bytes:
@@ -29,9 +33,9 @@ def workbook() -> bytes:
     return sheets.xlsx({"Kunden": rows, "Notizen": [["nothing here"]]})
 
 
-async def test_an_xlsx_with_bad_rows_is_imported_and_its_refused_rows_downloaded(
-    page: Page, server: Server, tmp_path: Path
-) -> None:
+async def winter_sale(server: Server) -> None:
+    """The supervisor sue, the calling system CRM, info field 216 (Stadt) and campaign 42,
+    Winter sale, in Germany."""
     await server.add_user("sue")
     await server.pool.execute("INSERT INTO calling_systems (code) VALUES ('CRM')")
     await server.pool.execute("INSERT INTO info_fields (id, name) VALUES (216, 'Stadt')")
@@ -39,6 +43,16 @@ async def test_an_xlsx_with_bad_rows_is_imported_and_its_refused_rows_downloaded
         "INSERT INTO campaigns (id, name, queue, dial_string, default_region)"
         " VALUES (42, 'Winter sale', 'sales', 'PJSIP/{number}@trunk', 'DE')"
     )
+
+
+async def test_an_xlsx_with_bad_rows_is_imported_and_its_refused_rows_downloaded(
+    page: Page, server: Server, tmp_path: Path, db_dsn: str
+) -> None:
+    await winter_sale(server)
+    # An open call task that the file's second chunk of rows updates: while the test holds
+    # its row, the import waits there with its first chunk done, so the progress it shows
+    # mid-import is there to see however fast the machine is.
+    held = await add_contact(server.pool, 42, system_code="CRM", ext_cust_id="N15000")
     upload = tmp_path / "kunden.xlsx"
     upload.write_bytes(workbook())
     await sign_in(page, server, "sue")
@@ -62,15 +76,29 @@ async def test_an_xlsx_with_bad_rows_is_imported_and_its_refused_rows_downloaded
     await expect(preview.nth(3)).to_contain_text("not a valid phone number")
     await shot(page, "import-mapping")
 
-    await page.get_by_role("button", name=re.compile("Start import of 30")).click()
     progress = page.locator("#progress")
-    await expect(progress).to_be_visible()
-    await shot(page, "import-progress")
+    hold = await asyncpg.connect(db_dsn)
+    try:
+        async with hold.transaction():
+            await hold.execute("SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE", held)
+            await page.get_by_role("button", name=re.compile("Start import of 30")).click()
+            figures = progress.locator("#progress-figures")
+            await expect(figures).to_contain_text(THOUSANDS_DONE, timeout=60_000)
+            await expect(figures).to_contain_text(
+                re.compile(r"[\d\s]+ rows/s\s+·\s+[\d\s]+ s left")
+            )
+            await expect(progress.locator("progress")).to_have_attribute("value", "10000")
+            await shot(page, "import-progress")
+    finally:
+        await hold.close()
     await page.reload()  # the progress is the job's row: a reload shows it again
     result = page.locator("#result")
     await expect(result).to_be_visible(timeout=60_000)
     await expect(progress.get_by_text("Done", exact=True)).to_be_visible()
-    await expect(result.get_by_role("row", name="Call tasks imported")).to_contain_text("29")
+    await expect(result.get_by_role("row", name="Call tasks imported")).to_contain_text(
+        re.compile(r"29\s997")
+    )
+    await expect(result.get_by_role("row", name="Open call tasks updated")).to_contain_text("1")
     await expect(result.get_by_role("row", name="Rows refused")).to_contain_text("2")
     await shot(page, "import-result")
 

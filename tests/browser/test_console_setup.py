@@ -48,5 +48,6 @@ async def test_an_admin_sets_up_what_a_crm_needs(page: Page, server: Server) -> 
     await expect(page.locator("#tokens")).to_contain_text("Revoked")
     assert await client_for_token(server.pool, f"Bearer {token}") is None
     await page.get_by_role("link", name="Audit log").click()
-    await expect(page.locator("#audit tbody tr")).to_have_count(6)
+    await expect(page.locator("#audit tbody tr")).to_have_count(7)  # the sign-in's too
     await expect(page.locator("#audit tbody tr").first).to_contain_text("token.revoke")
+    await expect(page.locator("#audit tbody tr").last).to_contain_text("user.sign_in")

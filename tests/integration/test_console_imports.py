@@ -89,6 +89,7 @@ async def test_a_supervisor_imports_and_every_action_is_audited(
     assert (await download.read())[:2] == b"PK"
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
     assert await _actions(pool) == [
+        "user.sign_in",
         "import.upload",
         "import.start",
         "import.refused_download",

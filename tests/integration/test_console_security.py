@@ -226,8 +226,40 @@ async def test_console_actions_are_in_the_audit_log_for_admins(console: Console)
     await console.post(f"/console/campaigns/{campaign_id}/resume")
     _, _, body = await console.get("/console/admin/audit")
     actions = re.findall(r"<code>([\w.]+)</code>", body)
-    assert actions == ["campaign.resume", "campaign.pause", "campaign.create"]
+    assert actions == ["campaign.resume", "campaign.pause", "campaign.create", "user.sign_in"]
     assert f"campaign {campaign_id}" in body and "ada" in body
+
+
+async def test_sign_ins_failures_and_sign_outs_are_in_the_audit_log(console: Console) -> None:
+    await console.add_user("ada", Role.ADMIN)
+    await console.add_user("sam")
+    await console.add_user("old")
+    await users.set_disabled(console.pool, "old", True)
+    await console.add_user("cy", client_id=2)
+    typed = "Tr0ub4dor&3 typed wrong"
+    for login in ("sam", "old", "nobody", typed, "cy"):
+        assert await console.sign_in(login, typed) == 401
+    assert await console.sign_in("sam") == 303
+    assert (await console.post("/console/signout"))[0] == 303
+    assert await console.sign_in("ada") == 303
+
+    _, _, body = await console.get("/console/admin/audit")
+    rows = re.findall(r"<tr><td[^>]*>[^<]*</td><td>(\w+)</td><td><code>([\w.]+)</code></td>", body)
+    assert rows == [
+        ("ada", "user.sign_in"),
+        ("sam", "user.sign_out"),
+        ("sam", "user.sign_in"),
+        ("old", "user.sign_in_failed"),
+        ("sam", "user.sign_in_failed"),
+    ]
+    assert "reason: wrong password" in body and "reason: account disabled" in body
+    assert "127.0.0.1" in body
+    # The password is nowhere, nor a name that is no account's (it may be a password typed
+    # into the login field), nor another client's account.
+    everything = await console.pool.fetchval("SELECT json_agg(a)::text FROM audit_log a")
+    assert "Tr0ub4dor" not in everything and "nobody" not in everything
+    assert "Tr0ub4dor" not in body and "nobody" not in body and ">cy<" not in body
+    assert await console.pool.fetchval("SELECT count(*) FROM audit_log WHERE client_id = 2") == 1
 
 
 async def test_a_disabled_user_is_signed_out_at_once(console: Console) -> None:

@@ -1,11 +1,13 @@
 """Reports and the campaign list's figures on a real Postgres, from history rows the tests
 write: local days and their midnight, the 30-day windows' edges, empty campaigns, one
-client's figures never in another's, and the exports' rows."""
+client's figures never in another's, and the exports' rows and their memory."""
 
 from __future__ import annotations
 
 import csv
 import io
+import tracemalloc
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -333,3 +335,61 @@ async def test_an_empty_export_is_the_header_alone(pool: asyncpg.Pool, tmp_path:
         await export.write_xlsx(batches, path)
     sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("attempts").to_python()
     assert [tuple(r) for r in sheet] == [export.COLUMNS]
+
+
+async def add_busy_attempts(pool: asyncpg.Pool, contact: int, count: int) -> None:
+    """``count`` closed busy attempts of ``contact`` on DAY, a second apart from 08:00."""
+    await pool.execute(
+        """INSERT INTO contact_history (contact_id, campaign_id, client_id, user_data,
+               phone_number, phone_number_offset, status, dt_call_start, dt_call_end, connres,
+               cause_code)
+           SELECT c.id, c.campaign_id, cp.client_id, c.user_data, c.phone_numbers[1], 1,
+                  'closed', t.at - interval '20 s', t.at, 3, 17
+           FROM contacts c JOIN campaigns cp ON cp.id = c.campaign_id,
+                generate_series(1, $2::int) g,
+                LATERAL (SELECT $3::timestamptz + g * interval '1 s' AS at) t
+           WHERE c.id = $1""",
+        contact,
+        count,
+        oslo(DAY, 8),
+    )
+
+
+Write = Callable[[AsyncIterable[Sequence[Any]]], Awaitable[None]]
+
+
+async def export_peak(pool: asyncpg.Pool, campaign_id: int, write: Write) -> int:
+    """The most memory Python held while one campaign's export of DAY was made."""
+    tracemalloc.start()
+    try:
+        async with service.attempts(pool, 1, campaign_id, Period(DAY, DAY)) as batches:
+            await write(batches)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+async def test_an_export_holds_a_batch_not_the_range(
+    pool: asyncpg.Pool, tmp_path: Path, kind: str
+) -> None:
+    """Five times the attempts, about the same peak: two batches of 2,000 at most are held
+    (the next is read while the last is written), the CSV goes out as it is made and the
+    workbook's rows go to its file. A workbook built in memory, or CSV gathered whole, grows
+    with the rows (measured: the .xlsx 2.5 MB for 4,000 attempts and for 20,000; in memory,
+    9.5 and 38 MB)."""
+    sent: list[int] = []
+
+    async def csv_out(batches: AsyncIterable[Sequence[Any]]) -> None:
+        sent.extend([len(chunk) async for chunk in export.csv_chunks(batches)])
+
+    async def xlsx_out(batches: AsyncIterable[Sequence[Any]]) -> None:
+        await export.write_xlsx(batches, tmp_path / f"{len(sent)}.xlsx")
+        sent.append(len(sent))
+
+    peaks = []
+    for rows in (4_000, 20_000):
+        campaign_id, contact = await oslo_campaign(pool, f"{rows} attempts")
+        await add_busy_attempts(pool, contact, rows)
+        peaks.append(await export_peak(pool, campaign_id, csv_out if kind == "csv" else xlsx_out))
+    assert peaks[1] < 1.5 * peaks[0], peaks
