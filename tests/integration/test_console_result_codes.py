@@ -53,6 +53,7 @@ async def test_a_supervisor_adds_changes_and_removes_result_codes(
     assert (await console.post(f"{base}/{code['id']}/delete"))[0] == 404
     target = f"campaign {cid}"
     assert await audited(pool) == [
+        ("user.sign_in", "user sup"),
         ("campaign.result_code.create", target),
         ("campaign.result_code.update", target),
         ("campaign.result_code.delete", target),
