@@ -103,6 +103,24 @@ async def list_codes(conn: Conn, client_id: int, campaign_id: int) -> list[dict[
     return [record(c) for c in await resultcodes.codes(conn, campaign_id)]
 
 
+async def copy_codes(conn: Conn, client_id: int, from_id: int, to_id: int) -> int:
+    """Gives campaign ``to_id`` a copy of every result code of ``from_id`` (a copied campaign
+    records results as its source does); how many. Both must be the client's."""
+    await _campaign(conn, client_id, from_id)
+    await _campaign(conn, client_id, to_id)
+    codes = await resultcodes.codes(conn, from_id)
+    for c in codes:
+        values = {
+            "name": c.name,
+            "type_id": int(c.type),
+            "retry_minutes": c.retry_minutes,
+            "position": c.position,
+            "active": c.active,
+        }
+        await resultcodes.insert(conn, to_id, values)
+    return len(codes)
+
+
 async def create_code(
     conn: Conn, client_id: int, campaign_id: int, body: Mapping[str, Any]
 ) -> dict[str, Any]:

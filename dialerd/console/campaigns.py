@@ -402,7 +402,8 @@ async def resume(request: web.Request) -> web.StreamResponse:
 @routes.post("/campaigns/{campaign_id}/copy", name="campaign_copy")
 @requires(Role.SUPERVISOR)
 async def copy(request: web.Request) -> web.StreamResponse:
-    """A paused copy of every setting under a new name; its edit form comes next."""
+    """A paused copy of every setting and result code under a new name; its edit form comes
+    next."""
     campaign_id = _campaign_id(request)
     source = await _show(request, campaign_id)
     settings = {k: v for k, v in source.items() if k in ALIASES.values()}
@@ -413,9 +414,16 @@ async def copy(request: web.Request) -> web.StreamResponse:
         number = 2
         while name in taken:
             name, number = f"{source['Name']} (copy {number})", number + 1
-        saved = await service.create(conn, client_id, settings | {"Name": name, "bActive": False})
+        async with conn.transaction():  # the copy comes with its result codes, or not at all
+            saved = await service.create(
+                conn, client_id, settings | {"Name": name, "bActive": False}
+            )
+            codes = await resultcodes.copy_codes(conn, client_id, campaign_id, saved["ID"])
     await audit(
-        request, "campaign.copy", f"campaign {saved['ID']}", {"from": campaign_id, "name": name}
+        request,
+        "campaign.copy",
+        f"campaign {saved['ID']}",
+        {"from": campaign_id, "name": name, "result_codes": codes},
     )
     raise web.HTTPSeeOther(
         str(request.app.router["campaign_edit"].url_for(campaign_id=str(saved["ID"])))

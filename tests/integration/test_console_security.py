@@ -9,6 +9,7 @@ import re
 import pytest
 from aiohttp import web
 
+from dialerd.campaigns import resultcodes
 from dialerd.campaigns import service as campaigns
 from dialerd.domain import Role
 from dialerd.store import users as users_store
@@ -273,7 +274,9 @@ async def test_a_disabled_user_is_signed_out_at_once(console: Console) -> None:
     assert await other.sign_in("sam") == 401  # disabled: refused like a wrong password
 
 
-async def test_copy_makes_a_paused_campaign_with_every_setting(console: Console) -> None:
+async def test_copy_makes_a_paused_campaign_with_every_setting_and_result_code(
+    console: Console,
+) -> None:
     await console.add_user("sam")
     await console.sign_in("sam")
     async with console.pool.acquire() as conn:
@@ -287,6 +290,11 @@ async def test_copy_makes_a_paused_campaign_with_every_setting(console: Console)
                 "RetryMinutes": {"3": 10},
             },
         )
+        for body in (
+            {"Name": "Sale", "DiallerResultCodesTypesID": 1, "Position": 1},
+            {"Name": "Later", "DiallerResultCodesTypesID": 3, "RetryMinutes": 90, "Position": 2},
+        ):
+            await resultcodes.create_code(conn, 1, source["ID"], body)
     status, location, _ = await console.post(f"/console/campaigns/{source['ID']}/copy")
     assert status == 303
     copy_id = int(location.split("/")[-2])
@@ -299,3 +307,10 @@ async def test_copy_makes_a_paused_campaign_with_every_setting(console: Console)
         if k not in ("ID", "Name", "bActive", "dtCreated", "dtUpdated")
     }
     assert same == {k: v for k, v in source.items() if k in same}
+    kept = ("Name", "DiallerResultCodesTypesID", "RetryMinutes", "Position", "bActive")
+    async with console.pool.acquire() as conn:
+        codes = [await resultcodes.list_codes(conn, 1, c) for c in (source["ID"], copy_id)]
+    source_codes, copied_codes = ([{k: c[k] for k in kept} for c in of] for of in codes)
+    assert [(c["Name"], c["RetryMinutes"]) for c in copied_codes] == [("Sale", None), ("Later", 90)]
+    assert copied_codes == source_codes
+    assert {c["DiallerCampaignsID"] for c in codes[1]} == {copy_id}
