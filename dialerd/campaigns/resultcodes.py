@@ -108,17 +108,7 @@ async def copy_codes(conn: Conn, client_id: int, from_id: int, to_id: int) -> in
     records results as its source does); how many. Both must be the client's."""
     await _campaign(conn, client_id, from_id)
     await _campaign(conn, client_id, to_id)
-    codes = await resultcodes.codes(conn, from_id)
-    for c in codes:
-        values = {
-            "name": c.name,
-            "type_id": int(c.type),
-            "retry_minutes": c.retry_minutes,
-            "position": c.position,
-            "active": c.active,
-        }
-        await resultcodes.insert(conn, to_id, values)
-    return len(codes)
+    return await resultcodes.copy(conn, from_id, to_id)
 
 
 async def create_code(

@@ -56,6 +56,11 @@ async def code(conn: Conn, client_id: int, code_id: int) -> ResultCode | None:
     return None if row is None else _code(row)
 
 
+async def copy(conn: Conn, from_id: int, to_id: int) -> int:
+    """Campaign ``to_id`` gets a copy of every result code of ``from_id``; how many."""
+    return int(await conn.fetchval(q("result_codes_copy"), from_id, to_id))
+
+
 async def insert(conn: Conn, campaign_id: int, values: Mapping[str, Any]) -> ResultCode:
     """Raises asyncpg.UniqueViolationError for a name the campaign has already."""
     row = await conn.fetchrow(q("result_code_insert"), campaign_id, *_params(values))

@@ -8,6 +8,16 @@ SELECT * FROM campaign_result_codes WHERE campaign_id = $1 ORDER BY position, na
 SELECT r.* FROM campaign_result_codes r JOIN campaigns k ON k.id = r.campaign_id
 WHERE r.id = $1 AND k.client_id = $2
 
+-- name: result_codes_copy
+-- Campaign $2 gets a copy of every result code of campaign $1; returns how many.
+WITH copied AS (
+    INSERT INTO campaign_result_codes (campaign_id, name, type_id, retry_minutes, position, active)
+    SELECT $2, name, type_id, retry_minutes, position, active
+    FROM campaign_result_codes WHERE campaign_id = $1
+    RETURNING 1
+)
+SELECT count(*) FROM copied
+
 -- name: result_code_insert
 -- A new result code of campaign $1: name, type, retry minutes, position, active.
 INSERT INTO campaign_result_codes (campaign_id, name, type_id, retry_minutes, position, active)
