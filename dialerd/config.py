@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     """Largest spreadsheet or CSV file an import accepts (the console's upload)."""
 
+    metrics_token: str | None = None
+    """Serve /metrics on the API's listener to requests with ``Authorization: Bearer <it>``."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
+    """Serve /metrics on a listener of its own (its host: ``metrics_host``)."""
+
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import signal
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import structlog
 from aiohttp import web
 
 from dialerd.api.app import init_app
+from dialerd.api.metrics import LiveView, metrics_app
 from dialerd.config import Settings
 from dialerd.console.app import PREFIX as CONSOLE
 from dialerd.console.app import init_console
@@ -32,10 +34,16 @@ class Dialer:
     engine: Engine
     pbx: AsteriskPbx
 
+    def live_view(self) -> dict[str, Any]:
+        """The engine's live view now, for /metrics."""
+        return self.engine.live_view(self.engine.campaigns_live())
 
-def build_app(settings: Settings, pool: asyncpg.Pool) -> web.Application:
+
+def build_app(
+    settings: Settings, pool: asyncpg.Pool, live_view: LiveView | None = None
+) -> web.Application:
     """The APIs with the console mounted at /console/ (and / leading to it)."""
-    app = init_app(settings, pool, {CONSOLE: init_console(settings, pool)})
+    app = init_app(settings, pool, {CONSOLE: init_console(settings, pool)}, live_view)
 
     async def to_console(_: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(CONSOLE)
@@ -76,14 +84,21 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(build_app(settings, pool), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
+    built = build_dialer(settings, pool) if settings.ami_host else None
+    live_view = built.live_view if built is not None else None
+    runners = [web.AppRunner(build_app(settings, pool, live_view), access_log=None)]
+    await runners[0].setup()
+    await web.TCPSite(runners[0], settings.http_host, settings.http_port).start()
     log.info("http_listening", host=settings.http_host, port=settings.http_port)
+    if settings.metrics_port is not None:
+        app = metrics_app(pool, settings.metrics_token, live_view)
+        runners.append(web.AppRunner(app, access_log=None))
+        await runners[1].setup()
+        await web.TCPSite(runners[1], settings.metrics_host, settings.metrics_port).start()
+        log.info("metrics_listening", host=settings.metrics_host, port=settings.metrics_port)
     dialer: asyncio.Task[None] | None = None
-    if settings.ami_host:
-        dialer = asyncio.create_task(run_dialer(build_dialer(settings, pool), stop), name="dialer")
+    if built is not None:
+        dialer = asyncio.create_task(run_dialer(built, stop), name="dialer")
         dialer.add_done_callback(lambda _: stop.set())
         log.info("dialer_enabled", ami_host=settings.ami_host, ami_port=settings.ami_port)
     try:
@@ -97,6 +112,7 @@ async def serve(settings: Settings) -> None:
     finally:
         if dialer is not None and not dialer.done():
             dialer.cancel()
-        await runner.cleanup()
+        for runner in runners:
+            await runner.cleanup()
         await pool.close()
         log.info("stopped")

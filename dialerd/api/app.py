@@ -9,7 +9,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from dialerd.api import calltasks, campaigns, contacts
+from dialerd.api import calltasks, campaigns, contacts, metrics
 from dialerd.api.auth import client_for_token
 from dialerd.api.body import BadBody
 from dialerd.api.context import CLIENT_ID, POOL
@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_PUBLIC = frozenset({"/", "/health"})
+_PUBLIC = frozenset({"/", "/health", metrics.PATH})  # /metrics checks its own token
 _OTHERS = web.AppKey("mounted_prefixes", tuple[str, ...])  # sub-apps with their own middlewares
 _REASONS = {
     400: "Bad request",
@@ -83,14 +83,28 @@ async def health(_: web.Request) -> web.Response:
 
 
 def init_app(
-    settings: Settings, pool: asyncpg.Pool, mounts: Mapping[str, web.Application] | None = None
+    settings: Settings,
+    pool: asyncpg.Pool,
+    mounts: Mapping[str, web.Application] | None = None,
+    live_view: metrics.LiveView | None = None,
 ) -> web.Application:
-    """The APIs, and ``mounts`` (prefix -> sub-application, e.g. the console at /console/)."""
+    """The APIs, and ``mounts`` (prefix -> sub-application, e.g. the console at /console/);
+    /metrics when it has a token (``live_view``: this process's engine's, if it dials)."""
     app = web.Application(
-        middlewares=[request_id_middleware, errors_middleware, auth_middleware],
+        middlewares=[
+            metrics.http_metrics_middleware,
+            request_id_middleware,
+            errors_middleware,
+            auth_middleware,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[POOL] = pool
+    if settings.metrics_token:
+        app[metrics.METRICS_TOKEN] = settings.metrics_token
+        if live_view is not None:
+            app[metrics.LIVE_VIEW] = live_view
+        app.router.add_get(metrics.PATH, metrics.handle)
     app[_OTHERS] = tuple(mounts or ())
     for prefix, sub in (mounts or {}).items():
         app.add_subapp(prefix, sub)

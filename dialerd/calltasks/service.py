@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import structlog
 
+from dialerd import metrics
 from dialerd.calltask import Task
 from dialerd.calltasks import errors as codes
 from dialerd.calltasks.errors import CalltaskError
@@ -120,6 +121,7 @@ async def import_tasks(
         raise
     imported = Imported(checker.plan(body), written)
     created, updated = imported.counts()
+    metrics.count_import(created, updated, len(imported.plan.errors), time.perf_counter() - started)
     log.info(
         "calltask_import_written",
         client_id=client_id,

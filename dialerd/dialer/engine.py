@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from dialerd import metrics
 from dialerd.config import Settings
 from dialerd.dialer.breaker import TrunkBreaker
 from dialerd.dialer.feed import StatsFeed
@@ -453,6 +454,7 @@ class Engine:
             log.warning("originate_unconfirmed", **ids, attempt_id=attempt.id, error=str(exc))
             return False
         log.debug("call_placed", **ids, attempt_id=attempt.id, channel=fields["ChannelId"])
+        metrics.CALLS_PLACED.labels(str(run.campaign.id)).inc()
         return True
 
     # -- events -------------------------------------------------------------------------------
@@ -589,6 +591,7 @@ class Engine:
                 attempt.id, attempt.contact_id, attempt.slot, outcome, e.channel, retry_at_once
             )
         )
+        metrics.count_attempt(attempt.campaign_id, outcome)
         log.info(
             "attempt_closed",
             campaign_id=attempt.campaign_id,

@@ -26,6 +26,7 @@ from typing import overload
 
 import structlog
 
+from dialerd import metrics
 from dialerd.domain import PbxError, PbxNotSent, PbxRefused, PbxUnavailable
 from dialerd.pbx._wire import RawMessage, Wire, open_wire
 
@@ -252,10 +253,13 @@ class AmiConnection:
         future: asyncio.Future[list[AmiEvent]] = asyncio.get_running_loop().create_future()
         action_id = session.wire.write(action)
         session.pending[action_id] = _Pending(name, future)
+        sent = time.perf_counter()
         try:
             # The future of a response lost with the connection would never resolve.
             async with asyncio.timeout(wait_s):
-                return await future
+                answer = await future
+            metrics.AMI_ACTION_SECONDS.labels(name).observe(time.perf_counter() - sent)
+            return answer
         except TimeoutError:
             self._lose(session, f"no answer to {name} within {wait_s} s")
             raise AmiUnavailable(f"AMI timeout on {name}") from None
@@ -346,6 +350,8 @@ class AmiConnection:
         await self._request(session, login, self.ping_timeout)
         session.logged_in = True
         self.connects += 1
+        if self.connects > 1:
+            metrics.AMI_RECONNECTS.inc()
         log.info("ami_connected", host=self.host, port=self.port, connects=self.connects)
         for hook in self.on_ready:
             await hook()

@@ -150,6 +150,28 @@ class CampaignFigures:
         return ratio(self.talk_s_today / 60, self.agent_s_today / 3600)
 
 
+@dataclass(frozen=True)
+class CampaignAbandons:
+    """A campaign's abandon rates for /metrics: today and over the 30 days, against its limit."""
+
+    campaign_id: int
+    client_id: int
+    name: str
+    abandon_limit: float
+    answered_today: int
+    abandoned_today: int
+    answered_30d: int
+    abandoned_30d: int
+
+    @property
+    def rate_today(self) -> float | None:
+        return ratio(self.abandoned_today, self.answered_today)
+
+    @property
+    def rate_30d(self) -> float | None:
+        return ratio(self.abandoned_30d, self.answered_30d)
+
+
 def over_limit(rate: float | None, limit: float) -> bool:
     """Whether an abandon rate is above the campaign's limit (a rate of nothing is not)."""
     return rate is not None and rate > limit

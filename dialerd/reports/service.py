@@ -16,6 +16,7 @@ import asyncpg
 from dialerd.reports.figures import (
     AbandonDay,
     AgentFigures,
+    CampaignAbandons,
     CampaignFigures,
     OutcomeDay,
     Period,
@@ -83,3 +84,8 @@ async def campaign_figures(conn: Conn, client_id: int) -> dict[int, CampaignFigu
         r["campaign_id"]: CampaignFigures(**r)
         for r in await store.campaign_figures(conn, client_id)
     }
+
+
+async def abandons_of_every_campaign(pool: asyncpg.Pool) -> list[CampaignAbandons]:
+    async with pool.acquire() as conn:
+        return [CampaignAbandons(**r) for r in await store.metrics_abandons(conn)]

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
+from dialerd import metrics
 from dialerd.domain import (
     AbandonCounts,
     ClaimedContact,
@@ -41,9 +42,10 @@ class PostgresDialerStore:
         return sorted(dialable, key=lambda c: c.id)
 
     async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:
-        rows = await self.pool.fetch(
-            q("claim_contacts"), campaign_id, self.instance_id, self.lease_seconds, limit
-        )
+        with metrics.CLAIM_SECONDS.time():
+            rows = await self.pool.fetch(
+                q("claim_contacts"), campaign_id, self.instance_id, self.lease_seconds, limit
+            )
         claimed = [ClaimedContact(r["id"], slots_of(r), r["next_number"]) for r in rows]
         claimed.sort(key=lambda c: c.id)
         return claimed

@@ -73,3 +73,8 @@ async def stream_attempts(
 async def campaign_figures(conn: Conn, client_id: int) -> list[Row]:
     async with _without_jit(conn):
         return list(await conn.fetch(q("campaign_figures"), client_id))
+
+
+async def metrics_abandons(conn: Conn) -> list[Row]:
+    async with _without_jit(conn):
+        return list(await conn.fetch(q("metrics_abandons")))

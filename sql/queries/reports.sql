@@ -160,3 +160,20 @@ ORDER BY cp.id
 -- For the transaction the reports run in: compiling them (their estimates are large) took
 -- 0.3-0.7 s of queries that run in tens to hundreds of milliseconds.
 SET LOCAL jit = off
+
+-- name: metrics_abandons
+-- /metrics: every campaign's name, client and abandon limit, with its live answers and abandoned
+-- calls today (from its local midnight) and over the 30 days, by the reports' definition
+-- (abandons, migration 0012).
+WITH cp AS (
+    SELECT id, client_id, name, abandon_limit,
+           date_trunc('day', now() AT TIME ZONE timezone) AT TIME ZONE timezone AS midnight
+    FROM campaigns
+)
+SELECT cp.id AS campaign_id, cp.client_id, cp.name, cp.abandon_limit,
+       today.answered AS answered_today, today.abandoned AS abandoned_today,
+       window30.answered AS answered_30d, window30.abandoned AS abandoned_30d
+FROM cp
+CROSS JOIN LATERAL abandons(cp.id, cp.midnight, 'infinity') today
+CROSS JOIN LATERAL abandons(cp.id, now() - interval '30 days', 'infinity') window30
+ORDER BY cp.id
