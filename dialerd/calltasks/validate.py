@@ -26,7 +26,7 @@ MAX_KEY_LENGTH = 255  # extCustId, systemLookupCode, systemCode: they are indexe
 MAX_VALUE_LENGTH = 4000
 MAX_CALL_ATTEMPTS = 1000
 MAX_CALL_INTERVAL_HOURS = 8760
-_INT4_MAX = 2**31 - 1
+INT4_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +43,6 @@ class TaskError:
     index: int
     codes: list[int]
     text: str
-
-    def body(self) -> dict[str, Any]:
-        return {"callTaskIndex": self.index, "errorCodes": self.codes, "errorText": self.text}
 
 
 @dataclass(slots=True)
@@ -75,7 +72,7 @@ def lookup_keys(body: dict[str, Any]) -> tuple[str | None, int | None]:
     system_ok = isinstance(system, str) and 0 < len(system) <= MAX_KEY_LENGTH
     return (
         system if system_ok else None,
-        call if _is_int(call) and 0 < call <= _INT4_MAX else None,
+        call if _is_int(call) and 0 < call <= INT4_MAX else None,
     )
 
 

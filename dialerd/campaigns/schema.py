@@ -7,8 +7,16 @@ from datetime import UTC, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_serializer,
+    field_validator,
+)
 
 from dialerd.domain import Campaign, DialMode, MachineAction
 from dialerd.numbers import is_region
@@ -78,6 +86,13 @@ class CampaignSettings(BaseModel):
             raise ValueError("weekdays must not repeat")
         return sorted(days)
 
+    @field_validator("window_start", "window_end")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:  # the window is in the campaign's (or callee's) zone
+            raise ValueError("must be a local time without an offset, HH:MM")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, name: str) -> str:
@@ -126,10 +141,22 @@ def json_value(value: Any) -> Any:
     return value
 
 
+class CampaignRecord(CampaignSettings):
+    """A campaign as the API and the command line show it: its settings, ID and times."""
+
+    id: int = Field(alias="ID")
+    created: str = Field(alias="dtCreated", description="UTC, YYYY-MM-DDTHH:MM:SS.mmm")
+    updated: str = Field(alias="dtUpdated", description="UTC, YYYY-MM-DDTHH:MM:SS.mmm")
+
+    @field_serializer("window_start", "window_end")
+    def _hours_minutes(self, value: time) -> str:
+        return value.strftime("%H:%M")
+
+
 def record(campaign: Campaign) -> dict[str, Any]:
-    """The JSON record of a campaign."""
+    """The JSON record of a campaign, built through CampaignRecord."""
     out: dict[str, Any] = {"ID": campaign.id}
     out.update((alias, json_value(getattr(campaign, name))) for name, alias in ALIASES.items())
     out["dtCreated"] = timestamp(campaign.created_at)
     out["dtUpdated"] = timestamp(campaign.updated_at)
-    return out
+    return CampaignRecord.model_validate_json(orjson.dumps(out)).model_dump(by_alias=True)

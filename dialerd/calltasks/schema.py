@@ -1,0 +1,138 @@
+"""The calltask import's JSON, as pydantic models: the request the spec describes, and every
+answer, which the import and the API build through these models (so the OpenAPI document,
+generated from them, is what is sent).
+
+The request is checked by hand in validate.py (each problem has its spec code, a task's problems
+are collected); its model shares validate.py's limits and documents the same request.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from dialerd.calltasks.errors import CalltaskStatus
+from dialerd.calltasks.validate import (
+    INT4_MAX,
+    MAX_CALL_ATTEMPTS,
+    MAX_CALL_INTERVAL_HOURS,
+    MAX_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_VALUE_LENGTH,
+)
+from dialerd.domain import MAX_PHONE_NUMBERS
+
+Key = Annotated[str, Field(max_length=MAX_KEY_LENGTH)] | int
+
+
+class CalltaskProperty(BaseModel):
+    """An info field's value for a call task."""
+
+    emprId: int = Field(description="ID of a defined info field (dialerd infofield add)")
+    value: Annotated[str, Field(max_length=MAX_VALUE_LENGTH)] | int | float = Field(
+        description="the info field's value; a number is kept as its text"
+    )
+    addToCallTaskName: bool | None = Field(None, description="append the value to callReceiverName")
+
+
+class CallTask(BaseModel):
+    callReceiverName: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] = Field(
+        description="missing or empty: the task's error 101"
+    )
+    callNumberList: Annotated[list[str], Field(max_length=MAX_PHONE_NUMBERS)] = Field(
+        description="numbers in the order they are called; missing or empty: error 102, "
+        "an impossible number: error 103"
+    )
+    extCustId: Key | None = Field(
+        None,
+        description="the calling system's customer number; an open call task with it is updated",
+    )
+    systemLookupCode: Key | None = None
+    properties: list[CalltaskProperty] | CalltaskProperty | None = None
+
+
+class CalltaskImportRequest(BaseModel):
+    """``POST /itxdialer/calltaskimport``; a missing or bad field is refused as a whole (400)
+    with the spec's code, in the spec's order."""
+
+    systemCode: Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH)] = Field(
+        description="a registered calling system (dialerd system add)"
+    )
+    callCode: Annotated[int, Field(ge=1, le=INT4_MAX)] = Field(
+        description="the ID of a campaign of the token's client"
+    )
+    maxCallAttempts: Annotated[int, Field(ge=1, le=MAX_CALL_ATTEMPTS)]
+    minCallIntervalHours: Annotated[int, Field(ge=0, le=MAX_CALL_INTERVAL_HOURS)]
+    callTasks: Annotated[list[CallTask], Field(min_length=1)]
+
+
+class CallTaskError(BaseModel):
+    """A call task that was not imported."""
+
+    callTaskIndex: int = Field(description="zero-based index in the request's callTasks")
+    errorCodes: list[int]
+    errorText: str
+
+
+class StoredProperty(BaseModel):
+    emprId: int
+    value: str
+
+
+class ImportedCallTask(BaseModel):
+    """A call task as stored (``returnImportedCallTasks=true``)."""
+
+    callTaskIndex: int
+    callTaskId: int = Field(description="the contact's ID in the dialler contacts API")
+    created: bool = Field(description="false: an open call task with its extCustId was updated")
+    callReceiverName: str
+    callNumberList: list[str] = Field(description="E.164")
+    extCustId: str | None
+    systemLookupCode: str | None
+    properties: list[StoredProperty]
+
+
+class CalltaskImportResult(BaseModel):
+    """200: the request was handled; the tasks in callTaskErrors were not imported."""
+
+    callTaskErrors: list[CallTaskError]
+    callTasks: list[ImportedCallTask] | None = Field(
+        None, description="only with returnImportedCallTasks=true"
+    )
+
+    def body(self) -> dict[str, Any]:
+        """The JSON object; callTasks only when asked for (null is not the spec's absent)."""
+        return self.model_dump(exclude={"callTasks"} if self.callTasks is None else None)
+
+
+class CalltaskQueued(BaseModel):
+    """200 of ``importAsync=true``: the request passed its request-level checks and is queued."""
+
+    importId: str
+    status: Literal["queued"]
+    statusUrl: str
+
+
+class CalltaskPending(BaseModel):
+    """202 of the poll: not imported yet."""
+
+    importId: str
+    status: Literal["queued"]
+
+
+class CalltaskDone(CalltaskImportResult):
+    """200 of the poll: what the synchronous import would have answered."""
+
+    importId: str
+    status: Literal["done"]
+
+
+class CalltaskRefused(CalltaskStatus):
+    """400 (refused, nothing imported) or 500 (the import failed) of the poll."""
+
+    importId: str
+    status: Literal["done", "failed"]
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump()
