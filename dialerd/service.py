@@ -12,6 +12,7 @@ import structlog
 from aiohttp import web
 
 from dialerd.api.app import init_app
+from dialerd.api.contacts import MAX_TEXT
 from dialerd.config import Settings
 from dialerd.console.app import PREFIX as CONSOLE
 from dialerd.console.app import init_console
@@ -76,7 +77,10 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(build_app(settings, pool), access_log=None)
+    # A request line long enough for a ?userData= of the most characters a UserData may have
+    # (contacts.MAX_TEXT), each percent-encoded as a 4-byte UTF-8 character: 12 bytes.
+    line = 12 * MAX_TEXT + 1024
+    runner = web.AppRunner(build_app(settings, pool), access_log=None, max_line_size=line)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()

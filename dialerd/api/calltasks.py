@@ -72,7 +72,7 @@ async def _enqueue(
 
 async def _poll(request: web.Request) -> web.Response:
     try:
-        job_id = uuid.UUID(request.match_info["id"])
+        job_id = uuid.UUID(request.match_info["importId"])
     except ValueError:
         return error_response(request.path, 404, "no such import")
     async with request.app[POOL].acquire() as conn:
@@ -97,5 +97,5 @@ async def import_worker(app: web.Application) -> AsyncIterator[None]:
 
 routes = [
     web.post(PATH, _import),
-    web.get(PATH + "/{id}", _poll),
+    web.get(PATH + "/{importId}", _poll),
 ]

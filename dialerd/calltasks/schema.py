@@ -37,12 +37,16 @@ class CalltaskProperty(BaseModel):
 
 
 class CallTask(BaseModel):
-    callReceiverName: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] = Field(
-        description="missing or empty: the task's error 101"
+    """A call task. callReceiverName and callNumberList are required of a task to be imported;
+    a task without them is not refused with the request but answered in callTaskErrors."""
+
+    callReceiverName: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] | None = Field(
+        None, description="missing or empty: the task's error 101"
     )
-    callNumberList: Annotated[list[str], Field(max_length=MAX_PHONE_NUMBERS)] = Field(
-        description="numbers in the order they are called; missing or empty: error 102, "
-        "an impossible number: error 103"
+    callNumberList: Annotated[list[str], Field(max_length=MAX_PHONE_NUMBERS)] | None = Field(
+        None,
+        description="numbers in the order they are called; missing or empty: the task's "
+        "error 102, an impossible number: error 103",
     )
     extCustId: Key | None = Field(
         None,
