@@ -23,6 +23,7 @@ import asyncpg
 import pytest
 
 from dialerd.api import examples
+from dialerd.api.contacts import MAX_TEXT
 
 BIN = Path(sys.executable).parent
 MAX_EXAMPLES = 50
@@ -86,6 +87,11 @@ async def served(db_dsn: str, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
             body = examples.CALLTASK_REQUEST
             async with http.post("/itxdialer/calltaskimport", json=body) as resp:
                 assert resp.status == 200, await resp.text()
+            # The longest UserData, every character 12 bytes in the URL, fits the request
+            # line (aiohttp's default of 8190 bytes answered in plain text).
+            user_data = {"userData": "\U0001f600" * MAX_TEXT}
+            async with http.get("/dialler/contacts/contact", params=user_data) as resp:
+                assert (resp.status, resp.content_type) == (404, "application/json")
         conn = await asyncpg.connect(db_dsn)
         try:  # an attempt in history, so that the history answers have a record to show
             await conn.execute(
