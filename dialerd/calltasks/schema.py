@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from dialerd.calltasks.errors import CalltaskStatus
 from dialerd.calltasks.validate import (
@@ -71,27 +72,31 @@ class CalltaskImportRequest(BaseModel):
     callTasks: Annotated[list[CallTask], Field(min_length=1)]
 
 
-class CallTaskError(BaseModel):
-    """A call task that was not imported."""
+# A result's entries are typed dicts, not models: an import answers up to 100,000 of them, and
+# building them as they are sent costs nothing (mypy checks their keys and types).
+class CallTaskError(TypedDict):
+    """A call task that was not imported; callTaskIndex is its zero-based index."""
 
-    callTaskIndex: int = Field(description="zero-based index in the request's callTasks")
+    callTaskIndex: int
     errorCodes: list[int]
     errorText: str
 
 
-class StoredProperty(BaseModel):
+class StoredProperty(TypedDict):
     emprId: int
     value: str
 
 
-class ImportedCallTask(BaseModel):
-    """A call task as stored (``returnImportedCallTasks=true``)."""
+class ImportedCallTask(TypedDict):
+    """A call task as stored (``returnImportedCallTasks=true``): callTaskId is the contact's ID
+    in the dialler contacts API; created is false where an open call task with its extCustId
+    was updated; callNumberList is in E.164."""
 
     callTaskIndex: int
-    callTaskId: int = Field(description="the contact's ID in the dialler contacts API")
-    created: bool = Field(description="false: an open call task with its extCustId was updated")
+    callTaskId: int
+    created: bool
     callReceiverName: str
-    callNumberList: list[str] = Field(description="E.164")
+    callNumberList: list[str]
     extCustId: str | None
     systemLookupCode: str | None
     properties: list[StoredProperty]
@@ -105,9 +110,19 @@ class CalltaskImportResult(BaseModel):
         None, description="only with returnImportedCallTasks=true"
     )
 
+    @classmethod
+    def of(
+        cls, errors: list[CallTaskError], tasks: list[ImportedCallTask] | None
+    ) -> dict[str, Any]:
+        """The import's answer, unvalidated: its entries are typed already."""
+        return cls.model_construct(callTaskErrors=errors, callTasks=tasks).body()
+
     def body(self) -> dict[str, Any]:
         """The JSON object; callTasks only when asked for (null is not the spec's absent)."""
-        return self.model_dump(exclude={"callTasks"} if self.callTasks is None else None)
+        body: dict[str, Any] = {"callTaskErrors": self.callTaskErrors}
+        if self.callTasks is not None:
+            body["callTasks"] = self.callTasks
+        return body
 
 
 class CalltaskQueued(BaseModel):
@@ -130,6 +145,9 @@ class CalltaskDone(CalltaskImportResult):
 
     importId: str
     status: Literal["done"]
+
+    def body(self) -> dict[str, Any]:
+        return super().body() | {"importId": self.importId, "status": self.status}
 
 
 class CalltaskRefused(CalltaskStatus):

@@ -261,7 +261,7 @@ def _result(plan: Plan, written: dict[int, store.Written], return_tasks: bool) -
         tasks = [
             _task(task.index, winner.get(task.ext_cust_id, task), written) for task in plan.tasks
         ]
-    return CalltaskImportResult(callTaskErrors=errors, callTasks=tasks).body()
+    return CalltaskImportResult.of(errors, tasks)
 
 
 def _task(index: int, stored: Task, written: dict[int, store.Written]) -> ImportedCallTask:
