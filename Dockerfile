@@ -5,7 +5,9 @@
 FROM node:20-bookworm-slim AS assets
 WORKDIR /assets
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: the libraries need none (swagger-ui-dist pulls in @scarf/scarf, whose
+# install script would report the install to its vendor).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 
 FROM python:3.11-slim-bookworm
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -57,6 +58,12 @@ class Settings(BaseSettings):
     drain_timeout_s: float = Field(default=600.0, ge=0)
     """On SIGTERM, how long calls in progress may take to end before dialerd exits anyway (their
     attempts are then reconciled by the next start)."""
+
+    def node_modules_dir(self) -> Path:
+        """The npm libraries the console and the API's docs page serve (scripts/setup.sh)."""
+        if self.assets_dir:
+            return Path(self.assets_dir)
+        return Path(__file__).resolve().parents[1] / "node_modules"
 
     def require_database_url(self) -> str:
         if not self.database_url:

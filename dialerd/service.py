@@ -13,6 +13,7 @@ import structlog
 from aiohttp import web
 
 from dialerd.api.app import init_app
+from dialerd.api.contacts import MAX_TEXT
 from dialerd.api.metrics import LiveView, metrics_app
 from dialerd.config import Settings
 from dialerd.console.app import PREFIX as CONSOLE
@@ -86,7 +87,11 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     built = build_dialer(settings, pool) if settings.ami_host else None
     live_view = built.live_view if built is not None else None
-    runners = [web.AppRunner(build_app(settings, pool, live_view), access_log=None)]
+    # A request line long enough for a ?userData= of the most characters a UserData may have
+    # (contacts.MAX_TEXT), each percent-encoded as a 4-byte UTF-8 character: 12 bytes.
+    line = 12 * MAX_TEXT + 1024
+    app = build_app(settings, pool, live_view)
+    runners = [web.AppRunner(app, access_log=None, max_line_size=line)]
     await runners[0].setup()
     await web.TCPSite(runners[0], settings.http_host, settings.http_port).start()
     log.info("http_listening", host=settings.http_host, port=settings.http_port)

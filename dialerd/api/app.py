@@ -9,11 +9,11 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from dialerd.api import calltasks, campaigns, contacts, metrics
+from dialerd.api import calltasks, campaigns, contacts, metrics, openapi
 from dialerd.api.auth import client_for_token
 from dialerd.api.body import BadBody
 from dialerd.api.context import CLIENT_ID, POOL
-from dialerd.api.errors import ApiError, error_response, json_response
+from dialerd.api.errors import ApiError, DiallerStatus, error_response, json_response
 from dialerd.calltasks.errors import CalltaskError
 from dialerd.config import Settings
 
@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_PUBLIC = frozenset({"/", "/health", metrics.PATH})  # /metrics checks its own token
+_PUBLIC = frozenset({"/", "/health", metrics.PATH, *openapi.PUBLIC})  # /metrics: its own token
 _OTHERS = web.AppKey("mounted_prefixes", tuple[str, ...])  # sub-apps with their own middlewares
 _REASONS = {
     400: "Bad request",
@@ -63,7 +63,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in _PUBLIC or _not_api(request):
+    public = request.path in _PUBLIC or request.path.startswith(openapi.PUBLIC_PREFIX)
+    if public or _not_api(request):
         return await handler(request)
     client_id = await client_for_token(request.app[POOL], request.headers.get("Authorization"))
     if client_id is None:
@@ -79,7 +80,7 @@ def _not_api(request: web.Request) -> bool:
 
 
 async def health(_: web.Request) -> web.Response:
-    return json_response({"status": 200})
+    return json_response(DiallerStatus(status=200).model_dump())
 
 
 def init_app(
@@ -109,6 +110,7 @@ def init_app(
     for prefix, sub in (mounts or {}).items():
         app.add_subapp(prefix, sub)
     app.router.add_get("/health", health)
+    openapi.add_routes(app, settings)
     app.add_routes(contacts.routes)
     app.add_routes(campaigns.routes)
     app.add_routes(calltasks.routes)

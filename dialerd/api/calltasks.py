@@ -18,6 +18,7 @@ from dialerd.api.body import BodyTexts, read_object
 from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import error_response, json_response
 from dialerd.calltasks.errors import REQUEST_MISSING, CalltaskError
+from dialerd.calltasks.schema import CalltaskDone, CalltaskPending, CalltaskQueued, CalltaskRefused
 from dialerd.calltasks.service import import_calltasks, precheck
 from dialerd.calltasks.worker import ImportWorker
 from dialerd.store import calltasks as store
@@ -65,13 +66,13 @@ async def _enqueue(
         job_id = await store.insert_job(conn, client_id, return_tasks, body)
     request.app[IMPORT_WORKER].wake()
     log.info("calltask_import_queued", import_id=str(job_id), client_id=client_id)
-    status_url = f"{PATH}/{job_id}"
-    return json_response({"importId": str(job_id), "status": "queued", "statusUrl": status_url})
+    queued = CalltaskQueued(importId=str(job_id), status="queued", statusUrl=f"{PATH}/{job_id}")
+    return json_response(queued.model_dump())
 
 
 async def _poll(request: web.Request) -> web.Response:
     try:
-        job_id = uuid.UUID(request.match_info["id"])
+        job_id = uuid.UUID(request.match_info["importId"])
     except ValueError:
         return error_response(request.path, 404, "no such import")
     async with request.app[POOL].acquire() as conn:
@@ -80,9 +81,10 @@ async def _poll(request: web.Request) -> web.Response:
         return error_response(request.path, 404, "no such import")
     progress = {"importId": str(job_id), "status": status}
     if status == "queued":
-        return json_response(progress, 202)
+        return json_response(CalltaskPending.model_validate(progress).model_dump(), 202)
     assert http_status is not None
-    return json_response(result | progress, http_status)
+    answer = CalltaskDone if http_status == 200 else CalltaskRefused
+    return json_response(answer.model_validate(result | progress).body(), http_status)
 
 
 async def import_worker(app: web.Application) -> AsyncIterator[None]:
@@ -95,5 +97,5 @@ async def import_worker(app: web.Application) -> AsyncIterator[None]:
 
 routes = [
     web.post(PATH, _import),
-    web.get(PATH + "/{id}", _poll),
+    web.get(PATH + "/{importId}", _poll),
 ]

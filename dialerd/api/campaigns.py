@@ -13,13 +13,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from dialerd.api.body import BodyTexts, read_object
 from dialerd.api.context import CLIENT_ID, POOL
-from dialerd.api.errors import ApiError, json_response
+from dialerd.api.errors import ApiError, DiallerStatus, json_response
+from dialerd.api.records import RecordList, Records
 from dialerd.campaigns import resultcodes, service
-from dialerd.campaigns.resultcodes import ResultCodeNotFound
-from dialerd.campaigns.schema import INT4_MAX
+from dialerd.campaigns.resultcodes import ResultCodeNotFound, ResultCodeRecord
+from dialerd.campaigns.schema import INT4_MAX, CampaignRecord
 from dialerd.campaigns.service import (
     CampaignConflict,
     CampaignError,
@@ -66,59 +68,48 @@ def _code_id(request: web.Request) -> int:
     return code_id
 
 
-def _one(record: dict[str, Any]) -> web.Response:
-    return json_response({"records": [record], "count": 1, "status": 200})
+def _one(record: dict[str, Any], model: type[BaseModel]) -> web.Response:
+    return json_response(Records[model].of([record]))  # type: ignore[valid-type]
 
 
-def _all(records: list[dict[str, Any]], order_by: str) -> web.Response:
-    return json_response(
-        {
-            "filter": "",
-            "limitStart": 0,
-            "limitPageSize": -1,
-            "records": records,
-            "count": len(records),
-            "orderBy": order_by,
-            "ascending": True,
-            "status": 200,
-        }
-    )
+def _all(records: list[dict[str, Any]], model: type[BaseModel], order_by: str) -> web.Response:
+    return json_response(RecordList[model].of_all(records, order_by))  # type: ignore[valid-type]
 
 
 async def _list(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
-        return _all(await service.list_all(conn, request[CLIENT_ID]), "Name")
+        return _all(await service.list_all(conn, request[CLIENT_ID]), CampaignRecord, "Name")
 
 
 async def _show(request: web.Request) -> web.Response:
     with _answered():
         campaign_id = _id(request)
         async with request.app[POOL].acquire() as conn:
-            return _one(await service.show(conn, request[CLIENT_ID], campaign_id))
+            return _one(await service.show(conn, request[CLIENT_ID], campaign_id), CampaignRecord)
 
 
 async def _create(request: web.Request) -> web.Response:
     body = await read_object(request, _BODY)
     with _answered():
         async with request.app[POOL].acquire() as conn:
-            return _one(await service.create(conn, request[CLIENT_ID], body))
+            return _one(await service.create(conn, request[CLIENT_ID], body), CampaignRecord)
 
 
 Write: TypeAlias = "Callable[[Conn, int, int, dict[str, Any]], Awaitable[dict[str, Any]]]"
 """A service's write on the client's campaign (connection, client, campaign, body) -> record."""
 
 
-async def _write(request: web.Request, write: Write) -> web.Response:
+async def _write(request: web.Request, write: Write, model: type[BaseModel]) -> web.Response:
     """Campaign ``{id}`` of the path, the body, the service's write, answered as one record."""
     with _answered():
         campaign_id = _id(request)
         body = await read_object(request, _BODY)
         async with request.app[POOL].acquire() as conn:
-            return _one(await write(conn, request[CLIENT_ID], campaign_id, body))
+            return _one(await write(conn, request[CLIENT_ID], campaign_id, body), model)
 
 
 async def _update(request: web.Request) -> web.Response:
-    return await _write(request, service.update)
+    return await _write(request, service.update, CampaignRecord)
 
 
 async def _list_codes(request: web.Request) -> web.Response:
@@ -126,11 +117,11 @@ async def _list_codes(request: web.Request) -> web.Response:
         campaign_id = _id(request)
         async with request.app[POOL].acquire() as conn:
             codes = await resultcodes.list_codes(conn, request[CLIENT_ID], campaign_id)
-            return _all(codes, "Position")
+            return _all(codes, ResultCodeRecord, "Position")
 
 
 async def _create_code(request: web.Request) -> web.Response:
-    return await _write(request, resultcodes.create_code)
+    return await _write(request, resultcodes.create_code, ResultCodeRecord)
 
 
 async def _update_code(request: web.Request) -> web.Response:
@@ -139,7 +130,7 @@ async def _update_code(request: web.Request) -> web.Response:
     ) -> dict[str, Any]:
         return await resultcodes.update_code(conn, client_id, campaign_id, _code_id(request), body)
 
-    return await _write(request, update)
+    return await _write(request, update, ResultCodeRecord)
 
 
 async def _delete_code(request: web.Request) -> web.Response:
@@ -147,7 +138,7 @@ async def _delete_code(request: web.Request) -> web.Response:
         campaign_id, code_id = _id(request), _code_id(request)
         async with request.app[POOL].acquire() as conn:
             await resultcodes.delete_code(conn, request[CLIENT_ID], campaign_id, code_id)
-    return json_response({"status": 200})
+    return json_response(DiallerStatus(status=200).model_dump())
 
 
 routes = [

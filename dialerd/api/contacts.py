@@ -11,23 +11,29 @@ import re
 from collections.abc import Iterator
 from contextlib import aclosing, contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+import asyncpg
 import orjson
 import structlog
 from aiohttp import web
+from pydantic import ConfigDict, Field, create_model
 
 from dialerd.api.body import BodyTexts, read_object
 from dialerd.api.context import CLIENT_ID, POOL
-from dialerd.api.errors import ApiError, json_response
+from dialerd.api.errors import ApiError, DiallerStatus, json_response
 from dialerd.api.records import (
     DATA_FIELDS,
     PHONE_FIELDS,
+    DiallerContact,
+    DiallerContactsHistory,
     Kind,
+    Records,
     format_dt,
     render_contact,
     render_history,
 )
+from dialerd.campaigns.schema import INT4_MAX
 from dialerd.contacts.service import act_on_contact
 from dialerd.domain import ContactAction
 from dialerd.store import contacts as store
@@ -37,14 +43,45 @@ log = structlog.get_logger(__name__)
 
 routes = web.RouteTableDef()
 
-MAX_TEXT = 4000  # characters in one text field; the body as a whole is capped by max_body_bytes
 _DIGITS = re.compile(r"[1-9][0-9]{0,18}")
 _NOT_FOUND = "Dialler contact not found"
 _CAMPAIGN_NOT_FOUND = "Dialler campaign not found"
 
-_COMMON_FIELDS = frozenset({"UserData", "Name", *DATA_FIELDS, *PHONE_FIELDS})
-IMPORT_FIELDS = _COMMON_FIELDS | {"DiallerCampaignsID", "DiallerCampaignsName"}
-UPDATE_FIELDS = _COMMON_FIELDS | {"ID"}
+MAX_TEXT = 4000  # characters in one text field; the body as a whole is capped by max_body_bytes
+# The bodies' fields and their JSON types: parse_changes checks them, these models give the
+# document its schemas and check_fields its field names, so the two cannot differ.
+_Text = Annotated[str, Field(max_length=MAX_TEXT)] | None
+_DT = "ISO 8601, e.g. 2020-01-01T00:00:00 (kept as UTC); empty: none"
+_COMMON: dict[str, Any] = {
+    "UserData": (_Text, None),
+    "Name": (_Text, Field(None, description="must not be empty")),
+    **{
+        name: (_Text, Field(None, description=_DT if kind is Kind.DATETIME else None))
+        if kind in (Kind.TEXT, Kind.DATETIME)
+        else (kind.python | None, None)
+        for name, kind in DATA_FIELDS.items()
+    },
+    **{name: (_Text, None) for name in PHONE_FIELDS},
+}
+_FORBID = ConfigDict(extra="forbid")
+ContactImport = create_model(
+    "DiallerContactImport",
+    __config__=_FORBID,
+    __doc__="A contact to import: Name, DiallerCampaignsID or DiallerCampaignsName and at least "
+    "one of PhoneNumber1..6 are mandatory.",
+    DiallerCampaignsID=(Annotated[int, Field(ge=1, le=INT4_MAX)] | None, None),
+    DiallerCampaignsName=(_Text, None),
+    **_COMMON,
+)
+ContactUpdate = create_model(
+    "DiallerContactUpdate",
+    __config__=_FORBID,
+    __doc__="The fields to change of the contact with this ID, or else with this UserData.",
+    ID=(Annotated[int, Field(ge=1, lt=2**63)] | None, None),
+    **_COMMON,
+)
+IMPORT_FIELDS = frozenset(ContactImport.model_fields)
+UPDATE_FIELDS = frozenset(ContactUpdate.model_fields)
 _BODY = BodyTexts(
     missing="Request body is missing: a JSON object is expected",
     malformed="Malformed JSON",
@@ -164,8 +201,8 @@ def key_of(request: web.Request) -> Key:
     return user_data
 
 
-def records(rows: list[dict[str, Any]]) -> web.Response:
-    return json_response({"records": rows, "count": len(rows), "status": 200})
+def contacts(rows: list[asyncpg.Record]) -> web.Response:
+    return json_response(Records[DiallerContact].of([render_contact(row) for row in rows]))
 
 
 # --- handlers ---------------------------------------------------------------------------------
@@ -214,7 +251,7 @@ async def get_contacts(request: web.Request) -> web.Response:
     rows = await store.find_contacts(request.app[POOL], request[CLIENT_ID], key_of(request))
     if not rows:
         raise ApiError(404, _NOT_FOUND)
-    return records([render_contact(row) for row in rows])
+    return contacts(rows)
 
 
 @routes.post("/dialler/contacts/import")
@@ -247,7 +284,7 @@ async def import_contact(request: web.Request) -> web.Response:
             pool, client_id, campaign, changes, overwrite=overwrite, reset=reset, unlock=unlock
         )
     log.info("contact_imported", client_id=client_id, campaign_id=campaign.id, contact_id=row["id"])
-    return records([render_contact(row)])
+    return contacts([row])
 
 
 @routes.post("/dialler/contacts/update")
@@ -272,7 +309,7 @@ async def update_contact(request: web.Request) -> web.Response:
     if row is None:
         raise ApiError(404, _NOT_FOUND)
     log.info("contact_updated", client_id=request[CLIENT_ID], contact_id=row["id"])
-    return records([render_contact(row)])
+    return contacts([row])
 
 
 @routes.delete("/dialler/contacts/contact")
@@ -305,7 +342,7 @@ async def contact_history(request: web.Request) -> web.Response:
     rows = await store.contact_history(request.app[POOL], request[CLIENT_ID], key_of(request))
     if rows is None:
         raise ApiError(404, _NOT_FOUND)
-    return records([render_history(row) for row in rows])
+    return json_response(Records[DiallerContactsHistory].of([render_history(row) for row in rows]))
 
 
 async def act(request: web.Request, action: ContactAction) -> web.Response:
@@ -316,7 +353,7 @@ async def act(request: web.Request, action: ContactAction) -> web.Response:
         contact_id = await act_on_contact(request.app[POOL], request[CLIENT_ID], key, action)
     if contact_id is None:
         raise ApiError(404, _NOT_FOUND)
-    return json_response({"status": 200})
+    return json_response(DiallerStatus(status=200).model_dump())
 
 
 @contextmanager

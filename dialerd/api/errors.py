@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from dialerd.calltasks.errors import REQUEST_MISSING, UNKNOWN_ERROR, CalltaskError
 
@@ -18,6 +19,18 @@ CALLTASK_PREFIX = "/itxdialer/"
 
 def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+class DiallerStatus(BaseModel):
+    """A dialler API answer with nothing else to say (``/health`` too)."""
+
+    status: int = Field(description="the HTTP status")
+
+
+class DiallerError(DiallerStatus):
+    """The dialler API's error envelope."""
+
+    error: str = Field(description="what was wrong, for a person")
 
 
 class ApiError(Exception):
@@ -29,7 +42,9 @@ class ApiError(Exception):
         self.error = error
 
     def response(self) -> web.Response:
-        return json_response({"status": self.status, "error": self.error}, self.status)
+        return json_response(
+            DiallerError(status=self.status, error=self.error).model_dump(), self.status
+        )
 
 
 def error_response(path: str, http_status: int, text: str) -> web.Response:

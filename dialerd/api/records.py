@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar
 
 import asyncpg
+import orjson
 import phonenumbers
+from pydantic import BaseModel, Field, create_model
 
 from dialerd.domain import MAX_PHONE_NUMBERS
 
@@ -24,6 +26,11 @@ class Kind(Enum):
     INTEGER = "integer"
     NUMBER = "number"
     DATETIME = "datetime string"
+
+    @property
+    def python(self) -> Any:
+        """The field's Python type in the records' models (int | float keeps 0 as 0)."""
+        return {Kind.INTEGER: int, Kind.NUMBER: int | float}.get(self, str)
 
 
 # The free fields of a contact, kept in contacts.data under these names, in record order.
@@ -71,6 +78,116 @@ _TRIES_FIELDS = tuple(f"nTriesPhoneNumber{n}" for n in SLOTS)
 _CAUSE_FIELDS = tuple(f"nPhoneNumber{n}LastCause" for n in SLOTS)
 _INVALID_FIELDS = tuple(f"bPhoneNumber{n}Invalid" for n in SLOTS)
 _END_REASON_FIELDS = tuple(f"PhoneNumber{n}LastAcdAgentEndReasonsID" for n in SLOTS)
+
+
+_DT = "UTC, YYYY-MM-DDTHH:MM:SS.mmm"
+_CONTACT_FIELDS: dict[str, Any] = {
+    "ID": (int, ...),
+    "DiallerCampaignsID": (int, ...),
+    "UserData": (str | None, ...),
+    "Name": (str, ...),
+    **{name: (kind.python | None, ...) for name, kind in DATA_FIELDS.items()},
+    **{name: (str | None, Field(description="E.164")) for name in PHONE_FIELDS},
+    **{name: (int, ...) for name in _TRIES_FIELDS},
+    **{name: (int | None, Field(description="Q.850 cause")) for name in _CAUSE_FIELDS},
+    **{name: (bool | None, ...) for name in _INVALID_FIELDS},
+    **{name: (int | None, ...) for name in _END_REASON_FIELDS},
+    "dtNextTry": (str | None, Field(description=_DT)),
+    "bLastResultMailbox": (bool | None, ...),
+    "LastAcdAgentEndReasonsID": (int | None, ...),
+    "bLocked": (bool, ...),
+    "nTries": (int, ...),
+    "State": (Literal["open", "done", "finished"], ...),
+    "LastCONNRES": (int | None, ...),
+    "dtLastTry": (str | None, Field(description=_DT)),
+    "dtCreated": (str, Field(description=_DT)),
+    "SystemCode": (str | None, ...),
+    "ExtCustId": (str | None, ...),
+    "SystemLookupCode": (str | None, ...),
+    "Properties": (dict[str, str], Field(description="info field ID -> value")),
+}
+DiallerContact = create_model(
+    "DiallerContact",
+    __doc__="A contact (DiallerContacts); after LastAcdAgentEndReasonsID, dialerd's own fields.",
+    **_CONTACT_FIELDS,
+)
+
+_NONE = Field(description="not kept: always null")
+
+
+class DiallerContactsHistory(BaseModel):
+    """An attempt (DiallerContactsHistory); after dtCreatedDiallerContactsHistory, dialerd's own
+    fields."""
+
+    DiallerContactsHistoryID: int
+    DiallerContactsID: int
+    DiallerCampaignsID: int
+    ClientsID: int
+    UserData: str | None
+    UserData2: str | None
+    UserData3: str | None
+    bOutbound: bool
+    bTestCall: bool
+    PhoneNumber: str
+    PhoneNumberOffset: int = Field(description="the number's slot, 1-6")
+    ANumber: str | None
+    ANumber_CountryCodesID: int | None
+    ANumber_AreaCodesID: int | None = _NONE
+    BNumber: str | None
+    BNumber_CountryCodesID: int | None
+    BNumber_AreaCodesID: int | None = _NONE
+    ServiceNumbersID: int | None = _NONE
+    StatisticsPartAID: int | None = _NONE
+    dtCallStart: str | None = Field(description=_DT)
+    dtCallAlert: str | None = Field(description=_DT)
+    dtCallConnect: str | None = Field(description=_DT)
+    dtCallEnd: str | None = Field(description=_DT)
+    CONNRES: int | None = Field(description="0-7")
+    CauseCodesID: int | None = Field(description="Q.850 cause")
+    bCallerHangup: bool | None
+    UsersID: int | None
+    DiallerCampaignsResultCodesID: int | None
+    DiallerResultCodesTypesID: int | None
+    dtCreatedDiallerContactsHistory: str = Field(description=_DT)
+    Status: Literal["pending", "dialing", "closed"]
+    dtAgentConnect: str | None = Field(description=_DT)
+    Agent: str | None
+    bAbandoned: bool
+    bMachine: bool
+
+
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class Records(BaseModel, Generic[Item]):
+    """The dialler API's answer of some records."""
+
+    records: list[Item]
+    count: int = Field(description="how many records")
+    status: Literal[200] = Field(description="the HTTP status")
+
+    @classmethod
+    def of(cls, records: list[dict[str, Any]], **more: Any) -> dict[str, Any]:
+        """The answer's JSON object, built through the model: what the document says is sent."""
+        answer = {"records": records, "count": len(records), "status": 200, **more}
+        # Through JSON: the records' strict models (campaigns) read times from their text.
+        checked = cls.model_validate_json(orjson.dumps(answer))
+        return checked.model_dump(mode="json", by_alias=True)
+
+
+class RecordList(Records[Item], Generic[Item]):
+    """The dialler API's answer of all records (the spec's paging fields are fixed)."""
+
+    filter: Literal[""]
+    limitStart: Literal[0]
+    limitPageSize: Literal[-1] = Field(description="all records")
+    orderBy: str
+    ascending: Literal[True]
+
+    @classmethod
+    def of_all(cls, records: list[dict[str, Any]], order_by: str) -> dict[str, Any]:
+        fixed = {"filter": "", "limitStart": 0, "limitPageSize": -1, "ascending": True}
+        return cls.of(records, orderBy=order_by, **fixed)
 
 
 def format_dt(value: datetime | None) -> str | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 # Request-level status codes of the calltask spec (its table, with its two lost digits
 # restored: INVALID_CALL_INTERVAL is 10 and CALL_TASKS_MISSING is 11).
 UNKNOWN_ERROR = 1
@@ -28,6 +30,13 @@ CALL_NUMBER_MISSING = 102
 CALL_NUMBER_INVALID = 103
 
 
+class CalltaskStatus(BaseModel):
+    """The calltask API's error envelope: the request was refused, nothing was imported."""
+
+    statusCode: int = Field(description="the spec's status code (1-12)")
+    statusText: str
+
+
 class CalltaskError(Exception):
     """A request the import refuses as a whole: nothing is imported."""
 
@@ -38,4 +47,4 @@ class CalltaskError(Exception):
 
     def body(self) -> dict[str, Any]:
         """The spec's answer to a refused request (sent as it is, or stored for the poll)."""
-        return {"statusCode": self.status_code, "statusText": self.status_text}
+        return CalltaskStatus(statusCode=self.status_code, statusText=self.status_text).model_dump()

@@ -18,6 +18,12 @@ from dialerd import metrics
 from dialerd.calltask import Task
 from dialerd.calltasks import errors as codes
 from dialerd.calltasks.errors import CalltaskError
+from dialerd.calltasks.schema import (
+    CallTaskError,
+    CalltaskImportResult,
+    ImportedCallTask,
+    StoredProperty,
+)
 from dialerd.calltasks.validate import (
     Plan,
     Setup,
@@ -247,26 +253,29 @@ class _Writer:
 
 
 def _result(plan: Plan, written: dict[int, store.Written], return_tasks: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"callTaskErrors": [e.body() for e in plan.errors]}
+    errors = [
+        CallTaskError(callTaskIndex=e.index, errorCodes=e.codes, errorText=e.text)
+        for e in plan.errors
+    ]
+    tasks = None
     if return_tasks:
         winner: dict[str | None, Task] = {t.ext_cust_id: t for t in plan.tasks if t.ext_cust_id}
-        body["callTasks"] = [
-            _task_body(task.index, winner.get(task.ext_cust_id, task), written)
-            for task in plan.tasks
+        tasks = [
+            _task(task.index, winner.get(task.ext_cust_id, task), written) for task in plan.tasks
         ]
-    return body
+    return CalltaskImportResult.of(errors, tasks)
 
 
-def _task_body(index: int, stored: Task, written: dict[int, store.Written]) -> dict[str, Any]:
+def _task(index: int, stored: Task, written: dict[int, store.Written]) -> ImportedCallTask:
     """A task as stored; an earlier task with a later one's extCustId shows the later one."""
     row = written[stored.index]
-    return {
-        "callTaskIndex": index,
-        "callTaskId": row.id,
-        "created": row.created,
-        "callReceiverName": stored.name,
-        "callNumberList": stored.numbers,
-        "extCustId": stored.ext_cust_id,
-        "systemLookupCode": stored.system_lookup_code,
-        "properties": [{"emprId": int(k), "value": v} for k, v in stored.properties.items()],
-    }
+    return ImportedCallTask(
+        callTaskIndex=index,
+        callTaskId=row.id,
+        created=row.created,
+        callReceiverName=stored.name,
+        callNumberList=stored.numbers,
+        extCustId=stored.ext_cust_id,
+        systemLookupCode=stored.system_lookup_code,
+        properties=[StoredProperty(emprId=int(k), value=v) for k, v in stored.properties.items()],
+    )

@@ -26,7 +26,7 @@ MAX_KEY_LENGTH = 255  # extCustId, systemLookupCode, systemCode: they are indexe
 MAX_VALUE_LENGTH = 4000
 MAX_CALL_ATTEMPTS = 1000
 MAX_CALL_INTERVAL_HOURS = 8760
-_INT4_MAX = 2**31 - 1
+INT4_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +43,6 @@ class TaskError:
     index: int
     codes: list[int]
     text: str
-
-    def body(self) -> dict[str, Any]:
-        return {"callTaskIndex": self.index, "errorCodes": self.codes, "errorText": self.text}
 
 
 @dataclass(slots=True)
@@ -72,10 +69,12 @@ def lookup_keys(body: dict[str, Any]) -> tuple[str | None, int | None]:
     """The systemCode and callCode to look up, where they are well-formed."""
     system = body.get("systemCode")
     call = body.get("callCode")
-    system_ok = isinstance(system, str) and 0 < len(system) <= MAX_KEY_LENGTH
+    system_ok = (
+        isinstance(system, str) and 0 < len(system) <= MAX_KEY_LENGTH and "\x00" not in system
+    )
     return (
         system if system_ok else None,
-        call if _is_int(call) and 0 < call <= _INT4_MAX else None,
+        call if _is_int(call) and 0 < call <= INT4_MAX else None,
     )
 
 
@@ -88,7 +87,8 @@ def request_error(body: dict[str, Any], setup: Setup) -> CalltaskError | None:
         return CalltaskError(codes.SYSTEM_CODE_MISSING, "systemCode is missing")
     if system is None:
         return CalltaskError(
-            codes.INVALID_SYSTEM_CODE, f"systemCode must be a string of 1-{MAX_KEY_LENGTH}"
+            codes.INVALID_SYSTEM_CODE,
+            f"systemCode must be a string of 1-{MAX_KEY_LENGTH} characters without NUL",
         )
     if not setup.system_known:
         return CalltaskError(

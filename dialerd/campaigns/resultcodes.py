@@ -61,19 +61,33 @@ class ResultCodeSettings(BaseModel):
 ALIASES = {name: field.alias or name for name, field in ResultCodeSettings.model_fields.items()}
 
 
+class ResultCodeRecord(BaseModel):
+    """A result code as the API shows it."""
+
+    ID: int
+    DiallerCampaignsID: int
+    Name: str
+    DiallerResultCodesTypesID: ResultCodeType
+    RetryMinutes: int | None
+    Position: int
+    bActive: bool
+    dtCreated: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS.mmm")
+    dtUpdated: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS.mmm")
+
+
 def record(code: ResultCode) -> dict[str, Any]:
-    """The JSON record of a result code."""
-    return {
-        "ID": code.id,
-        "DiallerCampaignsID": code.campaign_id,
-        "Name": code.name,
-        "DiallerResultCodesTypesID": int(code.type),
-        "RetryMinutes": code.retry_minutes,
-        "Position": code.position,
-        "bActive": code.active,
-        "dtCreated": timestamp(code.created_at),
-        "dtUpdated": timestamp(code.updated_at),
-    }
+    """The JSON record of a result code, built through ResultCodeRecord."""
+    return ResultCodeRecord(
+        ID=code.id,
+        DiallerCampaignsID=code.campaign_id,
+        Name=code.name,
+        DiallerResultCodesTypesID=code.type,
+        RetryMinutes=code.retry_minutes,
+        Position=code.position,
+        bActive=code.active,
+        dtCreated=timestamp(code.created_at),
+        dtUpdated=timestamp(code.updated_at),
+    ).model_dump(mode="json")
 
 
 def _validate(data: Mapping[str, Any]) -> dict[str, Any]:

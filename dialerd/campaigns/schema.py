@@ -3,12 +3,23 @@ the contacts API's casing (``ID``, ``Name``, ``bActive``, ``dtCreated`` …)."""
 
 from __future__ import annotations
 
+import contextlib
+import struct
 from datetime import UTC, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_serializer,
+    field_validator,
+)
 
 from dialerd.domain import Campaign, DialMode, MachineAction
 from dialerd.numbers import is_region
@@ -19,6 +30,19 @@ _ASTERISK_NAME = r"^[A-Za-z0-9_.\-]+$"
 _DIAL_STRING = r"^[!-~]*\{number\}[!-~]*$"  # printable ASCII, no spaces, with the placeholder
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_PRINTABLE)]
+
+
+def _as_stored(value: Any) -> Any:
+    """A number as a ``real`` column keeps it (single precision, shown to 7 digits as
+    json_value does), so that the bounds are checked on what is stored: 1e-300 is 0 there,
+    and 0.99999999 is 1."""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):  # too large for it: the bounds refuse it
+            return float(f"{struct.unpack('f', struct.pack('f', value))[0]:.7g}")
+    return value
+
+
+Real = Annotated[float, BeforeValidator(_as_stored)]
 
 
 class CampaignSettings(BaseModel):
@@ -37,12 +61,12 @@ class CampaignSettings(BaseModel):
         None, alias="CallerID"
     )
     dial_mode: DialMode = Field(DialMode.PROGRESSIVE, alias="DialMode")
-    dial_ratio: float = Field(1.5, gt=0, le=100, alias="DialRatio")
-    max_lines_per_agent: float = Field(3.0, ge=1, le=100, alias="MaxLinesPerAgent")
-    abandon_limit: float = Field(0.03, gt=0, lt=1, alias="AbandonLimit")
-    aggressiveness: float = Field(1.0, gt=0, le=100, alias="Aggressiveness")
+    dial_ratio: Real = Field(1.5, gt=0, le=100, alias="DialRatio")
+    max_lines_per_agent: Real = Field(3.0, ge=1, le=100, alias="MaxLinesPerAgent")
+    abandon_limit: Real = Field(0.03, gt=0, lt=1, alias="AbandonLimit")
+    aggressiveness: Real = Field(1.0, gt=0, le=100, alias="Aggressiveness")
     max_calls_in_flight: int | None = Field(None, gt=0, le=100_000, alias="MaxCallsInFlight")
-    max_originate_rate: float | None = Field(None, gt=0, le=10_000, alias="MaxOriginateRate")
+    max_originate_rate: Real | None = Field(None, gt=0, le=10_000, alias="MaxOriginateRate")
     ring_timeout_s: int = Field(30, ge=15, le=600, alias="RingTimeoutSeconds")
     agent_timeout_s: int = Field(2, ge=1, le=10, alias="AgentTimeoutSeconds")
     wrapup_limit_s: int = Field(
@@ -58,7 +82,7 @@ class CampaignSettings(BaseModel):
     timezone: Text = Field("UTC", alias="Timezone")
     default_region: Text | None = Field(None, alias="DefaultRegion")
     max_attempts: int = Field(3, ge=1, le=1000, alias="MaxAttempts")
-    min_call_interval_h: float = Field(12.0, ge=0, le=8760, alias="MinCallIntervalHours")
+    min_call_interval_h: Real = Field(12.0, ge=0, le=8760, alias="MinCallIntervalHours")
     retry_minutes: dict[str, Annotated[int, Field(ge=0, le=525_600)]] = Field(
         {}, alias="RetryMinutes", description="CONNRES (0-7) -> minutes until the next try"
     )
@@ -77,6 +101,13 @@ class CampaignSettings(BaseModel):
         if len(set(days)) != len(days):
             raise ValueError("weekdays must not repeat")
         return sorted(days)
+
+    @field_validator("window_start", "window_end")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:  # the window is in the campaign's (or callee's) zone
+            raise ValueError("must be a local time without an offset, HH:MM")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -126,10 +157,22 @@ def json_value(value: Any) -> Any:
     return value
 
 
+class CampaignRecord(CampaignSettings):
+    """A campaign as the API and the command line show it: its settings, ID and times."""
+
+    id: int = Field(alias="ID")
+    created: str = Field(alias="dtCreated", description="UTC, YYYY-MM-DDTHH:MM:SS.mmm")
+    updated: str = Field(alias="dtUpdated", description="UTC, YYYY-MM-DDTHH:MM:SS.mmm")
+
+    @field_serializer("window_start", "window_end")
+    def _hours_minutes(self, value: time) -> str:
+        return value.strftime("%H:%M")
+
+
 def record(campaign: Campaign) -> dict[str, Any]:
-    """The JSON record of a campaign."""
+    """The JSON record of a campaign, built through CampaignRecord."""
     out: dict[str, Any] = {"ID": campaign.id}
     out.update((alias, json_value(getattr(campaign, name))) for name, alias in ALIASES.items())
     out["dtCreated"] = timestamp(campaign.created_at)
     out["dtUpdated"] = timestamp(campaign.updated_at)
-    return out
+    return CampaignRecord.model_validate_json(orjson.dumps(out)).model_dump(by_alias=True)

@@ -142,7 +142,7 @@ def init_console(settings: Settings, pool: asyncpg.Pool) -> web.Application:
     ]
     setup_templates(app)
     app.add_routes(signin.routes)
-    app[assets.NODE_MODULES] = assets.node_modules(settings)
+    app[assets.NODE_MODULES] = settings.node_modules_dir()
     app.add_routes(assets.routes)
     for screen in SCREENS:
         app.add_routes(screen.routes)

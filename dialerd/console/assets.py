@@ -21,15 +21,9 @@ VENDOR = {
 _CACHE = {"Cache-Control": "public, max-age=3600"}
 
 
-def node_modules(settings: Settings) -> Path:
-    if settings.assets_dir:
-        return Path(settings.assets_dir)
-    return Path(__file__).resolve().parents[2] / "node_modules"
-
-
 def missing(settings: Settings) -> list[str]:
     """Vendor files that are not installed (scripts/setup.sh runs npm ci)."""
-    root = node_modules(settings)
+    root = settings.node_modules_dir()
     return [name for name, rel in VENDOR.items() if not (root / rel).is_file()]
 
 

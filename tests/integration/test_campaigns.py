@@ -94,6 +94,12 @@ BAD: list[tuple[Any, str]] = [
     ({"Name": "x", "CallbackGraceSeconds": -1}, "CallbackGraceSeconds"),
     ({"Name": "x", "CallerID": "a\r\nAction: Hangup"}, "CallerID"),
     ({"Name": "x", "Colour": "red"}, "Colour"),
+    # Bounded as a `real` column stores them (these were 500s): 0 there, and 1 there.
+    ({"Name": "x", "AbandonLimit": 2.2e-309}, "AbandonLimit"),
+    ({"Name": "x", "AbandonLimit": 0.99999999}, "AbandonLimit"),
+    ({"Name": "x", "DialRatio": 1e-50}, "DialRatio"),
+    # A local time: an offset could not be compared with the other end (a 500).
+    ({"Name": "x", "WindowEnd": "00:00:00Z"}, "WindowEnd"),
     ({"Name": "x", "ID": "7"}, "ID"),
     ([1, 2], "object"),
 ]

@@ -47,6 +47,7 @@ def code_of(payload: dict[str, Any], setup: Setup = READY) -> int:
         ({"systemCode": None}, 3),
         ({"systemCode": 7}, 4),
         ({"systemCode": "x" * 256}, 4),
+        ({"systemCode": "MY\x00SYSTEM"}, 4),  # Postgres text holds no NUL (it was a 500)
         ({"callCode": ...}, 5),
         ({"callCode": "123"}, 6),
         ({"callCode": 12.5}, 6),
