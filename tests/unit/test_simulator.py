@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
 import pytest
 
-from dialerd.cli import main
+from dialerd.cli import build_parser, main
 from dialerd.simulator import scenario
+from dialerd.simulator.cli import history_range
 from dialerd.simulator.pacers import parse_pacer
 from dialerd.simulator.scenario import Agents, Dist, Scenario
 from dialerd.simulator.sim import Simulation, callees, run_scenario
@@ -157,3 +160,94 @@ def test_cli_user_pacer(
     assert result["placed"] == 0
 
     assert main([*args, "--pacer", "my_pacer:nothing"]) == 2
+
+
+def test_an_empirical_distribution_draws_the_observed_values() -> None:
+    observed = (3.0, 12.5, 30.0, 30.0, 140.0)
+    draw = Dist("empirical", values=observed).sampler(random.Random(5))
+    draws = [draw() for _ in range(5000)]
+    assert set(draws) == set(observed)
+    assert draws.count(30.0) / len(draws) == pytest.approx(0.4, abs=0.03)  # twice observed
+    again = Dist("empirical", values=observed).sampler(random.Random(5))
+    assert [again() for _ in range(5000)] == draws  # deterministic per seed
+    cut = Dist("empirical", values=observed, high=60.0).sampler(random.Random(5))
+    assert max(cut() for _ in range(1000)) == 60.0
+    assert Dist("empirical", values=observed).describe() == {
+        "kind": "empirical",
+        "n": 5,
+        "median_s": 30.0,
+        "p90_s": 140.0,
+    }
+    with pytest.raises(ValueError, match="empirical distribution needs its values"):
+        Dist("empirical")
+    with pytest.raises(ValueError, match="only it has them"):
+        Dist("gamma", 5.0, values=(1.0,))
+    with pytest.raises(ValueError, match="seconds, 0 or more"):
+        Dist("empirical", values=(1.0, -2.0))
+
+
+def test_an_empirical_wrapup_in_a_scenario_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "typing.toml"
+    file.write_text(
+        'hours = 0.25\n[agents]\ncount = 3\n[wrapup_time]\nkind = "empirical"\n'
+        "values = [20, 31.5, 45, 90]\n"
+    )
+    sc = scenario.load(file)
+    assert sc.wrapup_time.values == (20.0, 31.5, 45.0, 90.0)
+    # Back to a parametric one over it: the values go with the kind.
+    gamma = scenario.from_dict({"wrapup_time": {"kind": "gamma", "mean": 5.0}}, sc)
+    assert gamma.wrapup_time == Dist("gamma", 5.0, 0.7)
+
+    assert main(["simulate", str(file), "--pacer", "predictive"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "wrap-up: the scenario's, empirical, 4 values, median 31.5 s, p90 90.0 s\n"
+    )
+    assert main(["simulate", str(file), "--json", "--pacer", "predictive"]) == 0
+    assert json.loads(capsys.readouterr().out)["wrapup"]["n"] == 4
+    assert main(["simulate", str(file), "--wrapup-mean", "10"]) == 2
+    assert "has no mean to set" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--campaign", "3"], "--campaign goes with --wrapup-from-db"),
+        (["--since", "2026-11-01"], "--since goes with --wrapup-from-db"),
+        (["--save-wrapup", "w.json"], "--save-wrapup goes with --wrapup-from-db"),
+        (["--wrapup-from-db", "--since", "yesterday"], "not an ISO 8601 day or time: 'yesterday'"),
+        (
+            ["--wrapup-from-db", "--since", "2026-11-02", "--until", "2026-11-01T23:00+00:00"],
+            "--since 2026-11-02T00:00:00+00:00 is not before --until 2026-11-01T23:00:00+00:00",
+        ),
+        (["--wrapup-from-db", "--wrapup-mean", "5"], "has no mean to set"),
+    ],
+)
+def test_wrapup_flags_are_checked_before_any_database(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "--hours", "0.1", *argv]) == 2
+    assert message in capsys.readouterr().out
+
+
+def test_the_history_range() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    args = build_parser().parse_args(["simulate", "--wrapup-from-db"])
+    assert history_range(args, now) == (now - timedelta(days=30), now)
+    args = build_parser().parse_args(
+        [
+            "simulate",
+            "--wrapup-from-db",
+            "--since",
+            "2026-11-20T08:00+01:00",
+            "--until",
+            "2026-11-21",
+        ]
+    )
+    assert history_range(args, now) == (
+        datetime(2026, 11, 20, 7, 0, tzinfo=UTC),
+        datetime(2026, 11, 21, 0, 0, tzinfo=UTC),
+    )
+    assert history_range(build_parser().parse_args(["simulate"]), now) is None
