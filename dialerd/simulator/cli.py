@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from dialerd.config import Settings
 from dialerd.simulator import report, scenario
 from dialerd.simulator.pacers import DEFAULT_PACERS, parse_pacer
@@ -176,7 +178,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             sc = replace(sc, wrapup_time=history.dist())
             if args.save_wrapup:
                 save_wrapup(history, args.save_wrapup)
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, asyncpg.PostgresError) as exc:
         print(f"dialerd simulate: {exc}")
         return 2
     results = run_scenario(sc, specs)

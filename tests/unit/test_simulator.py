@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,8 @@ from dialerd.simulator.cli import history_range
 from dialerd.simulator.pacers import parse_pacer
 from dialerd.simulator.scenario import Agents, Dist, Scenario
 from dialerd.simulator.sim import Simulation, callees, run_scenario
+from dialerd.simulator.wrapup import observed
+from dialerd.store.agents import AfterCallPeriod
 
 ROOT = Path(__file__).parents[2]
 SMALL = Scenario(hours=0.3, seed=7, agents=Agents(count=6), talk_time=Dist("lognormal", 60.0))
@@ -251,3 +254,42 @@ def test_the_history_range() -> None:
         datetime(2026, 11, 21, 0, 0, tzinfo=UTC),
     )
     assert history_range(build_parser().parse_args(["simulate"]), now) is None
+
+
+def typing_agents_history(n: int, limit_s: int) -> list[AfterCallPeriod]:
+    """After-call work as agents who type do it, as the history has it: lognormal with a
+    median of 30 s and a long tail (sigma 1: p90 108 s), the limit ending the longest; a few
+    calls with a result code, and one period still open."""
+    rng = random.Random("typing")
+    periods = []
+    for i in range(n):
+        seconds = min(rng.lognormvariate(math.log(30.0), 1.0), float(limit_s))
+        code = ("Sale", 7) if i % 3 == 0 else (None, None)
+        periods.append(AfterCallPeriod(1, seconds, limit_s, code[1], code[0]))
+    return [*periods, AfterCallPeriod(1, None, limit_s, None, None)]
+
+
+def test_predictive_pacing_stays_honest_with_agents_who_type() -> None:
+    history = observed(typing_agents_history(2000, 300), 1, datetime.now(UTC), datetime.now(UTC))
+    assert (history.still_open, len(history.values)) == (1, 2000)
+    assert 0 < history.cut < 40  # the limit cut about 1.2%
+    summary = history.dist().describe()
+    assert summary["median_s"] == pytest.approx(30.0, rel=0.1)
+    assert summary["p90_s"] == pytest.approx(108.0, rel=0.15)
+    typing_mean = sum(history.values) / len(history.values)
+
+    for seed in (1, 2):
+        sc = replace(
+            SMALL, hours=3.0, seed=seed, agents=Agents(count=20), wrapup_time=history.dist()
+        )
+        sims = [Simulation(sc, parse_pacer(p)) for p in ("progressive", "predictive")]
+        progressive, predictive = (s.run().summary() for s in sims)
+        # The feed counts the after-call work as wrap-up, so the pacer knows how long agents
+        # take and expects each back when its work is likely over.
+        learnt = sims[1].stats.wrapup_times.mean(0.0)
+        assert learnt == pytest.approx(typing_mean, rel=0.2)
+        assert float(predictive["abandon_rate"]) <= sc.abandon_limit
+        assert float(predictive["abandon_rate_worst_day"]) <= sc.abandon_limit
+        # ...and keeps them busy: their wait between calls a fraction of progressive's.
+        assert float(predictive["agent_wait_mean_s"]) < float(progressive["agent_wait_mean_s"]) / 3
+        assert float(predictive["occupancy"]) > float(progressive["occupancy"]) + 0.15
