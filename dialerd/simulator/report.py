@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from dialerd.simulator.scenario import Dist
 from dialerd.simulator.sim import BIN_S, Result
 
 Row = tuple[str, Callable[[dict[str, float | int | str]], str]]
@@ -34,6 +35,16 @@ ROWS: list[Row] = [
     ("abandon rate, worst rolling hour", _pct("abandon_rate_worst_hour")),
     ("answer to agent, p95 s", _num("answer_to_agent_p95_s", 2)),
 ]
+
+
+def wrapup_line(wrapup: Dist) -> str:
+    """Which wrap-up the scenario gave the run."""
+    d = wrapup.describe()
+    if wrapup.kind == "empirical":
+        shape = f"{d['n']} values, median {d['median_s']:.1f} s, p90 {d['p90_s']:.1f} s"
+    else:
+        shape = f"mean {d['mean_s']:.1f} s, cv {d['cv']:.2f}"
+    return f"wrap-up: the scenario's, {wrapup.kind}, {shape}"
 
 
 def table(results: list[Result]) -> str:

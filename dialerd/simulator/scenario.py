@@ -6,36 +6,45 @@ import json
 import math
 import random
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-Kind = Literal["fixed", "exponential", "lognormal", "gamma", "uniform"]
+Kind = Literal["fixed", "exponential", "lognormal", "gamma", "uniform", "empirical"]
 
 
 @dataclass(frozen=True)
 class Dist:
     """A duration distribution in seconds: ``kind`` with ``mean`` and coefficient of
-    variation ``cv`` (uniform: mean ± mean·cv·√3), cut to [``low``, ``high``]."""
+    variation ``cv`` (uniform: mean ± mean·cv·√3), cut to [``low``, ``high``]. ``empirical``
+    draws one of the observed ``values`` (each as likely), and ignores ``mean`` and ``cv``."""
 
     kind: Kind = "lognormal"
     mean: float = 1.0
     cv: float = 1.0
     low: float = 0.0
     high: float = math.inf
+    values: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in ("fixed", "exponential", "lognormal", "gamma", "uniform"):
+        if self.kind not in get_args(Kind):
             raise ValueError(f"unknown distribution kind {self.kind!r}")
+        if (self.kind == "empirical") != bool(self.values):
+            raise ValueError("an empirical distribution needs its values, and only it has them")
+        if not all(math.isfinite(v) and v >= 0.0 for v in self.values):
+            raise ValueError("the values of an empirical distribution are seconds, 0 or more")
 
     def sampler(self, rng: random.Random) -> Callable[[], float]:
         """A function drawing from this distribution with ``rng``; parameters are worked
         out once, since the simulator draws millions of durations."""
         low, high, mean, cv = self.low, self.high, self.mean, self.cv
         raw: Callable[[], float]
-        if self.kind == "fixed" or mean <= 0.0:
+        if self.kind == "empirical":
+            values, n, uniform = self.values, len(self.values), rng.random
+            raw = lambda: values[int(uniform() * n)]  # noqa: E731
+        elif self.kind == "fixed" or mean <= 0.0:
             raw = lambda: mean  # noqa: E731
         elif self.kind == "exponential":
             raw = partial(rng.expovariate, 1.0 / mean)
@@ -49,6 +58,26 @@ class Dist:
             half = mean * cv * math.sqrt(3.0)
             raw = partial(rng.uniform, mean - half, mean + half)
         return lambda: min(max(raw(), low), high)
+
+    def describe(self) -> dict[str, float | int | str]:
+        """What the distribution is, for a run's summary: an empirical one by its number of
+        values, median and 90th percentile."""
+        if self.kind != "empirical":
+            return {"kind": self.kind, "mean_s": self.mean, "cv": self.cv}
+        return {
+            "kind": self.kind,
+            "n": len(self.values),
+            "median_s": quantile(self.values, 0.5),
+            "p90_s": quantile(self.values, 0.9),
+        }
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile by nearest rank (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 @dataclass(frozen=True)
@@ -139,16 +168,23 @@ def from_dict(data: dict[str, Any], base: Scenario | None = None) -> Scenario:
     for key, value in data.items():
         current = getattr(base, key)
         if isinstance(current, Dist):
-            changes[key] = replace(current, **value)
+            changes[key] = _dist(current, value)
         elif key == "agents":
             breaks = tuple(Break(**b) for b in value.get("breaks", []))
-            delay = replace(current.connect_delay, **value.get("connect_delay", {}))
+            delay = _dist(current.connect_delay, value.get("connect_delay", {}))
             changes[key] = replace(current, **{**value, "breaks": breaks, "connect_delay": delay})
         elif key == "answer_rate":
             changes[key] = _answer_rate(value)
         else:
             changes[key] = value
     return replace(base, **changes)
+
+
+def _dist(base: Dist, value: dict[str, Any]) -> Dist:
+    """``base`` with the keys of ``value`` replaced; only an empirical one keeps values."""
+    empirical = value.get("kind", base.kind) == "empirical"
+    values = tuple(float(v) for v in value.get("values", base.values if empirical else ()))
+    return replace(base, **{**value, "values": values})
 
 
 def _answer_rate(value: float | list[list[float]]) -> tuple[tuple[float, float], ...]:

@@ -31,7 +31,7 @@ from dialerd.dialer.pacing import (
     apply_caps,
 )
 from dialerd.domain import AgentsView, DialMode
-from dialerd.simulator.scenario import Scenario
+from dialerd.simulator.scenario import Scenario, quantile
 
 BIN_S = 300.0  # resolution of the rolling windows and of the plot
 
@@ -140,7 +140,7 @@ class Result:
             "occupancy": self.occupancy,
             "talk_min_per_agent_hour": self.talk_s / 60.0 / hours if hours else 0.0,
             "agent_wait_mean_s": _mean(self.agent_waits),
-            "agent_wait_p95_s": _quantile(self.agent_waits, 0.95),
+            "agent_wait_p95_s": quantile(self.agent_waits, 0.95),
             "placed": self.placed,
             "answered": self.answered,
             "machines": self.machines,
@@ -150,19 +150,12 @@ class Result:
             "abandon_rate": self.abandon_rate,
             "abandon_rate_worst_day": self.worst_rolling(86_400.0),
             "abandon_rate_worst_hour": self.worst_rolling(3_600.0),
-            "answer_to_agent_p95_s": _quantile(self.answer_waits, 0.95),
+            "answer_to_agent_p95_s": quantile(self.answer_waits, 0.95),
         }
 
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
-
-
-def _quantile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
 PacerFactory = Callable[[PacingSettings], Pacer]

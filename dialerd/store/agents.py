@@ -1,5 +1,6 @@
 """Agents in the workspace (agents.sql): their state periods, the campaigns they work, their
-client's pause reasons, the contact of their call.
+client's pause reasons, the contact of their call; the after-call work of a time range, for the
+simulator.
 
 Every change of an agent's state locks the agent's user row first, so the workspace's changes
 and the engines' (after-call work begins, its limit ends it) never interleave: each reads the
@@ -20,6 +21,8 @@ from dialerd.store.sqlfiles import q
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
+
+    from dialerd.store.campaigns import Conn
 
     Db: TypeAlias = (
         asyncpg.Connection[asyncpg.Record]
@@ -151,3 +154,25 @@ async def attempt_contact(db: Db, attempt_id: int, client_id: int) -> int | None
     """The contact of the client's attempt."""
     found: int | None = await db.fetchval(q("attempt_contact"), attempt_id, client_id)
     return found
+
+
+@dataclass(frozen=True)
+class AfterCallPeriod:
+    """One period of after-call work, as the history has it."""
+
+    campaign_id: int
+    seconds: float | None  # None: still open
+    wrapup_limit_s: int  # its campaign's limit now
+    result_code_id: int | None  # recorded for its call; None: none (yet)
+    result_code: str | None  # that code's name
+
+
+async def after_call_periods(
+    conn: Conn, campaign_id: int | None, since: datetime, until: datetime
+) -> list[AfterCallPeriod]:
+    """The after-call work that began in [``since``, ``until``), of one campaign or of all
+    (None), oldest first; read in a read-only transaction."""
+    async with conn.transaction(readonly=True):
+        rows = await conn.fetch(q("after_call_periods"), campaign_id, since, until)
+    columns = ("campaign_id", "seconds", "wrapup_limit_s", "result_code_id", "result_code")
+    return [AfterCallPeriod(*(r[c] for c in columns)) for r in rows]

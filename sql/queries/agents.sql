@@ -66,3 +66,21 @@ DELETE FROM pause_reasons WHERE client_id = $1 AND reason = $2 RETURNING id
 -- name: attempt_contact
 -- The contact of attempt $1 if it is client $2's.
 SELECT contact_id FROM contact_history WHERE id = $1 AND client_id = $2
+
+-- name: after_call_periods
+-- The after-call work that began in [$2, $3), of campaign $1 (NULL: every campaign), oldest
+-- first: its length in seconds (NULL: still open), its campaign's wrap-up limit now, and the
+-- result code recorded for its call (NULL: none yet). For the simulator's wrap-up.
+SELECT s.campaign_id,
+       extract(epoch FROM s.ended_at - s.started_at)::float8 AS seconds,
+       c.wrapup_limit_s,
+       h.result_code_id,
+       r.name AS result_code
+FROM agent_states s
+JOIN campaigns c ON c.id = s.campaign_id
+LEFT JOIN contact_history h ON h.id = s.attempt_id
+LEFT JOIN campaign_result_codes r ON r.id = h.result_code_id
+WHERE s.state = 'after_call'
+  AND ($1::integer IS NULL OR s.campaign_id = $1)
+  AND s.started_at >= $2 AND s.started_at < $3
+ORDER BY s.started_at, s.id

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import math
+import random
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
 import pytest
 
-from dialerd.cli import main
+from dialerd.cli import build_parser, main
 from dialerd.simulator import scenario
+from dialerd.simulator.cli import history_range
 from dialerd.simulator.pacers import parse_pacer
 from dialerd.simulator.scenario import Agents, Dist, Scenario
 from dialerd.simulator.sim import Simulation, callees, run_scenario
+from dialerd.simulator.wrapup import observed
+from dialerd.store.agents import AfterCallPeriod
 
 ROOT = Path(__file__).parents[2]
 SMALL = Scenario(hours=0.3, seed=7, agents=Agents(count=6), talk_time=Dist("lognormal", 60.0))
@@ -157,3 +163,133 @@ def test_cli_user_pacer(
     assert result["placed"] == 0
 
     assert main([*args, "--pacer", "my_pacer:nothing"]) == 2
+
+
+def test_an_empirical_distribution_draws_the_observed_values() -> None:
+    observed = (3.0, 12.5, 30.0, 30.0, 140.0)
+    draw = Dist("empirical", values=observed).sampler(random.Random(5))
+    draws = [draw() for _ in range(5000)]
+    assert set(draws) == set(observed)
+    assert draws.count(30.0) / len(draws) == pytest.approx(0.4, abs=0.03)  # twice observed
+    again = Dist("empirical", values=observed).sampler(random.Random(5))
+    assert [again() for _ in range(5000)] == draws  # deterministic per seed
+    cut = Dist("empirical", values=observed, high=60.0).sampler(random.Random(5))
+    assert max(cut() for _ in range(1000)) == 60.0
+    assert Dist("empirical", values=observed).describe() == {
+        "kind": "empirical",
+        "n": 5,
+        "median_s": 30.0,
+        "p90_s": 140.0,
+    }
+    with pytest.raises(ValueError, match="empirical distribution needs its values"):
+        Dist("empirical")
+    with pytest.raises(ValueError, match="only it has them"):
+        Dist("gamma", 5.0, values=(1.0,))
+    with pytest.raises(ValueError, match="seconds, 0 or more"):
+        Dist("empirical", values=(1.0, -2.0))
+
+
+def test_an_empirical_wrapup_in_a_scenario_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "typing.toml"
+    file.write_text(
+        'hours = 0.25\n[agents]\ncount = 3\n[wrapup_time]\nkind = "empirical"\n'
+        "values = [20, 31.5, 45, 90]\n"
+    )
+    sc = scenario.load(file)
+    assert sc.wrapup_time.values == (20.0, 31.5, 45.0, 90.0)
+    # Back to a parametric one over it: the values go with the kind.
+    gamma = scenario.from_dict({"wrapup_time": {"kind": "gamma", "mean": 5.0}}, sc)
+    assert gamma.wrapup_time == Dist("gamma", 5.0, 0.7)
+
+    assert main(["simulate", str(file), "--pacer", "predictive"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "wrap-up: the scenario's, empirical, 4 values, median 31.5 s, p90 90.0 s\n"
+    )
+    assert main(["simulate", str(file), "--json", "--pacer", "predictive"]) == 0
+    assert json.loads(capsys.readouterr().out)["wrapup"]["n"] == 4
+    assert main(["simulate", str(file), "--wrapup-mean", "10"]) == 2
+    assert "has no mean to set" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--campaign", "3"], "--campaign goes with --wrapup-from-db"),
+        (["--since", "2026-11-01"], "--since goes with --wrapup-from-db"),
+        (["--save-wrapup", "w.json"], "--save-wrapup goes with --wrapup-from-db"),
+        (["--wrapup-from-db", "--since", "yesterday"], "not an ISO 8601 day or time: 'yesterday'"),
+        (
+            ["--wrapup-from-db", "--since", "2026-11-02", "--until", "2026-11-01T23:00+00:00"],
+            "--since 2026-11-02T00:00:00+00:00 is not before --until 2026-11-01T23:00:00+00:00",
+        ),
+        (["--wrapup-from-db", "--wrapup-mean", "5"], "has no mean to set"),
+    ],
+)
+def test_wrapup_flags_are_checked_before_any_database(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "--hours", "0.1", *argv]) == 2
+    assert message in capsys.readouterr().out
+
+
+def test_the_history_range() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    args = build_parser().parse_args(["simulate", "--wrapup-from-db"])
+    assert history_range(args, now) == (now - timedelta(days=30), now)
+    args = build_parser().parse_args(
+        [
+            "simulate",
+            "--wrapup-from-db",
+            "--since",
+            "2026-11-20T08:00+01:00",
+            "--until",
+            "2026-11-21",
+        ]
+    )
+    assert history_range(args, now) == (
+        datetime(2026, 11, 20, 7, 0, tzinfo=UTC),
+        datetime(2026, 11, 21, 0, 0, tzinfo=UTC),
+    )
+    assert history_range(build_parser().parse_args(["simulate"]), now) is None
+
+
+def typing_agents_history(n: int, limit_s: int) -> list[AfterCallPeriod]:
+    """After-call work as agents who type do it, as the history has it: lognormal with a
+    median of 30 s and a long tail (sigma 1: p90 108 s), the limit ending the longest; a few
+    calls with a result code, and one period still open."""
+    rng = random.Random("typing")
+    periods = []
+    for i in range(n):
+        seconds = min(rng.lognormvariate(math.log(30.0), 1.0), float(limit_s))
+        code = ("Sale", 7) if i % 3 == 0 else (None, None)
+        periods.append(AfterCallPeriod(1, seconds, limit_s, code[1], code[0]))
+    return [*periods, AfterCallPeriod(1, None, limit_s, None, None)]
+
+
+def test_predictive_pacing_stays_honest_with_agents_who_type() -> None:
+    history = observed(typing_agents_history(2000, 300), 1, datetime.now(UTC), datetime.now(UTC))
+    assert (history.still_open, len(history.values)) == (1, 2000)
+    assert 0 < history.cut < 40  # the limit cut about 1.2%
+    summary = history.dist().describe()
+    assert summary["median_s"] == pytest.approx(30.0, rel=0.1)
+    assert summary["p90_s"] == pytest.approx(108.0, rel=0.15)
+    typing_mean = sum(history.values) / len(history.values)
+
+    for seed in (1, 2):
+        sc = replace(
+            SMALL, hours=3.0, seed=seed, agents=Agents(count=20), wrapup_time=history.dist()
+        )
+        sims = [Simulation(sc, parse_pacer(p)) for p in ("progressive", "predictive")]
+        progressive, predictive = (s.run().summary() for s in sims)
+        # The feed counts the after-call work as wrap-up, so the pacer knows how long agents
+        # take and expects each back when its work is likely over.
+        learnt = sims[1].stats.wrapup_times.mean(0.0)
+        assert learnt == pytest.approx(typing_mean, rel=0.2)
+        assert float(predictive["abandon_rate"]) <= sc.abandon_limit
+        assert float(predictive["abandon_rate_worst_day"]) <= sc.abandon_limit
+        # ...and keeps them busy: their wait between calls a fraction of progressive's.
+        assert float(predictive["agent_wait_mean_s"]) < float(progressive["agent_wait_mean_s"]) / 3
+        assert float(predictive["occupancy"]) > float(progressive["occupancy"]) + 0.15
