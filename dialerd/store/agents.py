@@ -151,3 +151,19 @@ async def attempt_contact(db: Db, attempt_id: int, client_id: int) -> int | None
     """The contact of the client's attempt."""
     found: int | None = await db.fetchval(q("attempt_contact"), attempt_id, client_id)
     return found
+
+
+@dataclass(frozen=True)
+class FormAttempt:
+    """An attempt as the result form shows it."""
+
+    number: str
+    campaign_zone: str
+    recorded: bool  # it has a result already
+
+
+async def attempt_for_result_form(db: Db, attempt_id: int, client_id: int) -> FormAttempt | None:
+    row = await db.fetchrow(q("attempt_for_result_form"), attempt_id, client_id)
+    return (
+        None if row is None else FormAttempt(row["phone_number"], row["timezone"], row["recorded"])
+    )

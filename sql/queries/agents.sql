@@ -66,3 +66,10 @@ DELETE FROM pause_reasons WHERE client_id = $1 AND reason = $2 RETURNING id
 -- name: attempt_contact
 -- The contact of attempt $1 if it is client $2's.
 SELECT contact_id FROM contact_history WHERE id = $1 AND client_id = $2
+
+-- name: attempt_for_result_form
+-- Attempt $1 of client $2 as the result form shows it: the number called, its campaign's time
+-- zone (a callback's time may be meant in it) and whether it has a result already.
+SELECT h.phone_number, k.timezone, h.result_code_id IS NOT NULL AS recorded
+FROM contact_history h JOIN campaigns k ON k.id = h.campaign_id
+WHERE h.id = $1 AND h.client_id = $2

@@ -24,6 +24,7 @@ from dialerd.domain import (
     ContactAction,
     ResultChoice,
     ResultCodeType,
+    Role,
 )
 from dialerd.results.service import (
     ResultConflict,
@@ -35,10 +36,10 @@ from dialerd.results.service import (
 from dialerd.store import agents, contacts
 from dialerd.store.dialer import PostgresDialerStore
 from dialerd.store.live import dialable_left, next_due_contacts
-from tests.conftest import Api
+from dialerd.users.service import add_user
+from tests.conftest import PASSWORD, Api
 from tests.integration.test_attempts import outcome, start_one
 from tests.integration.test_scheduler import add_campaign, add_contact, fetchrow
-from tests.integration.test_workspace import add_agent
 
 AGENT = 41  # users.id of the agent recording
 
@@ -51,13 +52,15 @@ async def add_code(
         values["retry_minutes"] = 30
     return int(
         await pool.fetchval(
-            "INSERT INTO campaign_result_codes (campaign_id, name, type_id, retry_minutes, active)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO campaign_result_codes"
+            " (campaign_id, name, type_id, retry_minutes, active, position)"
+            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             campaign_id,
             values["name"],
             int(kind),
             values["retry_minutes"],
             values.get("active", True),
+            values.get("position", 0),
         )
     )
 
@@ -228,7 +231,9 @@ async def test_an_agents_callback_goes_to_anyone_only_while_the_agent_is_signed_
     pool: asyncpg.Pool,
 ) -> None:
     cid = await add_campaign(pool, callback_grace_s=300)
-    ada = await add_agent(pool, "ada", "PJSIP/agent1", [cid])
+    ada = await add_user(
+        pool, 1, "ada", PASSWORD, Role.AGENT, endpoint="PJSIP/agent1", campaign_ids=[cid]
+    )
     now = await pool.fetchval("SELECT now()")
     other = await add_contact(pool, cid)
     mine = await add_contact(pool, cid)
