@@ -297,7 +297,7 @@ async def test_a_call_s_result_is_recorded_in_the_workspace_by_keyboard(
         )
         await asyncio.sleep(0.2)  # the listener is in before the view changes
         wrapup = [AgentLive(PHONE, "Ada", AgentState.WRAPUP, time.time())]
-        await e.live.publish(view_of("e1", c, wrapup))  # type: ignore[arg-type]
+        await e.live.publish(view_of("e1", c, wrapup))
         await swapped
         await expect(page.locator(".ws-live")).to_have_attribute("data-phone", "wrapup")
         await expect(day).to_be_focused()
