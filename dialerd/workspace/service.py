@@ -320,9 +320,7 @@ class Workspace:
             try:
                 await self.move(user, AgentActionKind.READY)
             except WorkspaceError as exc:
-                raise WorkspaceError(
-                    f"{code.name if code else 'Result'} recorded, but: {exc}"
-                ) from None
+                raise WorkspaceError(f"{recorded.code.name} recorded, but: {exc}") from None
         return recorded
 
     async def hangup(self, user: User) -> None:
