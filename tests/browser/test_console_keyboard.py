@@ -289,16 +289,13 @@ async def test_a_call_s_result_is_recorded_in_the_workspace_by_keyboard(
         # The engine's next view draws the workspace again: the form keeps what the agent
         # filled in, and the focus.
         await tab_to(page, day)
-        swapped = asyncio.create_task(
-            page.evaluate(
-                "() => new Promise(done =>"
-                " document.addEventListener('htmx:afterSwap', done, {once: true}))"
-            )
+        await page.evaluate(
+            "() => document.addEventListener('htmx:afterSwap',"
+            " () => { window.swapped = true; }, {once: true})"
         )
-        await asyncio.sleep(0.2)  # the listener is in before the view changes
         wrapup = [AgentLive(PHONE, "Ada", AgentState.WRAPUP, time.time())]
         await e.live.publish(view_of("e1", c, wrapup))
-        await swapped
+        await page.wait_for_function("() => window.swapped === true")
         await expect(page.locator(".ws-live")).to_have_attribute("data-phone", "wrapup")
         await expect(day).to_be_focused()
         await expect(page.get_by_label("Call back", exact=True)).to_be_checked()
