@@ -166,7 +166,7 @@ class Campaign:
     max_attempts: int
     min_call_interval_h: float
     retry_minutes: Mapping[str, float]  # CONNRES → minutes to the next try
-    callback_grace_s: int  # one agent's callback goes to anyone this long after its time
+    callback_grace_s: int  # one agent's callback goes to anyone once it is signed out this long
     active: bool
     created_at: datetime
     updated_at: datetime

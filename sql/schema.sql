@@ -12,6 +12,14 @@ CREATE FUNCTION public.abandons(c integer, since timestamp with time zone, until
       AND h.dt_call_end >= since AND h.dt_call_end < until
 $$;
 
+CREATE FUNCTION public.agent_signed_out_since(u bigint) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce((SELECT CASE WHEN s.state = 'out' THEN s.started_at ELSE 'infinity' END
+                     FROM agent_states s WHERE s.user_id = u AND s.ended_at IS NULL),
+                    '-infinity')
+$$;
+
 CREATE FUNCTION public.calling_systems_keep_referenced() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -87,17 +95,24 @@ CREATE TABLE public.contacts (
 )
 WITH (autovacuum_vacuum_insert_threshold='100000', autovacuum_vacuum_insert_scale_factor='0');
 
-CREATE FUNCTION public.contact_due(d public.contacts, callback_grace_s integer) RETURNS boolean
+CREATE FUNCTION public.contact_callable(d public.contacts) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT d.state = 'open' AND NOT d.locked AND d.open_attempt_id IS NULL
        AND (d.claimed_by IS NULL OR d.lease_until < now())
        AND coalesce(d.dt_next_try, '-infinity') <= now()
        AND (d.attempts < d.max_attempts OR d.callback_at IS NOT NULL)
-       AND (d.callback_user_id IS NULL
-            OR d.callback_at + make_interval(secs => callback_grace_s) <= now())
        -- some slot not marked invalid is not an empty one
        AND NOT array_positions(d.number_invalid, false) <@ array_positions(d.phone_numbers, NULL)
+$$;
+
+CREATE FUNCTION public.contact_due(d public.contacts, callback_grace_s integer) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT contact_callable(d)
+       AND (d.callback_user_id IS NULL
+            OR greatest(d.callback_at, agent_signed_out_since(d.callback_user_id))
+               + make_interval(secs => callback_grace_s) <= now())
 $$;
 
 CREATE FUNCTION public.contact_matches(c public.contacts, name_like text, ids bigint[], customer text, state text, connres integer, next_from timestamp with time zone, next_to timestamp with time zone, callback_grace_s integer) RETURNS boolean

@@ -91,7 +91,8 @@ class CampaignSettings(BaseModel):
         ge=0,
         le=86400,
         alias="CallbackGraceSeconds",
-        description="an agent's own callback goes to anyone this long after its time",
+        description="an agent's own callback goes to anyone once the agent has been signed"
+        " out this long past its time",
     )
     active: bool = Field(True, alias="bActive")
 

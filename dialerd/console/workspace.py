@@ -1,7 +1,8 @@
 """The agent's workspace at /console/agent/: sign in to the queues of the agent's campaigns,
 pause with a reason, ready, sign out, hang up; the screen pop of the call the agent is on,
 pushed with server-sent events within a second of the bridge; after a call, after-call work
-until "Done" or the campaign's wrap-up limit (docs/workspace.md). Only agents reach it, and
+until the agent records a result code in the form (or presses "Done" where the campaign has
+no codes) or the campaign's wrap-up limit (docs/workspace.md). Only agents reach it, and
 each sees only its own calls."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dialerd.console.context import POOL, SESSION, SETTINGS
 from dialerd.console.guard import requires
 from dialerd.console.render import MenuItem, fragment, page
 from dialerd.console.wallboard import STOPPING, sse
-from dialerd.domain import AgentActionKind, AgentStatus, Role
+from dialerd.domain import AgentActionKind, AgentStatus, ResultCodeType, Role
 from dialerd.workspace.moves import may_move
 from dialerd.workspace.service import Workspace, WorkspaceError, WorkspaceView
 
@@ -54,6 +55,7 @@ def _context(view: WorkspaceView) -> dict[str, Any]:
         "states": STATES,
         "phone_states": PHONE_STATES,
         "may": {name: may_move(kind, view.status) for name, (kind, _) in MOVES.items()},
+        "callback": ResultCodeType.CALLBACK,
     }
 
 
@@ -119,6 +121,30 @@ async def move(request: web.Request) -> web.StreamResponse:
         request, f"workspace.{kind.value}", _target(request), {"reason": reason, "error": error}
     )
     return await _answer(request, error, done)
+
+
+@routes.post("/agent/result", name="workspace_result")
+@requires(Role.AGENT)
+async def result(request: web.Request) -> web.StreamResponse:
+    """The result-code form: records the result of the after-call work's call, then ready."""
+    form = await request.post()
+    code = str(form.get("code", "")).strip()
+    day, at = str(form.get("callback_date", "")), str(form.get("callback_time", ""))
+    for_me = form.get("callback_for") == "me"
+    detail: dict[str, Any] = {"code": code, "date": day, "time": at, "for_me": for_me}
+    error = done = None
+    try:
+        if not code.isdigit():
+            raise WorkspaceError("Choose a result for the call")
+        recorded = await _workspace(request).record(
+            request[SESSION].user, int(code), day, at, for_me
+        )
+        detail |= {"attempt": recorded.attempt_id, "contact": recorded.contact_id}
+        done = f"{recorded.code.name}: recorded. Ready for calls"
+    except WorkspaceError as exc:
+        error = str(exc)
+    await audit(request, "workspace.result", _target(request), detail | {"error": error})
+    return await _answer(request, error, done or "")
 
 
 @routes.post("/agent/hangup", name="workspace_hangup")

@@ -176,3 +176,19 @@ async def after_call_periods(
         rows = await conn.fetch(q("after_call_periods"), campaign_id, since, until)
     columns = ("campaign_id", "seconds", "wrapup_limit_s", "result_code_id", "result_code")
     return [AfterCallPeriod(*(r[c] for c in columns)) for r in rows]
+
+
+@dataclass(frozen=True)
+class FormAttempt:
+    """An attempt as the result form shows it."""
+
+    number: str
+    campaign_zone: str
+    recorded: bool  # it has a result already
+
+
+async def attempt_for_result_form(db: Db, attempt_id: int, client_id: int) -> FormAttempt | None:
+    row = await db.fetchrow(q("attempt_for_result_form"), attempt_id, client_id)
+    return (
+        None if row is None else FormAttempt(row["phone_number"], row["timezone"], row["recorded"])
+    )

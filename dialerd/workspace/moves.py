@@ -2,8 +2,9 @@
 Pure.
 
 An agent is signed out until it signs in (ready: a member of its campaigns' queues, unpaused);
-it pauses with a reason, or is put in after-call work when a call ends; ready again by "Done"
-or the campaign's wrap-up limit; signed out again (no longer a member). Ringing and talking
+it pauses with a reason, or is put in after-call work when a call ends; ready again by the
+call's result saved (or "Done") or the campaign's wrap-up limit; signed out again (no longer
+a member). Ringing and talking
 are its phone's, as the engines see the queue members (``dialerd/dialer/live.py``).
 """
 

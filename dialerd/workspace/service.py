@@ -1,6 +1,7 @@
 """The agent's workspace, for the console: the agent's state and its moves (sign in, pause with
-a reason, ready, sign out), hanging up its call, and the screen pop of the call it is on,
-as a snapshot and as a stream that follows the engines' live views.
+a reason, ready, sign out), hanging up its call, the screen pop of the call it is on (or of
+its after-call work), the result-code form of after-call work and recording its result, as a
+snapshot and as a stream that follows the engines' live views.
 
 Every action goes to the engine that sees the agent, the way a supervisor's does
 (:func:`dialerd.wallboard.service.command_engine`), one per queue of the agent's campaigns;
@@ -14,7 +15,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -24,14 +25,19 @@ from dialerd.domain import (
     AgentAction,
     AgentActionKind,
     AgentStatus,
+    ResultChoice,
+    ResultCode,
+    ResultCodeType,
     User,
     cause_words,
     connres_words,
 )
+from dialerd.results.service import RecordedResult, ResultError, record_result
 from dialerd.store import admin as admin_store
-from dialerd.store import agents
+from dialerd.store import agents, resultcodes
 from dialerd.store import live as live_store
 from dialerd.wallboard.service import POLL_S, WallboardError, command_engine, instance_views
+from dialerd.workspace.callback import callback_time, callback_zone, zone_label
 from dialerd.workspace.crm import crm_url
 from dialerd.workspace.moves import MOVES, Phone, engine_for, may_move, phone_of
 
@@ -59,6 +65,17 @@ class Pop:
 
 
 @dataclass(frozen=True)
+class ResultForm:
+    """After-call work's result-code form: the active codes of the call's campaign in their
+    order, and the time zone a callback's time is meant in (``callback.callback_zone``)."""
+
+    attempt_id: int
+    codes: list[ResultCode]
+    zone: str
+    zone_label: str  # the zone's name and its UTC offset now
+
+
+@dataclass(frozen=True)
 class WorkspaceView:
     status: AgentStatus
     reason: str
@@ -69,6 +86,9 @@ class WorkspaceView:
     phone: Phone
     pop: Pop | None
     history: list[agents.StatePeriod]  # the last state periods, newest first
+    # After-call work whose call has no result yet, in a campaign with active codes: the form
+    # takes Done's place.
+    result_form: ResultForm | None = None
 
 
 @dataclass
@@ -84,6 +104,7 @@ class _StreamCache:
     reasons: list[str] = field(default_factory=list)
     history_of: int | None = None  # the state period the history was read in
     history: list[agents.StatePeriod] = field(default_factory=list)
+    codes: dict[int, list[ResultCode]] = field(default_factory=dict)  # by after-call period
 
 
 def _endpoint(user: User) -> str:
@@ -110,16 +131,26 @@ class Workspace:
             cache.history = await agents.history(self.pool, user.id, user.client_id, HISTORY_SHOWN)
             cache.history_of = period
         phone = phone_of(await instance_views(self.pool), user.client_id, endpoint)
+        after_call = now if now is not None and now.state is AgentStatus.AFTER_CALL else None
+        attempt = await self._after_call_attempt(user, after_call)
         pop = None
-        if phone.attempt_id is not None:
-            if phone.attempt_id not in cache.pops:
-                cache.pops[phone.attempt_id] = await self._pop(user, phone)
-            pop = cache.pops[phone.attempt_id]
+        # The call it is on, else the one whose after-call work it is in: the form's call.
+        pop_of = phone.attempt_id
+        if pop_of is None and after_call is not None:
+            pop_of = after_call.attempt_id
+        if pop_of is not None:
+            if pop_of not in cache.pops:
+                number = phone.number if pop_of == phone.attempt_id else attempt and attempt.number
+                cache.pops[pop_of] = await self._pop(user, pop_of, number or "")
+            pop = cache.pops[pop_of]
         limit = None
-        if now is not None and now.state is AgentStatus.AFTER_CALL:
+        form = None
+        if after_call is not None:
             limit = next(
-                (c.wrapup_limit_s for c in cache.campaigns if c.id == now.campaign_id), None
+                (c.wrapup_limit_s for c in cache.campaigns if c.id == after_call.campaign_id), None
             )
+            if attempt is not None and not attempt.recorded:
+                form = await self._result_form(after_call, attempt, cache)
         return WorkspaceView(
             now.state if now else AgentStatus.OUT,
             now.reason if now else "",
@@ -130,11 +161,37 @@ class Workspace:
             phone,
             pop,
             cache.history,
+            form,
         )
 
-    async def _pop(self, user: User, phone: Phone) -> Pop | None:
-        assert phone.attempt_id is not None
-        contact_id = await agents.attempt_contact(self.pool, phone.attempt_id, user.client_id)
+    async def _after_call_attempt(
+        self, user: User, after_call: agents.StatePeriod | None
+    ) -> agents.FormAttempt | None:
+        if after_call is None or after_call.attempt_id is None:
+            return None
+        return await agents.attempt_for_result_form(
+            self.pool, after_call.attempt_id, user.client_id
+        )
+
+    async def _result_form(
+        self, after_call: agents.StatePeriod, attempt: agents.FormAttempt, cache: _StreamCache
+    ) -> ResultForm | None:
+        """The form for the after-call period's call; None when its campaign has no active
+        codes (the plain Done then)."""
+        assert after_call.attempt_id is not None and after_call.campaign_id is not None
+        if after_call.id not in cache.codes:
+            async with self.pool.acquire() as conn:
+                found = await resultcodes.codes(conn, after_call.campaign_id)
+            cache.codes[after_call.id] = [c for c in found if c.active]
+        codes = cache.codes[after_call.id]
+        if not codes:
+            return None
+        now = datetime.now(UTC)
+        zone = callback_zone(attempt.number, attempt.campaign_zone, now)
+        return ResultForm(after_call.attempt_id, codes, zone, zone_label(zone, now))
+
+    async def _pop(self, user: User, attempt_id: int, number: str) -> Pop | None:
+        contact_id = await agents.attempt_contact(self.pool, attempt_id, user.client_id)
         found = (
             None
             if contact_id is None
@@ -157,14 +214,14 @@ class Workspace:
             "callCode": found.campaign.id,
             "contactId": c["id"],
         }
-        earlier = [a for a in found.attempts if a["id"] != phone.attempt_id]
+        earlier = [a for a in found.attempts if a["id"] != attempt_id]
         earlier.sort(key=lambda a: a["dt_call_start"], reverse=True)
         return Pop(
-            phone.attempt_id,
+            attempt_id,
             c["id"],
             found.campaign.name,
             c["name"] or "",
-            phone.number or "",
+            number,
             shown,
             [
                 {
@@ -226,6 +283,45 @@ class Workspace:
         await agents.move(self.pool, user.id, user.client_id, agents.NewState(to, reason), allowed)
         if errors:
             raise WorkspaceError("Done, except: " + "; ".join(errors))
+
+    async def record(
+        self, user: User, code_id: int, day: str = "", at: str = "", for_me: bool = False
+    ) -> RecordedResult:
+        """Records result code ``code_id`` for the call of the agent's after-call work (with
+        a callback's ``day`` and ``at`` in the form's zone, and whether only this agent makes
+        it), then makes the agent ready, in that order. A refused result raises
+        :class:`WorkspaceError` and writes nothing: the agent stays in after-call work. A
+        result recorded when the ready move fails raises too, naming both."""
+        now = await agents.state_now(self.pool, user.id)
+        if now is None or now.state is not AgentStatus.AFTER_CALL or now.attempt_id is None:
+            raise WorkspaceError(
+                "You are not in after-call work: a result is for the call just ended"
+            )
+        attempt = await self._after_call_attempt(user, now)
+        if attempt is None:
+            raise WorkspaceError(f"No call {now.attempt_id} of yours")
+        form = await self._result_form(now, attempt, _StreamCache())
+        code = next((c for c in form.codes if c.id == code_id), None) if form else None
+        choice = ResultChoice()
+        if code is not None and code.type is ResultCodeType.CALLBACK:
+            assert form is not None
+            try:
+                choice = ResultChoice(callback_time(day, at, form.zone), for_me)
+            except ValueError as exc:
+                raise WorkspaceError(f"Not recorded: {exc}") from None
+        try:
+            recorded = await record_result(
+                self.pool, user.client_id, now.attempt_id, code_id, user.id, choice
+            )
+        except ResultError as exc:
+            raise WorkspaceError(f"Not recorded: {exc}") from None
+        later = await agents.state_now(self.pool, user.id)
+        if later is not None and later.id == now.id:  # the wrap-up limit may have ended it
+            try:
+                await self.move(user, AgentActionKind.READY)
+            except WorkspaceError as exc:
+                raise WorkspaceError(f"{recorded.code.name} recorded, but: {exc}") from None
+        return recorded
 
     async def hangup(self, user: User) -> None:
         """Hangs up the call the agent is on."""

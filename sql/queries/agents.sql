@@ -84,3 +84,10 @@ WHERE s.state = 'after_call'
   AND ($1::integer IS NULL OR s.campaign_id = $1)
   AND s.started_at >= $2 AND s.started_at < $3
 ORDER BY s.started_at, s.id
+
+-- name: attempt_for_result_form
+-- Attempt $1 of client $2 as the result form shows it: the number called, its campaign's time
+-- zone (a callback's time may be meant in it) and whether it has a result already.
+SELECT h.phone_number, k.timezone, h.result_code_id IS NOT NULL AS recorded
+FROM contact_history h JOIN campaigns k ON k.id = h.campaign_id
+WHERE h.id = $1 AND h.client_id = $2

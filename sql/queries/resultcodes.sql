@@ -79,11 +79,12 @@ WHERE id = $1
 
 -- name: next_callback_for_agent
 -- The callback of campaign $1 that agent $2 (users.id) promised and may make now: its time has
--- come (for its own agent there is no grace to wait, so contact_due with none), earliest first.
--- After the campaign's grace the dialer may claim it too.
+-- come (its own agent waits for no grace, so contact_callable, not contact_due), earliest
+-- first. Once the agent has been signed out for the campaign's grace the dialer may claim it
+-- too.
 SELECT d.id, d.name, d.phone_numbers, d.next_number, d.callback_at
 FROM contacts d
 WHERE d.campaign_id = $1 AND d.callback_user_id = $2 AND d.callback_at IS NOT NULL
-  AND contact_due(d, 0)
+  AND contact_callable(d)
 ORDER BY d.dt_next_try, d.id
 LIMIT 1

@@ -98,4 +98,4 @@ async def sign_in_by_keys(page: Page, url: str, login: str) -> None:
     await page.keyboard.press("Tab")
     await page.keyboard.type(PASSWORD)
     await page.keyboard.press("Enter")
-    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    await expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()

@@ -9,13 +9,15 @@ import csv
 import io
 import re
 import time
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 import python_calamine
 from playwright.async_api import Page, expect
 
 from dialerd.campaigns import service as campaigns
-from dialerd.domain import AgentLive, AgentState, Role
+from dialerd.domain import AgentLive, AgentState, ResultCodeType, Role
 from dialerd.reports import export
 from tests import sheets
 from tests.browser.conftest import Server
@@ -38,7 +40,16 @@ from tests.browser.test_console_wallboard import (  # the board fixture, shared
     leave,
 )
 from tests.integration.test_reports import DAY
-from tests.integration.test_wallboard import view_of
+from tests.integration.test_results import add_code
+from tests.integration.test_scheduler import fetchrow
+from tests.integration.test_wallboard import dialable_campaign, view_of
+from tests.integration.test_workspace import (
+    BERLIN,
+    PHONE,
+    add_agent,
+    engine,
+    in_after_call_work,
+)
 
 
 async def test_campaigns_are_created_and_edited_by_keyboard(page: Page, server: Server) -> None:
@@ -244,3 +255,67 @@ async def test_a_user_is_added_and_a_token_revoked_by_keyboard(page: Page, serve
     await press_on(page, page.get_by_role("link", name="Audit log"))
     actions = page.locator("#audit tbody tr td:nth-child(3)")
     await expect(actions).to_have_text(["token.revoke", "token.create", "user.add", "user.sign_in"])
+
+
+async def test_a_call_s_result_is_recorded_in_the_workspace_by_keyboard(
+    page: Page, server: Server, db_dsn: str
+) -> None:
+    pool = server.pool
+    c = await dialable_campaign(pool, name="Renewals", queue="sales")
+    ada = await add_agent(pool, "ada", PHONE, [c.id])
+    await add_code(pool, c.id, ResultCodeType.SUCCESS, name="Sold", position=1)
+    later = await add_code(pool, c.id, ResultCodeType.CALLBACK, name="Call back", position=2)
+    attempt = await in_after_call_work(pool, db_dsn, ada, c.id)
+    async with engine(pool, db_dsn) as e:
+        await sign_in_by_keys(page, server.url, "ada")
+        await expect(page.locator("#ws-state")).to_have_text("After-call work")
+        await press_on(page, page.get_by_label("Sold"), "Space")
+        await page.keyboard.press("ArrowDown")  # the arrows go through the codes
+        await expect(page.get_by_label("Call back", exact=True)).to_be_checked()
+        day, at = page.get_by_label("Date"), page.get_by_label("Time (Europe/Berlin)")
+        await expect(page.locator("#ws-callback-zone")).to_contain_text("Europe/Berlin, UTC+0")
+        yesterday = datetime.now(BERLIN).date() - timedelta(days=1)
+        await tab_to(page, day)
+        await page.keyboard.type(yesterday.strftime("%m%d%Y"))  # the browser's en-US fields
+        await tab_to(page, at)
+        await page.keyboard.type("1000AM")
+        await expect(at).to_have_value("10:00")
+        await press_on(page, page.get_by_role("button", name="Save result"))
+        result = page.locator("#ws-result")
+        await expect(result).to_have_text("Not recorded: the callback time is in the past")
+        await expect(page.locator("#ws-state")).to_have_text("After-call work")
+        assert e.actions == []
+
+        # The engine's next view draws the workspace again: the form keeps what the agent
+        # filled in, and the focus.
+        await tab_to(page, day)
+        await page.evaluate(
+            "() => document.addEventListener('htmx:afterSwap',"
+            " () => { window.swapped = true; }, {once: true})"
+        )
+        wrapup = [AgentLive(PHONE, "Ada", AgentState.WRAPUP, time.time())]
+        await e.live.publish(view_of("e1", c, wrapup))
+        await page.wait_for_function("() => window.swapped === true")
+        await expect(page.locator(".ws-live")).to_have_attribute("data-phone", "wrapup")
+        await expect(day).to_be_focused()
+        await expect(page.get_by_label("Call back", exact=True)).to_be_checked()
+        await expect(day).to_have_value(str(yesterday))
+        tomorrow = yesterday + timedelta(days=2)
+        await page.keyboard.type(tomorrow.strftime("%m%d%Y"))
+        await tab_to(page, page.get_by_label("Anyone may call back"))  # the chosen one
+        await page.keyboard.press("ArrowDown")
+        await expect(page.get_by_label("Only me")).to_be_checked()
+        await press_on(page, page.get_by_role("button", name="Save result"))
+        await expect(result).to_have_text("Call back: recorded. Ready for calls")
+        await expect(page.locator("#ws-state")).to_have_text("Ready")
+        await assert_focus_kept(page)
+        await page.goto("about:blank")  # the event stream ends before the server
+    h = await fetchrow(
+        pool, "SELECT result_code_id, users_id FROM contact_history WHERE id = $1", attempt
+    )
+    assert (h["result_code_id"], h["users_id"]) == (later, ada.id)
+    contact = await fetchrow(
+        pool, "SELECT callback_at, callback_user_id FROM contacts WHERE callback_at IS NOT NULL"
+    )
+    at10 = datetime.combine(tomorrow, dtime(10), BERLIN)
+    assert (contact["callback_at"], contact["callback_user_id"]) == (at10, ada.id)

@@ -1,5 +1,7 @@
-"""The claim query (``claim_contacts``) walks the partial index it was written for,
-``contacts_due``, on a table where the planner would take another way without it."""
+"""The claim query (``claim_contacts``) walks the partial indexes it was written for,
+``contacts_callbacks`` and ``contacts_due``, on a table where the planner would take another
+way without them: ``contact_due`` is inlined, its lookup of an agent's sign-in (migration
+0017) included."""
 
 from __future__ import annotations
 
@@ -47,6 +49,13 @@ async def test_the_claim_walks_contacts_due(pool: asyncpg.Pool) -> None:
         *ids,
         CONTACTS,
     )
+    # A few callbacks, most of them one agent's.
+    await pool.execute(
+        """UPDATE contacts SET callback_at = dt_next_try,
+               callback_user_id = CASE WHEN id % 4 = 0 THEN NULL ELSE 41 END
+           WHERE campaign_id = $1 AND state = 'open' AND id % 50 = 0""",
+        ids[0],
+    )
     await pool.execute("ANALYZE contacts")
 
     async with pool.acquire() as conn:
@@ -59,7 +68,10 @@ async def test_the_claim_walks_contacts_due(pool: asyncpg.Pool) -> None:
         finally:
             await without.rollback()
     used = {n.get("Index Name") for n in nodes(with_index) if n.get("Relation Name") == "contacts"}
-    assert "contacts_due" in used, with_index
+    assert {"contacts_callbacks", "contacts_due"} <= used, with_index
+    # contact_due is inlined: its conditions are the scans' own, no call of it per row.
+    filters = " ".join(str(n.get("Filter", "")) for n in nodes(with_index))
+    assert "contact_due" not in filters and "agent_signed_out_since" in filters, with_index
     # The index's order is the claim's ORDER BY: no sort of the due contacts.
     assert all(n["Node Type"] != "Sort" for n in nodes(with_index)), with_index
     # Without it the planner goes another, dearer way: the data is big enough to tell.

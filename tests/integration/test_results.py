@@ -1,19 +1,31 @@
 """Results and callbacks on a real Postgres: record_result writes the history row and moves the
 contact in one transaction, and refuses what it must; callbacks come first in the claim and the
-hopper, an agent's own callback waits for the campaign's grace; its attempt spends it; a reset
-deletes the contact's result and callback, not history's."""
+hopper, an agent's own callback waits for the campaign's grace and goes to anyone only while
+its agent is signed out (the claim, the hopper and the search's "due" agreeing); its attempt
+spends it; a reset deletes the contact's result and callback, not history's."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 
+from dialerd.contacts.search import parse_search
+from dialerd.contacts.service import search
 from dialerd.dialer.rules import decider
-from dialerd.domain import ClosedAttempt, Connres, ContactAction, ResultChoice, ResultCodeType
+from dialerd.domain import (
+    AgentStatus,
+    ClosedAttempt,
+    Connres,
+    ContactAction,
+    ResultChoice,
+    ResultCodeType,
+    Role,
+)
 from dialerd.results.service import (
     ResultConflict,
     ResultNotFound,
@@ -21,10 +33,11 @@ from dialerd.results.service import (
     next_callback_for_agent,
     record_result,
 )
-from dialerd.store import contacts
+from dialerd.store import agents, contacts
 from dialerd.store.dialer import PostgresDialerStore
 from dialerd.store.live import dialable_left, next_due_contacts
-from tests.conftest import Api
+from dialerd.users.service import add_user
+from tests.conftest import PASSWORD, Api
 from tests.integration.test_attempts import outcome, start_one
 from tests.integration.test_scheduler import add_campaign, add_contact, fetchrow
 
@@ -39,13 +52,15 @@ async def add_code(
         values["retry_minutes"] = 30
     return int(
         await pool.fetchval(
-            "INSERT INTO campaign_result_codes (campaign_id, name, type_id, retry_minutes, active)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO campaign_result_codes"
+            " (campaign_id, name, type_id, retry_minutes, active, position)"
+            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             campaign_id,
             values["name"],
             int(kind),
             values["retry_minutes"],
             values.get("active", True),
+            values.get("position", 0),
         )
     )
 
@@ -210,6 +225,51 @@ async def test_an_agents_callback_is_theirs_for_the_grace_then_anyones(pool: asy
     # Not yet its time: not even its agent's.
     await callback_at(pool, mine, now + timedelta(minutes=5), AGENT)
     assert await next_callback_for_agent(pool, cid, AGENT) is None
+
+
+async def test_an_agents_callback_goes_to_anyone_only_while_the_agent_is_signed_out(
+    pool: asyncpg.Pool,
+) -> None:
+    cid = await add_campaign(pool, callback_grace_s=300)
+    ada = await add_user(
+        pool, 1, "ada", PASSWORD, Role.AGENT, endpoint="PJSIP/agent1", campaign_ids=[cid]
+    )
+    now = await pool.fetchval("SELECT now()")
+    other = await add_contact(pool, cid)
+    mine = await add_contact(pool, cid)
+    await callback_at(pool, mine, now - timedelta(hours=1), ada.id)
+
+    async def due() -> list[int]:
+        """What the claim and the hopper take (claimed holds the two together), and the
+        search's "due" agrees."""
+        found = await claimed(pool, cid)
+        s = parse_search({"state": "due"}, cid, "NO", ZoneInfo("UTC"))
+        assert sorted(r["id"] for r in (await search(pool, 1, s)).items) == sorted(found)
+        return found
+
+    async def to(state: AgentStatus, ago_s: float = 0) -> None:
+        await agents.move(pool, ada.id, 1, agents.NewState(state), lambda _: True)
+        await pool.execute(
+            "UPDATE agent_states SET started_at = now() - make_interval(secs => $2)"
+            " WHERE user_id = $1 AND ended_at IS NULL",
+            ada.id,
+            ago_s,
+        )
+
+    assert await due() == [mine, other]  # never signed in: anyone's after the grace
+    for state in (AgentStatus.READY, AgentStatus.PAUSED, AgentStatus.AFTER_CALL):
+        await to(state, ago_s=7200)
+        assert await due() == [other], state  # signed in: the agent's, long after the grace
+        found = await next_callback_for_agent(pool, cid, ada.id)
+        assert found is not None and found.contact_id == mine
+    # Signed out: the grace counts from the sign-out when that is later than the callback's time
+    await to(AgentStatus.OUT, ago_s=299)
+    assert await due() == [other]
+    await to(AgentStatus.OUT, ago_s=301)
+    assert await due() == [mine, other]
+    # ... and from the callback's time when that is later.
+    await callback_at(pool, mine, now - timedelta(seconds=60), ada.id)
+    assert await due() == [other]
 
 
 async def test_a_callback_is_made_with_the_tries_used_up_and_its_call_spends_it(

@@ -13,6 +13,9 @@ import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -28,6 +31,7 @@ from dialerd.domain import (
     AgentStatus,
     ClosedAttempt,
     Connres,
+    ResultCodeType,
     Role,
     User,
 )
@@ -39,7 +43,8 @@ from dialerd.users import service as users
 from dialerd.workspace.service import Workspace, WorkspaceError
 from tests.conftest import PASSWORD, Console
 from tests.integration.test_attempts import NOW, outcome, start_one
-from tests.integration.test_scheduler import add_campaign, add_contact
+from tests.integration.test_results import add_code, called
+from tests.integration.test_scheduler import add_campaign, add_contact, fetchrow
 from tests.integration.test_wallboard import dialable_campaign, view_of
 
 PHONE = "PJSIP/agent1"
@@ -292,3 +297,130 @@ async def test_admins_add_agents_pause_reasons_and_crm_links(console: Console) -
     assert (await console.post("/console/admin/setup/systems/crm1/crm", good))[0] == 303
     [system] = await admin_store.calling_systems(console.pool)
     assert system["crm_url_template"] == good["template"]
+
+
+BERLIN = ZoneInfo("Europe/Berlin")  # the zone of the contacts' +4930… numbers
+
+
+async def in_after_call_work(pool: asyncpg.Pool, db_dsn: str, agent: User, cid: int) -> int:
+    """The agent, ready, took a call of campaign ``cid`` that ended: after-call work with it."""
+    attempt = await called(pool, await add_contact(pool, cid, ["+4930100000"]))
+    await agents.move(pool, agent.id, 1, agents.NewState(AgentStatus.READY), lambda _: True)
+    assert await PostgresLiveStore(pool, db_dsn, "e1").start_after_call(PHONE, cid, attempt)
+    return attempt
+
+
+async def test_the_result_form_records_the_call_s_result_then_makes_the_agent_ready(
+    pool: asyncpg.Pool, db_dsn: str
+) -> None:
+    cid = await add_campaign(pool, "c1", queue="q1")
+    agent = await add_agent(pool, "ada", PHONE, [cid])
+    later = await add_code(pool, cid, ResultCodeType.CALLBACK, name="Call back", position=2)
+    await add_code(pool, cid, ResultCodeType.SUCCESS, name="Sold", position=1)
+    await add_code(pool, cid, ResultCodeType.REFUSED, name="Old", active=False)
+    attempt = await in_after_call_work(pool, db_dsn, agent, cid)
+    contact = await agents.attempt_contact(pool, attempt, 1)
+    ws = Workspace(pool, db_dsn)
+    async with engine(pool, db_dsn) as e:
+        view = await ws.view(agent)
+        form = view.result_form
+        assert form is not None and form.attempt_id == attempt
+        assert [c.name for c in form.codes] == ["Sold", "Call back"]  # active, by position
+        assert form.zone == "Europe/Berlin" and form.zone_label.startswith("Europe/Berlin, UTC+0")
+        assert view.pop is not None and view.pop.contact_id == contact  # the call's contact
+        assert view.pop.number == "+4930100000"
+
+        # Refused: the reason, nothing written, still in after-call work.
+        tomorrow = (datetime.now(BERLIN) + timedelta(days=1)).date()
+        for args, reason in [
+            (("2020-01-01", "10:00"), "the callback time is in the past"),
+            (("", ""), "a callback needs the time"),
+            ((tomorrow.isoformat(), ""), "a callback needs its date and its time"),
+            (("tomorrow", "10:00"), "the callback's date 'tomorrow' is not a date"),
+        ]:
+            with pytest.raises(WorkspaceError, match=f"Not recorded: {reason}"):
+                await ws.record(agent, later, *args)
+        with pytest.raises(WorkspaceError, match="not active"):
+            await ws.record(agent, await add_code(pool, cid, ResultCodeType.SUCCESS, active=False))
+        assert e.actions == []
+        assert (
+            await pool.fetchval("SELECT result_code_id FROM contact_history WHERE id = $1", attempt)
+            is None
+        )
+        now = await agents.state_now(pool, agent.id)
+        assert now is not None and now.state is AgentStatus.AFTER_CALL
+
+        await ws.record(agent, later, tomorrow.isoformat(), "10:00", for_me=True)
+        assert [(a.kind, a.queue) for a in e.actions] == [(AgentActionKind.READY, "q1")]
+    c = await fetchrow(pool, "SELECT * FROM contacts WHERE id = $1", contact)
+    at = datetime.combine(tomorrow, dtime(10), BERLIN)
+    assert (c["callback_at"], c["dt_next_try"], c["callback_user_id"]) == (at, at, agent.id)
+    h = await fetchrow(pool, "SELECT * FROM contact_history WHERE id = $1", attempt)
+    assert (h["result_code_id"], h["users_id"]) == (later, agent.id)
+    now = await agents.state_now(pool, agent.id)
+    assert now is not None and now.state is AgentStatus.READY
+    with pytest.raises(WorkspaceError, match="not in after-call work"):
+        await ws.record(agent, later, tomorrow.isoformat(), "10:00")
+
+
+async def test_the_result_comes_first_and_done_is_left_when_ready_fails(
+    pool: asyncpg.Pool, db_dsn: str
+) -> None:
+    cid = await add_campaign(pool, "c1", queue="q1")
+    agent = await add_agent(pool, "ada", PHONE, [cid])
+    sold = await add_code(pool, cid, ResultCodeType.SUCCESS, name="Sold")
+    attempt = await in_after_call_work(pool, db_dsn, agent, cid)
+    ws = Workspace(pool, db_dsn)
+    async with engine(pool, db_dsn) as e:
+        e.refuse.add("q1")
+        with pytest.raises(WorkspaceError, match="Sold recorded, but: q1: Asterisk refused it"):
+            await ws.record(agent, sold)
+        view = await ws.view(agent)
+    assert view.status is AgentStatus.AFTER_CALL and view.result_form is None  # Done instead
+    assert (
+        await pool.fetchval("SELECT result_code_id FROM contact_history WHERE id = $1", attempt)
+        == sold
+    )
+
+
+async def test_a_campaign_without_active_codes_keeps_done(pool: asyncpg.Pool, db_dsn: str) -> None:
+    cid = await add_campaign(pool, "c1", queue="q1")
+    agent = await add_agent(pool, "ada", PHONE, [cid])
+    await add_code(pool, cid, ResultCodeType.SUCCESS, active=False)
+    await in_after_call_work(pool, db_dsn, agent, cid)
+    view = await Workspace(pool, db_dsn).view(agent)
+    assert view.status is AgentStatus.AFTER_CALL and view.result_form is None
+
+
+async def test_the_console_s_result_form_is_audited(console: Console, db_dsn: str) -> None:
+    pool = console.pool
+    cid = await add_campaign(pool, "c1", queue="q1")
+    agent = await add_agent(pool, "ada", PHONE, [cid])
+    wrong = await add_code(pool, cid, ResultCodeType.WRONG_NUMBER, name="Wrong number")
+    await add_code(pool, cid, ResultCodeType.CALLBACK, name="Call back")
+    attempt = await in_after_call_work(pool, db_dsn, agent, cid)
+    assert await console.sign_in("ada") == 303
+    status, _, body = await console.get("/console/agent/")
+    assert status == 200 and "Wrong number" in body and "Europe/Berlin" in body
+    assert 'id="ws-done"' not in body
+    async with engine(pool, db_dsn):
+        assert (await console.post("/console/agent/result", {}))[0] == 303
+        assert (await console.post("/console/agent/result", {"code": str(wrong)}))[0] == 303
+    rows = await pool.fetch(
+        "SELECT action, target, detail FROM audit_log WHERE action = 'workspace.result' ORDER BY id"
+    )
+    assert [(r["action"], r["target"]) for r in rows] == [
+        ("workspace.result", f"agent {PHONE}")
+    ] * 2
+    assert rows[0]["detail"]["error"] == "Choose a result for the call"
+    assert rows[1]["detail"] == {
+        "code": str(wrong),
+        "date": "",
+        "time": "",
+        "for_me": False,
+        "attempt": attempt,
+        "contact": await agents.attempt_contact(pool, attempt, 1),
+        "error": None,
+    }
+    now = await agents.state_now(pool, agent.id)
+    assert now is not None and now.state is AgentStatus.READY

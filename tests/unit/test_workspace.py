@@ -1,14 +1,17 @@
 """The workspace's pure parts: the CRM link, the agent's moves, what the engines' views say of
-an agent's phone and which engine carries out its actions."""
+an agent's phone and which engine carries out its actions, the result form's callback time."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from dialerd.domain import AgentActionKind, AgentStatus
 from dialerd.wallboard.merge import STALE_S, InstanceView
+from dialerd.workspace.callback import callback_time, callback_zone, zone_label
 from dialerd.workspace.crm import crm_url, template_error
 from dialerd.workspace.moves import Phone, engine_for, may_move, phone_of
 
@@ -105,3 +108,51 @@ def test_other_clients_and_stale_or_cut_off_engines_show_nothing() -> None:
     assert engine_for(views[1:], 1, "PJSIP/agent1") is None
     # an agent not in any queue yet: any running engine signs it in (engines serve all clients)
     assert engine_for(views, 1, "PJSIP/agent1") == "a"
+
+
+def test_a_callback_s_time_is_the_callee_s_where_its_number_tells() -> None:
+    def zone(number: str, campaign_zone: str) -> str:
+        return callback_zone(number, campaign_zone, datetime(2026, 12, 1, tzinfo=UTC))
+
+    assert zone("+4930100000", "UTC") == "Europe/Berlin"
+    assert zone("+12125550123", "Europe/Oslo") == "America/New_York"
+    # Oslo's and Longyearbyen's: the campaign's where it is one of them, else one clock.
+    assert zone("+4791234567", "Europe/Oslo") == "Europe/Oslo"
+    assert zone("+4791234567", "America/Chicago") == "Arctic/Longyearbyen"
+    # A country whose zones differ, or a number that does not tell: the campaign's zone.
+    assert zone("+79161234567", "Asia/Tokyo") == "Asia/Tokyo"
+    assert zone("+79161234567", "Europe/Moscow") == "Europe/Moscow"
+    assert zone("+15555550123", "Europe/Oslo") == "Europe/Oslo"
+
+
+def test_the_form_s_date_and_time_are_read_in_the_zone() -> None:
+    at = callback_time("2026-12-24", "10:00", "Europe/Berlin")
+    assert at == datetime(2026, 12, 24, 9, 0, tzinfo=UTC)
+    assert at is not None and at.tzinfo == ZoneInfo("Europe/Berlin")
+    summer = callback_time(" 2026-07-01 ", "10:30", "Europe/Berlin")
+    assert summer == datetime(2026, 7, 1, 8, 30, tzinfo=UTC)
+    assert callback_time("", " ", "Europe/Berlin") is None  # the result's rule says what is missing
+
+
+@pytest.mark.parametrize(
+    ("day", "at", "error"),
+    [
+        ("2026-12-24", "", "a callback needs its date and its time"),
+        ("", "10:00", "a callback needs its date and its time"),
+        ("24.12.2026", "10:00", "the callback's date '24.12.2026' is not a date like 2026-12-24"),
+        ("2026-02-30", "10:00", "the callback's date '2026-02-30' is not a date"),
+        ("2026-12-24", "25:00", "the callback's time '25:00' is not a time like 10:00"),
+    ],
+)
+def test_a_bad_date_or_time_says_which(day: str, at: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        callback_time(day, at, "Europe/Berlin")
+
+
+def test_the_zone_is_named_with_its_offset_then() -> None:
+    assert (
+        zone_label("Europe/Berlin", datetime(2026, 7, 1, tzinfo=UTC)) == "Europe/Berlin, UTC+02:00"
+    )
+    assert zone_label("America/New_York", datetime(2026, 12, 1, tzinfo=UTC)) == (
+        "America/New_York, UTC-05:00"
+    )

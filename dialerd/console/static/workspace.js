@@ -1,5 +1,6 @@
 // The workspace: opens the contact in the CRM on each new call if the agent chose so (kept in
-// this browser), and counts down the after-call work's limit.
+// this browser), counts down the after-call work's limit, and keeps the focus of a date or
+// time field in the result form across the event stream's redraws.
 "use strict";
 
 (() => {
@@ -26,6 +27,18 @@
     }
   }
 
+  // The result form is kept as it is when the stream redraws the workspace (hx-preserve), and
+  // a focused field with it; but Chromium then leaves a date or time field's focus on the
+  // field instead of on one of its parts, and the next Tab stops inside it without a focus
+  // ring. Focused again, it is as before the redraw.
+  function refocus() {
+    const field = document.activeElement;
+    if (field && field.matches(".ws-result-form input:is([type='date'], [type='time'])")) {
+      field.blur();
+      field.focus();
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const box = document.getElementById("ws-auto-crm");
     if (box) {
@@ -35,6 +48,7 @@
     const current = document.getElementById("ws-contact");
     opened = current ? current.dataset.attempt : null; // a reload does not open it again
     document.body.addEventListener("htmx:afterSwap", () => {
+      refocus();
       popped();
       countdown();
     });
