@@ -19,6 +19,7 @@ from dialerd.store import agents
 from dialerd.store import preview as preview_store
 from dialerd.store.dialer import PostgresDialerStore
 from dialerd.store.preview import OfferError, PostgresPreviewStore
+from tests.conftest import Console
 from tests.integration.test_attempts import outcome, start_one
 from tests.integration.test_scheduler import add_campaign, add_contact
 from tests.integration.test_workspace import add_agent
@@ -231,3 +232,60 @@ async def test_a_called_offer_goes_when_its_attempt_closes_and_cannot_be_skipped
     closed = ClosedAttempt(attempt, contact, 0, outcome(Connres.NO_ANSWER, 19), None)
     await dialer.close_attempts([closed], decider(datetime.now(UTC)))
     assert await store.offer_of(ADA) is None
+
+
+async def hx(console: Console, path: str, data: dict[str, str]) -> str:
+    """The result line htmx gets for a workspace button."""
+    resp = await console.client.post(
+        path, data=data | {"csrf_token": console.csrf}, headers={"HX-Request": "true"}
+    )
+    assert resp.status == 200
+    return await resp.text()
+
+
+async def test_the_workspace_shows_the_offer_and_refuses_what_cannot_be_done(
+    console: Console,
+) -> None:
+    pool = console.pool
+    campaign = await add_campaign(pool, "p", dial_mode="preview", queue="q1", default_region="DE")
+    other = await add_campaign(pool, "o", queue="q2")
+    ada = await add_agent(pool, "ada", ADA, [campaign])
+    contact = await add_contact(pool, campaign, name="Kari Nordmann", min_call_interval_h=1)
+    assert await console.sign_in("ada") == 303
+    manual = {"campaign": str(campaign), "number": "030 1234567"}
+    assert "only while ready" in await hx(console, "/console/agent/manual", manual)
+
+    store = PostgresPreviewStore(pool, "e1", 60)
+    claim = await store.claim_for_agent(ada.id, [campaign], [campaign])
+    assert claim is not None and await store.offer(await ready(pool, ada), claim, 0, "+49301")
+    _, _, page = await console.get("/console/agent/")
+    assert f'id="ws-offer" data-contact="{contact}"' in page and "Kari Nordmann" in page
+    assert "Call +49301" in page
+
+    bad = {"campaign": str(campaign), "number": "030 12 ext. 3"}
+    assert "is not a phone number this dialer can call" in await hx(
+        console, "/console/agent/manual", bad
+    )
+    theirs = {"campaign": str(other), "number": "030 1234567"}
+    assert "not one of your campaigns" in await hx(console, "/console/agent/manual", theirs)
+    # A valid number, but no running engine to call it: nothing is written.
+    assert "No running dialer" in await hx(console, "/console/agent/manual", manual)
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
+    # Call goes to the engine holding the claim, which does not run here.
+    assert "Not called: the dialer e1 did not carry it out in time" in await hx(
+        console, "/console/agent/call", {}
+    )
+
+    skip = {"contact": str(contact), "reason": ""}
+    assert "Say why you skip it" in await hx(console, "/console/agent/skip", skip)
+    wrong = {"contact": str(contact + 1), "reason": "not now"}
+    assert "not offered to you" in await hx(console, "/console/agent/skip", wrong)
+    assert "Skipped" in await hx(console, "/console/agent/skip", skip | {"reason": "not now"})
+    assert await store.offer_of(ADA) is None
+    assert "Nothing is offered to you" in await hx(console, "/console/agent/call", {})
+    row = await pool.fetchrow(
+        "SELECT target, detail FROM audit_log WHERE action = 'workspace.skip' AND "
+        "detail->>'error' IS NULL"
+    )
+    assert row is not None and row["target"] == f"contact {contact}"
+    assert (row["detail"]["reason"], row["detail"]["agent"]) == ("not now", ADA)
