@@ -541,6 +541,7 @@ class ReadyAgent:
     ready_since: datetime
     campaign_ids: tuple[int, ...]  # the campaigns it works
     has_offer: bool
+    callback_due: bool = False  # one of its own callbacks is due in them
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ class PreviewStore(Protocol):
 
     async def ready_agents(self, campaign_ids: Sequence[int]) -> list[ReadyAgent]:
         """The workspace agents ready now who work any of ``campaign_ids``, with those of
-        them they work."""
+        them they work, and whether one of their own callbacks is due in them."""
         ...
 
     async def claim_for_agent(

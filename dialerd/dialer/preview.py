@@ -4,11 +4,12 @@ the store), its campaigns and the queue members as the PBX shows them.
 
 An agent is offered a contact when it is ready in the workspace, holds no offer, has no
 preview call of this engine, and its phone is free in every queue of its campaigns as the PBX
-sees it (free, or paused for its offer and on no call). It is offered first its own due
-callback in any campaign it works (whatever the campaign's mode), else the next due contact
-of a preview campaign it works; agents ready longest go first. While it holds an offer (or is
-on its call) it is paused in its queues with :data:`~dialerd.domain.PREVIEW_REASON`, so no
-queue call reaches it; without one, that pause is lifted.
+sees it (free, or paused for its offer and on no call), and there is something it could be
+offered: its own due callback in any campaign it works (whatever the campaign's mode), first,
+else the next due contact of a preview campaign it works; agents ready longest go first.
+While it holds an offer (or is on its call) it is paused in its queues with
+:data:`~dialerd.domain.PREVIEW_REASON`, so no queue call reaches it; without one, that pause
+is lifted.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def reservations(
             continue
         mine = tuple(c for c in agent.campaign_ids if c in campaigns)
         preview = tuple(c for c in mine if campaigns[c].dial_mode is DialMode.PREVIEW)
-        found.append(Reservation(agent, mine, preview))
+        if preview or agent.callback_due:  # else nothing could be offered: no claim to try
+            found.append(Reservation(agent, mine, preview))
     return found
 
 

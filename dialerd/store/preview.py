@@ -79,6 +79,7 @@ class PostgresPreviewStore:
                 r["started_at"],
                 tuple(r["campaign_ids"]),
                 r["has_offer"],
+                r["callback_due"],
             )
             for r in rows
         ]

@@ -66,10 +66,14 @@ DELETE FROM contacts WHERE id = $1 AND open_attempt_id IS NULL AND attempts = 0
 
 -- name: ready_agents
 -- The enabled workspace agents ready now who work any of campaigns $1 (of their client),
--- with those campaigns, and whether they hold an offer.
+-- with those campaigns, whether they hold an offer, and whether one of their own callbacks
+-- is due in them (else an agent of paced campaigns only is not looked at further).
 SELECT u.id, u.client_id, u.endpoint, s.started_at,
        array_agg(ac.campaign_id ORDER BY ac.campaign_id) AS campaign_ids,
-       EXISTS (SELECT 1 FROM preview_offers o WHERE o.user_id = u.id) AS has_offer
+       EXISTS (SELECT 1 FROM preview_offers o WHERE o.user_id = u.id) AS has_offer,
+       EXISTS (SELECT 1 FROM contacts d
+               WHERE d.campaign_id = ANY(array_agg(ac.campaign_id)) AND d.callback_at IS NOT NULL
+                 AND d.callback_user_id = u.id AND contact_due(d, 0)) AS callback_due
 FROM agent_states s
 JOIN users u ON u.id = s.user_id AND u.role = 'agent' AND NOT u.disabled
 JOIN agent_campaigns ac ON ac.user_id = u.id

@@ -80,6 +80,10 @@ async def test_the_claim_for_an_agent_takes_its_callback_then_the_preview_campai
     later = await add_contact(pool, preview)
     await callback(pool, later, ada, -600)  # ada's, not yet due
 
+    await ready(pool, ada)
+    await ready(pool, bob)
+    due = {a.user_id: a.callback_due for a in await store.ready_agents([preview, paced])}
+    assert due == {ada.id: True, bob.id: True}
     got = await claimed_ids(store, ada, [preview, paced], [preview])
     assert got == [adas_paced, for_anyone, first, second]
     claimed = await pool.fetch(
@@ -88,6 +92,11 @@ async def test_the_claim_for_an_agent_takes_its_callback_then_the_preview_campai
     assert [r["id"] for r in claimed] == sorted(got)
     # Bob's own callback is his, without the grace.
     assert await claimed_ids(store, bob, [preview, paced], [preview]) == [bobs_fresh]
+    await pool.execute("UPDATE contacts SET claimed_by = NULL, lease_until = NULL")
+    due = {a.user_id: a.callback_due for a in await store.ready_agents([preview, paced])}
+    assert due == {ada.id: True, bob.id: True}  # both claimed contacts are due again
+    due = {a.user_id: a.callback_due for a in await store.ready_agents([preview])}
+    assert due == {ada.id: False, bob.id: True}  # Ada's is in the paced campaign
 
 
 async def test_one_offer_per_agent_and_the_offers_that_no_longer_hold_are_withdrawn(

@@ -34,9 +34,15 @@ ADA, BOB = "PJSIP/agent1", "PJSIP/agent2"
 
 
 def agent(
-    user_id: int, endpoint: str, *campaigns: int, since: float = 0, offer: bool = False
+    user_id: int,
+    endpoint: str,
+    *campaigns: int,
+    since: float = 0,
+    offer: bool = False,
+    callback: bool = False,
 ) -> ReadyAgent:
-    return ReadyAgent(user_id, 1, endpoint, T0 + timedelta(seconds=since), campaigns, offer)
+    at = T0 + timedelta(seconds=since)
+    return ReadyAgent(user_id, 1, endpoint, at, campaigns, offer, callback)
 
 
 def member(endpoint: str, state: AgentState = AgentState.FREE, **changes: Any) -> AgentLive:
@@ -57,10 +63,11 @@ def test_a_free_ready_agent_gets_its_callbacks_everywhere_and_contacts_of_previe
     assert reservations([ada], CAMPAIGNS, members, ()) == [Reservation(ada, (1, 2), (1,))]
 
 
-def test_an_agent_of_predictive_campaigns_only_is_looked_at_for_its_own_callbacks() -> None:
-    bob = agent(2, BOB, 2)
-    [found] = reservations([bob], CAMPAIGNS, {"q2": [member(BOB)]}, ())
+def test_an_agent_of_predictive_campaigns_only_is_looked_at_for_its_due_callback_only() -> None:
+    members = {"q2": [member(BOB)]}
+    [found] = reservations([agent(2, BOB, 2, callback=True)], CAMPAIGNS, members, ())
     assert (found.callback_campaigns, found.preview_campaigns) == ((2,), ())
+    assert reservations([agent(2, BOB, 2)], CAMPAIGNS, members, ()) == []
 
 
 def test_ready_longest_first_and_not_those_with_an_offer_or_a_preview_call() -> None:
