@@ -14,7 +14,15 @@ import asyncpg
 import pytest
 
 from dialerd.dialer.rules import decider
-from dialerd.domain import AgentClaim, AgentStatus, ClosedAttempt, Connres, ReadyAgent, User
+from dialerd.domain import (
+    AgentClaim,
+    AgentStatus,
+    ClosedAttempt,
+    Connres,
+    ReadyAgent,
+    Role,
+    User,
+)
 from dialerd.store import agents
 from dialerd.store import preview as preview_store
 from dialerd.store.dialer import PostgresDialerStore
@@ -298,3 +306,12 @@ async def test_the_workspace_shows_the_offer_and_refuses_what_cannot_be_done(
     )
     assert row is not None and row["target"] == f"contact {contact}"
     assert (row["detail"]["reason"], row["detail"]["agent"]) == ("not now", ADA)
+
+
+async def test_the_workspaces_own_pause_reasons_are_no_clients(console: Console) -> None:
+    await console.add_user("sam", Role.ADMIN)
+    assert await console.sign_in("sam") == 303
+    for reason, why in (("Preview", "while a contact is offered"), ("after-call work", "after")):
+        status, _, body = await console.post("/console/admin/setup/reasons", {"reason": reason})
+        assert status == 400 and f"is the workspace&#39;s own, {why}" in body, body
+    assert await agents.pause_reasons(console.pool, 1) == []
