@@ -55,6 +55,7 @@ class DialMode(StrEnum):
     PROGRESSIVE = "progressive"
     RATIO = "ratio"
     PREDICTIVE = "predictive"
+    PREVIEW = "preview"  # an agent sees the contact first and places the call itself
 
 
 class MachineAction(StrEnum):
@@ -492,11 +493,17 @@ class AgentActionKind(StrEnum):
     SIGN_IN = "sign_in"  # QueueAdd, not paused (an agent already there: unpaused)
     READY = "ready"  # QueuePause with Paused false
     HANGUP = "hangup"  # Hangup of the agent's channel
+    CALL = "call"  # the agent's preview offer (or manual call) is called, bridged to its phone
 
 
 AFTER_CALL_REASON = "after-call work"
 """The pause reason of an agent's after-call work in the workspace: the PBX adapter counts a
 member paused so as in wrap-up, so the pacer learns the workspace's after-call time."""
+
+
+PREVIEW_REASON = "preview"
+"""The pause reason of an agent who holds a preview offer (or is on its call): no queue call
+may reach it meanwhile, and the PBX adapter counts it paused, so the pacer does not count it."""
 
 
 class AgentStatus(StrEnum):
@@ -522,6 +529,45 @@ class AgentAction:
     reason: str = ""
     phone: str = ""
     member_name: str = ""  # QueueAdd's MemberName
+
+
+@dataclass(frozen=True)
+class ReadyAgent:
+    """A workspace agent who is ready (agent_states), as the engine reserves preview offers."""
+
+    user_id: int
+    client_id: int
+    endpoint: str  # its phone, the queue member interface
+    ready_since: datetime
+    campaign_ids: tuple[int, ...]  # the campaigns it works
+    has_offer: bool
+    callback_due: bool = False  # one of its own callbacks is due in them
+
+
+@dataclass(frozen=True)
+class AgentClaim:
+    """A contact claimed for one agent's preview offer."""
+
+    contact: ClaimedContact
+    campaign_id: int
+    callback: bool  # the agent's own callback
+
+
+@dataclass(frozen=True)
+class PreviewOffer:
+    """A contact reserved for one agent (preview_offers): shown in its workspace until it
+    calls or skips it. ``attempt_id`` is set once it is called."""
+
+    user_id: int
+    contact_id: int
+    campaign_id: int
+    slot: int  # 0-based
+    number: str
+    instance_id: str  # the engine holding the contact's claim
+    offered_at: datetime
+    attempt_id: int | None
+    callback: bool  # the agent's own callback
+    manual: bool  # a manual call to a number the agent typed
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from dialerd.pbx.asterisk import AsteriskPbx
 from dialerd.store.dialer import PostgresDialerStore
 from dialerd.store.live import PostgresLiveStore
 from dialerd.store.pool import create_pool
+from dialerd.store.preview import PostgresPreviewStore
 
 log = structlog.get_logger(__name__)
 
@@ -63,7 +64,10 @@ def build_dialer(settings: Settings, pool: asyncpg.Pool) -> Dialer:
     pbx = AsteriskPbx(ami)
     store = PostgresDialerStore(pool, settings.instance_id, settings.claim_lease_seconds)
     live = PostgresLiveStore(pool, settings.require_database_url(), settings.instance_id)
-    engine = Engine(settings, store, pbx, drain_timeout_s=settings.drain_timeout_s, live=live)
+    preview = PostgresPreviewStore(pool, settings.instance_id, settings.claim_lease_seconds)
+    engine = Engine(
+        settings, store, pbx, drain_timeout_s=settings.drain_timeout_s, live=live, preview=preview
+    )
     engine.attach()
     return Dialer(engine, pbx)
 

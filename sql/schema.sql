@@ -183,7 +183,7 @@ CREATE TABLE public.agent_commands (
     done_at timestamp with time zone,
     error text,
     member_name text DEFAULT ''::text NOT NULL,
-    CONSTRAINT agent_commands_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'sign_out'::text, 'listen'::text, 'whisper'::text, 'barge'::text, 'sign_in'::text, 'ready'::text, 'hangup'::text])))
+    CONSTRAINT agent_commands_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'sign_out'::text, 'listen'::text, 'whisper'::text, 'barge'::text, 'sign_in'::text, 'ready'::text, 'hangup'::text, 'call'::text])))
 );
 
 ALTER TABLE public.agent_commands ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -332,7 +332,7 @@ CREATE TABLE public.campaigns (
     CONSTRAINT campaigns_agent_timeout_s_check CHECK (((agent_timeout_s >= 1) AND (agent_timeout_s <= 10))),
     CONSTRAINT campaigns_aggressiveness_check CHECK ((aggressiveness > (0)::double precision)),
     CONSTRAINT campaigns_callback_grace_s_check CHECK (((callback_grace_s >= 0) AND (callback_grace_s <= 86400))),
-    CONSTRAINT campaigns_dial_mode_check CHECK ((dial_mode = ANY (ARRAY['progressive'::text, 'ratio'::text, 'predictive'::text]))),
+    CONSTRAINT campaigns_dial_mode_check CHECK ((dial_mode = ANY (ARRAY['progressive'::text, 'ratio'::text, 'predictive'::text, 'preview'::text]))),
     CONSTRAINT campaigns_dial_ratio_check CHECK ((dial_ratio > (0)::double precision)),
     CONSTRAINT campaigns_machine_action_check CHECK ((machine_action = ANY (ARRAY['hangup'::text, 'message'::text]))),
     CONSTRAINT campaigns_max_attempts_check CHECK ((max_attempts > 0)),
@@ -508,6 +508,21 @@ ALTER TABLE public.pause_reasons ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     CACHE 1
 );
 
+CREATE TABLE public.preview_offers (
+    user_id bigint NOT NULL,
+    client_id integer NOT NULL,
+    contact_id bigint NOT NULL,
+    campaign_id integer NOT NULL,
+    slot integer NOT NULL,
+    number text NOT NULL,
+    instance_id text NOT NULL,
+    offered_at timestamp with time zone DEFAULT now() NOT NULL,
+    attempt_id bigint,
+    callback boolean NOT NULL,
+    manual boolean NOT NULL,
+    CONSTRAINT preview_offers_slot_check CHECK (((slot >= 0) AND (slot <= 5)))
+);
+
 CREATE TABLE public.schema_migrations (
     version integer NOT NULL,
     name text NOT NULL,
@@ -610,6 +625,12 @@ ALTER TABLE ONLY public.live_views
 
 ALTER TABLE ONLY public.pause_reasons
     ADD CONSTRAINT pause_reasons_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.preview_offers
+    ADD CONSTRAINT preview_offers_contact_id_key UNIQUE (contact_id);
+
+ALTER TABLE ONLY public.preview_offers
+    ADD CONSTRAINT preview_offers_pkey PRIMARY KEY (user_id);
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
@@ -736,3 +757,12 @@ ALTER TABLE ONLY public.file_imports
 
 ALTER TABLE ONLY public.import_mappings
     ADD CONSTRAINT import_mappings_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.preview_offers
+    ADD CONSTRAINT preview_offers_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.preview_offers
+    ADD CONSTRAINT preview_offers_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.preview_offers
+    ADD CONSTRAINT preview_offers_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

@@ -74,7 +74,7 @@ SECTIONS: list[tuple[str, list[Field]]] = [
                 "Dial mode",
                 "progressive: one call per free agent; ratio: a fixed "
                 "number of calls per free agent; predictive: as many as keep the abandon rate "
-                "under its limit",
+                "under its limit; preview: each agent sees the next contact and calls it",
             ),
             Field("DialRatio", "Dial ratio", "Calls per free agent (ratio mode)"),
             Field("MaxLinesPerAgent", "Lines per agent at most", "A cap on calls per free agent"),

@@ -17,7 +17,7 @@ from dialerd.console.audit import audit
 from dialerd.console.context import POOL, SESSION
 from dialerd.console.guard import requires
 from dialerd.console.render import page
-from dialerd.domain import AFTER_CALL_REASON, Role
+from dialerd.domain import AFTER_CALL_REASON, PREVIEW_REASON, Role
 from dialerd.store import admin as store
 from dialerd.store import agents as agent_store
 from dialerd.users import tokens
@@ -140,9 +140,12 @@ async def reason_add(request: web.Request) -> web.StreamResponse:
             error=f"A pause reason is 1 to {MAX_REASON_LENGTH} printable characters",
             status=400,
         )
-    if reason.lower() == AFTER_CALL_REASON:
+    own = {AFTER_CALL_REASON: "after a call", PREVIEW_REASON: "while a contact is offered"}
+    if reason.lower() in own:
         return await _page(
-            request, error=f"{AFTER_CALL_REASON!r} is the workspace's own, after a call", status=400
+            request,
+            error=f"{reason.lower()!r} is the workspace's own, {own[reason.lower()]}",
+            status=400,
         )
     client_id = request[SESSION].user.client_id
     await agent_store.add_pause_reason(request.app[POOL], client_id, reason)

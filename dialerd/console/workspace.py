@@ -2,8 +2,8 @@
 pause with a reason, ready, sign out, hang up; the screen pop of the call the agent is on,
 pushed with server-sent events within a second of the bridge; after a call, after-call work
 until the agent records a result code in the form (or presses "Done" where the campaign has
-no codes) or the campaign's wrap-up limit (docs/workspace.md). Only agents reach it, and
-each sees only its own calls."""
+no codes) or the campaign's wrap-up limit; the preview offer with Call and Skip, and a manual
+call (docs/workspace.md). Only agents reach it, and each sees only its own calls."""
 
 from __future__ import annotations
 
@@ -46,7 +46,10 @@ def _target(request: web.Request) -> str:
 
 
 def _workspace(request: web.Request) -> Workspace:
-    return Workspace(request.app[POOL], request.app[SETTINGS].require_database_url())
+    settings = request.app[SETTINGS]
+    return Workspace(
+        request.app[POOL], settings.require_database_url(), settings.claim_lease_seconds
+    )
 
 
 def _context(view: WorkspaceView) -> dict[str, Any]:
@@ -157,6 +160,66 @@ async def hangup(request: web.Request) -> web.StreamResponse:
         error = str(exc)
     await audit(request, "workspace.hangup", _target(request), {"error": error})
     return await _answer(request, error, "Hung up")
+
+
+@routes.post("/agent/call", name="workspace_call")
+@requires(Role.AGENT)
+async def call(request: web.Request) -> web.StreamResponse:
+    error = None
+    try:
+        await _workspace(request).call(request[SESSION].user)
+    except WorkspaceError as exc:
+        error = str(exc)
+    await audit(request, "workspace.call", _target(request), {"error": error})
+    return await _answer(request, error, "Calling")
+
+
+@routes.post("/agent/skip", name="workspace_skip")
+@requires(Role.AGENT)
+async def skip(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    reason = str(form.get("reason", "")).strip()
+    contact = str(form.get("contact", ""))
+    error = None
+    if not contact.isdigit():
+        error = "Which contact? Reload the page"
+    else:
+        try:
+            await _workspace(request).skip(request[SESSION].user, int(contact), reason)
+        except WorkspaceError as exc:
+            error = str(exc)
+    await audit(
+        request,
+        "workspace.skip",
+        f"contact {contact}",
+        {"agent": request[SESSION].user.endpoint, "reason": reason, "error": error},
+    )
+    return await _answer(request, error, "Skipped")
+
+
+@routes.post("/agent/manual", name="workspace_manual")
+@requires(Role.AGENT)
+async def manual(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    raw = str(form.get("number", ""))
+    campaign = str(form.get("campaign", ""))
+    error, number = None, raw
+    if not campaign.isdigit():
+        error = "Choose one of your campaigns"
+    else:
+        try:
+            number = await _workspace(request).manual_call(
+                request[SESSION].user, int(campaign), raw
+            )
+        except WorkspaceError as exc:
+            error = str(exc)
+    await audit(
+        request,
+        "workspace.manual_call",
+        _target(request),
+        {"number": number, "campaign": campaign, "error": error},
+    )
+    return await _answer(request, error, f"Calling {number}")
 
 
 async def leave_queues(request: web.Request) -> None:

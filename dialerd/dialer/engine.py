@@ -45,11 +45,13 @@ from dialerd.dialer.pacing import (
     apply_caps,
     make_pacer,
 )
-from dialerd.dialer.ports import DialerStore, LiveStore, Pbx, PbxEvent
-from dialerd.dialer.rules import decider
+from dialerd.dialer.ports import DialerStore, LiveStore, Pbx, PbxEvent, PreviewStore
+from dialerd.dialer.preview import Reservation, pause_moves, reservations
+from dialerd.dialer.rules import CallWindow, decider, number_zones, pick_slot
 from dialerd.dialer.scheduler import DueCall, Scheduler
 from dialerd.domain import (
     AFTER_CALL_REASON,
+    PREVIEW_REASON,
     AgentAction,
     AgentActionKind,
     AgentCommand,
@@ -81,6 +83,8 @@ LIVE_INTERVAL_S = 0.25  # the live view is built this often and written when it 
 LIVE_HEARTBEAT_S = 2.0  # and written at least this often, so a dead process's view goes stale
 COMMAND_WAIT_S = 5.0  # a supervisor's action wakes the engine by NOTIFY; this is the fallback
 AFTER_CALL_CHECK_S = 0.5  # how often after-call work past its campaign's limit is looked for
+PREVIEW_CHECK_S = 0.5  # how often ready agents are looked at for preview offers
+PREVIEW_CLAIMS = 5  # claims per agent and round (contacts outside their window go back)
 _CALLER_ID_NUMBER = re.compile(r"<([^>]*)>")
 
 
@@ -104,10 +108,15 @@ def pacing_settings(c: Campaign) -> PacingSettings:
 
 
 def originate_request(
-    campaign: DialableCampaign, attempt_id: int, contact_id: int, number: str
+    campaign: DialableCampaign,
+    attempt_id: int,
+    contact_id: int,
+    number: str,
+    agent_phone: str | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The Originate of an attempt (fields, channel variables), per the dialplan contract in
-    docs/engine-interfaces.md."""
+    asterisk_conf/README.md. A preview call (``agent_phone``) is bridged to that phone
+    instead of the queue, without AMD: the agent chose to call a person."""
     fields = {
         "Channel": campaign.dial_string.replace("{number}", number),
         "Context": "dialerd-outbound",
@@ -124,10 +133,12 @@ def originate_request(
         "DIALERD_CONTACT_ID": str(contact_id),
         "DIALERD_CAMPAIGN_ID": str(campaign.id),
         "DIALERD_QUEUE": campaign.queue,
-        "DIALERD_AMD": "1" if campaign.amd_enabled else "0",
+        "DIALERD_AMD": "1" if campaign.amd_enabled and agent_phone is None else "0",
         "DIALERD_MACHINE_ACTION": campaign.machine_action.value,
         "DIALERD_AGENT_TIMEOUT": str(campaign.agent_timeout_s),
     }
+    if agent_phone is not None:
+        variables["DIALERD_AGENT_PHONE"] = agent_phone
     return fields, variables
 
 
@@ -146,6 +157,8 @@ class Attempt:
     originate_tried: bool = False
     stats_answer_fed: bool = False
     channel_seen: bool = False
+    # A preview call: the agent's phone it is bridged to. Not paced, so not fed to the pacer.
+    agent_phone: str | None = None
 
     @property
     def id(self) -> int:
@@ -174,7 +187,7 @@ class CampaignRun:
         ringing = waiting = 0
         for a in self.attempts.values():
             e = a.events
-            if e.ended or a.failed_at is not None:
+            if e.ended or a.failed_at is not None or a.agent_phone is not None:
                 continue
             if not e.answered:
                 ringing += 1
@@ -203,10 +216,13 @@ class Engine:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         live: LiveStore | None = None,
+        preview: PreviewStore | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.live = live
+        self.preview = preview
+        self._preview_checked_at = -1e9
         self._meter = MinuteMeter()
         self._unsaved_minutes: list[AgentSeconds] = []
         self._live_key: Any = None
@@ -303,6 +319,15 @@ class Engine:
         await self._flush_closes()
         if self.live is not None:
             await self._after_call_work(self.live, now)
+        if (
+            self.preview is not None
+            and now - self._preview_checked_at >= PREVIEW_CHECK_S
+            and self.pbx.ready
+            and self._reconciled.is_set()
+            and not self.draining
+        ):
+            self._preview_checked_at = now
+            await self._offer_previews(self.preview)
         if now - self._leases_at >= self.settings.claim_lease_seconds / 4:
             self._leases_at = now
             await self.store.renew_leases()
@@ -428,9 +453,10 @@ class Engine:
 
     async def _originate(self, run: CampaignRun, attempt: Attempt, call: DueCall) -> bool:
         fields, variables = originate_request(
-            run.campaign, attempt.id, call.contact_id, call.number
+            run.campaign, attempt.id, call.contact_id, call.number, attempt.agent_phone
         )
-        run.feed.placed(attempt.id, self._wall())
+        if attempt.agent_phone is None:
+            run.feed.placed(attempt.id, self._wall())
         run.placed_at.append(self._wall())
         self.placed += 1
         attempt.originate_tried = True
@@ -739,10 +765,14 @@ class Engine:
                 await asyncio.sleep(COMMAND_WAIT_S)
 
     async def carry_out(self, live: LiveStore, command: AgentCommand) -> None:
-        """A supervisor's action on one of this engine's agents; its result is recorded."""
+        """A supervisor's or an agent's action on one of this engine's agents (an agent's
+        Call: its offer called); its result is recorded."""
         action, error = command.action, None
         try:
-            await self.pbx.agent_action(action)
+            if action.kind is AgentActionKind.CALL:
+                await self._call_offer(action.agent)
+            else:
+                await self.pbx.agent_action(action)
         except PbxError as exc:
             error = str(exc)
         await live.finish_command(command.id, error)
@@ -754,6 +784,124 @@ class Engine:
             agent=action.agent,
             error=error,
         )
+
+    # -- preview --------------------------------------------------------------------------------
+
+    def _preview_phones(self) -> set[str]:
+        """The agents' phones on this engine's preview calls."""
+        return {
+            a.agent_phone
+            for a in self.attempts.values()
+            if a.agent_phone is not None and not a.events.ended
+        }
+
+    async def _offer_previews(self, preview: PreviewStore) -> None:
+        """Offers a contact to each ready agent whose phone is free, then pauses each ready
+        agent in its queues while it holds an offer and unpauses it when it holds none."""
+        await preview.withdraw_offers()
+        campaigns: dict[int, Campaign] = {
+            cid: run.campaign for cid, run in self.runs.items() if cid in self._active
+        }
+        agents = await preview.ready_agents(list(campaigns))
+        if not agents:
+            return
+        now = self._clock()
+        members = {
+            c.queue: self.pbx.queue_members(c.queue, now) for c in campaigns.values() if c.queue
+        }
+        calling = self._preview_phones()
+        offered = {a.user_id for a in agents if a.has_offer}
+        for want in reservations(agents, campaigns, members, calling):
+            if await self._reserve(preview, want, campaigns):
+                offered.add(want.agent.user_id)
+        for action in pause_moves(agents, offered, campaigns, members, calling):
+            try:
+                await self.pbx.agent_action(action)
+            except PbxError as exc:
+                log.warning(
+                    "preview_pause_failed", agent=action.agent, queue=action.queue, error=str(exc)
+                )
+
+    async def _reserve(
+        self, preview: PreviewStore, want: Reservation, campaigns: dict[int, Campaign]
+    ) -> bool:
+        """Claims a contact for the agent and offers it; one outside its call window goes back
+        until the window opens, and the next is claimed."""
+        now = self._now()
+        for _ in range(PREVIEW_CLAIMS):
+            claim = await preview.claim_for_agent(
+                want.agent.user_id, want.callback_campaigns, want.preview_campaigns
+            )
+            if claim is None:
+                return False
+            contact, campaign = claim.contact, campaigns[claim.campaign_id]
+            slot = pick_slot(contact.slots, contact.next_number)
+            if slot is None:  # the claim only returns contacts with a valid number
+                await self.store.release([(contact.id, now)])
+                return False
+            number = contact.slots[slot].number
+            assert number is not None
+            zones = number_zones(number, campaign.timezone)
+            window = CallWindow.of(campaign)
+            if not window.is_open(now, zones):
+                await self.store.release([(contact.id, window.next_opening(now, zones))])
+                continue
+            if not await preview.offer(want.agent, claim, slot, number):
+                await self.store.release([(contact.id, now)])  # it has one by now
+                return False
+            log.info(
+                "preview_offered",
+                campaign_id=campaign.id,
+                contact_id=contact.id,
+                agent=want.agent.endpoint,
+                callback=claim.callback,
+            )
+            return True
+        return False
+
+    async def _call_offer(self, agent: str) -> None:
+        """The agent pressed Call: its offer's attempt is written and the callee leg
+        originated as any attempt, bridged to the agent's phone once answered. The agent is
+        paused in its queues first (a manual call's offer is not yet)."""
+        if self.preview is None:
+            raise PbxRefused("call", "this dialer makes no preview calls")
+        offer = await self.preview.offer_of(agent)
+        if offer is None or offer.instance_id != self.store.instance_id:
+            raise PbxRefused("call", "nothing is offered to you by this dialer")
+        if offer.attempt_id is not None:
+            raise PbxRefused("call", "that contact is being called already")
+        run = self.runs.get(offer.campaign_id)
+        if run is None or offer.campaign_id not in self._active or not self.pbx.ready:
+            raise PbxRefused("call", "that campaign does not dial now")
+        now = self._clock()
+        for queue in dict.fromkeys(r.campaign.queue for r in self.runs.values()):
+            for m in self.pbx.queue_members(queue, now):
+                if m.interface == agent and m.pause_reason != PREVIEW_REASON:
+                    await self.pbx.agent_action(
+                        AgentAction(AgentActionKind.PAUSE, queue, agent, PREVIEW_REASON)
+                    )
+        async with self._lock:
+            started = await self.store.start_attempts(
+                [(offer.contact_id, offer.number, offer.slot)],
+                caller_id_number(run.campaign.caller_id),
+            )
+            if not started:
+                raise PbxRefused("call", "that contact cannot be called now (locked or closed)")
+            [s] = started
+            attempt = Attempt(
+                AttemptEvents(s.id, started=s.started),
+                run.campaign.id,
+                s.contact_id,
+                offer.slot,
+                offer.number,
+                agent_phone=agent,
+            )
+            self.attempts[attempt.id] = run.attempts[attempt.id] = attempt
+            await self.preview.calling(offer.user_id, attempt.id)
+        call = DueCall(offer.contact_id, offer.number, offer.slot)
+        if not await self._originate(run, attempt, call):
+            raise PbxRefused("call", "the call did not go out: its attempt says why")
+        await self.store.mark_dialing([attempt.id])
 
     # -- AMI loss and reconciliation ----------------------------------------------------------
 

@@ -21,7 +21,14 @@ from typing import Any
 from dialerd.dialer.breaker import BreakerState
 from dialerd.dialer.outcome import AttemptEvents
 from dialerd.dialer.pacing import CallStats
-from dialerd.domain import AgentLive, AgentSeconds, AgentState, DialableCampaign, PbxStatus
+from dialerd.domain import (
+    PREVIEW_REASON,
+    AgentLive,
+    AgentSeconds,
+    AgentState,
+    DialableCampaign,
+    PbxStatus,
+)
 
 VIEW_VERSION = 1
 DEFAULT_RING_S = 15.0  # the horizon of "expected free agents" before any call was answered
@@ -82,10 +89,16 @@ class CampaignLive:
 
 
 def agent_state_word(agent: AgentLive) -> str:
-    """free, ringing, talking, wrapup, paused or out."""
-    if agent.state is AgentState.TALKING and agent.ringing:
+    """free, ringing, talking, wrapup, paused or out. An agent on its preview call is paused
+    for it in the queues (no queue call may reach it) but on a call all the same."""
+    on_preview_call = (
+        agent.state is AgentState.PAUSED
+        and agent.pause_reason == PREVIEW_REASON
+        and (agent.channel is not None or agent.ringing)
+    )
+    if (agent.state is AgentState.TALKING or on_preview_call) and agent.ringing:
         return "ringing"
-    return agent.state.value
+    return "talking" if on_preview_call else agent.state.value
 
 
 def _done_within(sample: Sequence[float], elapsed: float, horizon: float) -> float:

@@ -24,6 +24,8 @@ The engine originates the callee leg with ``ChannelId: dialerd-<attempt_id>`` in
 - ``DialState`` RINGING / ``Newstate`` Ringing: the callee is alerted.
 - ``UserEvent(DialerdResult)`` from the dialplan: ``MACHINE`` (AMD) or ``ABANDONED`` (no
   agent within DIALERD_AGENT_TIMEOUT: message played, hung up by us).
+- ``UserEvent(DialerdAgentConnect)`` from the dialplan: a preview call's agent answered its
+  phone (``Interface`` names it); taken as an AgentConnect.
 - ``QueueCallerAbandon``: the callee hung up while waiting for an agent.
 - ``AgentConnect``: an agent took the call (``Interface`` names the agent); after that the call
   counts as connected whoever hangs up. ``AgentComplete`` says who hung up (``Reason``).
@@ -204,9 +206,12 @@ class AttemptEvents:
         self.caller_abandoned = True
 
     def _on_UserEvent(self, fields: Mapping[str, str], at: datetime) -> None:
-        if fields.get("UserEvent") == "DialerdResult" and self.user_result is None:
+        kind = fields.get("UserEvent")
+        if kind == "DialerdResult" and self.user_result is None:
             self.user_result = fields.get("Result")
             self.user_detail = fields.get("Detail") or None
+        elif kind == "DialerdAgentConnect":  # a preview call's agent took it: no queue event
+            self._on_AgentConnect(fields, at)
 
     def _on_HangupRequest(self, fields: Mapping[str, str], at: datetime) -> None:
         if self._own_channel(fields):

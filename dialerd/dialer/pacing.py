@@ -436,6 +436,14 @@ class RatioPacer:
         return max(0, lines - snap.in_flight)
 
 
+class PreviewPacer:
+    """No paced calls: in a preview campaign the agent places each call itself (the engine
+    reserves a contact for a ready agent instead: ``dialerd/dialer/preview.py``)."""
+
+    def calls_to_place(self, snap: PacingSnapshot) -> int:
+        return 0
+
+
 # Predictive tuning. Evidence needed before leaving progressive behaviour:
 MIN_OUTCOMES = 30
 MIN_LIVE_ANSWERS = 10
@@ -702,6 +710,7 @@ class CampaignPacer:
             DialMode.PROGRESSIVE: ProgressivePacer(),
             DialMode.RATIO: RatioPacer(),
             DialMode.PREDICTIVE: PredictivePacer(),
+            DialMode.PREVIEW: PreviewPacer(),
         }
 
     def calls_to_place(self, snap: PacingSnapshot) -> int:

@@ -11,6 +11,7 @@ from typing import Protocol
 from dialerd.domain import (
     AbandonCounts,
     AgentAction,
+    AgentClaim,
     AgentCommand,
     AgentLive,
     AgentSeconds,
@@ -23,6 +24,8 @@ from dialerd.domain import (
     DialableCampaign,
     OpenAttempt,
     PbxStatus,
+    PreviewOffer,
+    ReadyAgent,
     StartedAttempt,
 )
 
@@ -102,6 +105,44 @@ class LiveStore(Protocol):
     async def end_after_calls(self) -> list[tuple[str, list[str]]]:
         """The workspace agents whose after-call work reached its campaign's wrap-up limit,
         now ready: (interface, the queues to unpause it in). Each once."""
+        ...
+
+
+class PreviewStore(Protocol):
+    """Preview offers: contacts reserved for ready workspace agents (dialerd/dialer/preview.py).
+    An offered contact is claimed by this instance like any other (released with
+    :meth:`DialerStore.release`, its lease renewed by :meth:`DialerStore.renew_leases`)."""
+
+    async def withdraw_offers(self) -> None:
+        """Drops the offers that no longer hold: any whose contact's claim is no longer its
+        engine's (lease expired, taken over); this instance's not yet called whose agent is
+        no longer ready, their contacts released (due at once; a manual call's deleted)."""
+        ...
+
+    async def ready_agents(self, campaign_ids: Sequence[int]) -> list[ReadyAgent]:
+        """The workspace agents ready now who work any of ``campaign_ids``, with those of
+        them they work, and whether one of their own callbacks is due in them."""
+        ...
+
+    async def claim_for_agent(
+        self, user_id: int, callback_campaigns: Sequence[int], preview_campaigns: Sequence[int]
+    ) -> AgentClaim | None:
+        """Claims one contact for the agent: its own due callback in ``callback_campaigns``,
+        else the next due contact of ``preview_campaigns`` (callbacks for anyone first)."""
+        ...
+
+    async def offer(self, agent: ReadyAgent, claim: AgentClaim, slot: int, number: str) -> bool:
+        """Offers the claimed contact to the agent; False (and nothing written) when it holds
+        an offer already."""
+        ...
+
+    async def offer_of(self, endpoint: str) -> PreviewOffer | None:
+        """The offer of the agent with this phone."""
+        ...
+
+    async def calling(self, user_id: int, attempt_id: int) -> None:
+        """The agent's offer is being called: its attempt. The offer goes when the attempt
+        closes (:meth:`DialerStore.close_attempts`)."""
         ...
 
 

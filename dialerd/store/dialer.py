@@ -133,6 +133,7 @@ class PostgresDialerStore:
                 )
             await conn.executemany(q("close_attempt"), history)
             await conn.executemany(q("update_contact_after_attempt"), updates)
+            await conn.execute(q("delete_called_offers"), [c.attempt_id for c in closed])
 
     async def renew_leases(self) -> None:
         await self.pool.execute(q("renew_leases"), self.instance_id, self.lease_seconds)

@@ -1,7 +1,8 @@
 """The agent's workspace, for the console: the agent's state and its moves (sign in, pause with
 a reason, ready, sign out), hanging up its call, the screen pop of the call it is on (or of
 its after-call work), the result-code form of after-call work and recording its result, as a
-snapshot and as a stream that follows the engines' live views.
+snapshot and as a stream that follows the engines' live views; the preview offer the dialer
+reserved for the agent (Call or Skip it) and a manual call to a number it types.
 
 Every action goes to the engine that sees the agent, the way a supervisor's does
 (:func:`dialerd.wallboard.service.command_engine`), one per queue of the agent's campaigns;
@@ -20,11 +21,13 @@ from typing import Any
 
 import asyncpg
 
+from dialerd.contacts.service import campaign as find_campaign
 from dialerd.contacts.service import contact_view
 from dialerd.domain import (
     AgentAction,
     AgentActionKind,
     AgentStatus,
+    PreviewOffer,
     ResultChoice,
     ResultCode,
     ResultCodeType,
@@ -32,10 +35,12 @@ from dialerd.domain import (
     cause_words,
     connres_words,
 )
+from dialerd.numbers import normalize
 from dialerd.results.service import RecordedResult, ResultError, record_result
 from dialerd.store import admin as admin_store
 from dialerd.store import agents, resultcodes
 from dialerd.store import live as live_store
+from dialerd.store import preview as preview_store
 from dialerd.wallboard.service import POLL_S, WallboardError, command_engine, instance_views
 from dialerd.workspace.callback import callback_time, callback_zone, zone_label
 from dialerd.workspace.crm import crm_url
@@ -43,6 +48,7 @@ from dialerd.workspace.moves import MOVES, Phone, engine_for, may_move, phone_of
 
 HISTORY_SHOWN = 10
 PREVIOUS_ATTEMPTS = 10
+SKIP_REASON_MAX = 200
 SETTINGS_REFRESH_S = 5.0  # a stream reads the agent's campaigns and pause reasons this often
 
 
@@ -52,9 +58,9 @@ class WorkspaceError(Exception):
 
 @dataclass(frozen=True)
 class Pop:
-    """The screen pop of the call an agent is on."""
+    """The screen pop of the call an agent is on, or of the contact offered to it."""
 
-    attempt_id: int
+    attempt_id: int | None  # None: an offer, not yet called
     contact_id: int
     campaign: str
     name: str
@@ -76,6 +82,19 @@ class ResultForm:
 
 
 @dataclass(frozen=True)
+class Offer:
+    """The contact the dialer reserved for the agent, or its manual call: shown with Call and
+    Skip, then as "calling" while the callee rings."""
+
+    offer: PreviewOffer
+    pop: Pop
+
+    @property
+    def calling(self) -> bool:
+        return self.offer.attempt_id is not None
+
+
+@dataclass(frozen=True)
 class WorkspaceView:
     status: AgentStatus
     reason: str
@@ -89,6 +108,7 @@ class WorkspaceView:
     # After-call work whose call has no result yet, in a campaign with active codes: the form
     # takes Done's place.
     result_form: ResultForm | None = None
+    offer: Offer | None = None
 
 
 @dataclass
@@ -99,6 +119,7 @@ class _StreamCache:
 
     clock: Callable[[], float] = time.monotonic
     pops: dict[int, Pop | None] = field(default_factory=dict)
+    offers: dict[tuple[int, datetime], Pop | None] = field(default_factory=dict)
     settings_at: float = -1e9
     campaigns: list[agents.AgentCampaign] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
@@ -114,9 +135,10 @@ def _endpoint(user: User) -> str:
 
 
 class Workspace:
-    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, lease_seconds: float = 120.0) -> None:
         self.pool = pool
         self.dsn = dsn
+        self.lease_seconds = lease_seconds  # a manual call's contact is claimed for this long
 
     async def view(self, user: User, cache: _StreamCache | None = None) -> WorkspaceView:
         endpoint = _endpoint(user)
@@ -143,6 +165,14 @@ class Workspace:
                 number = phone.number if pop_of == phone.attempt_id else attempt and attempt.number
                 cache.pops[pop_of] = await self._pop(user, pop_of, number or "")
             pop = cache.pops[pop_of]
+        offer = None
+        held = await preview_store.offer_of_user(self.pool, user.id)
+        if held is not None and pop is None:
+            key = (held.contact_id, held.offered_at)
+            if key not in cache.offers:
+                cache.offers[key] = await self._pop(user, None, held.number, held.contact_id)
+            shown = cache.offers[key]
+            offer = None if shown is None else Offer(held, shown)
         limit = None
         form = None
         if after_call is not None:
@@ -162,6 +192,7 @@ class Workspace:
             pop,
             cache.history,
             form,
+            offer,
         )
 
     async def _after_call_attempt(
@@ -190,8 +221,13 @@ class Workspace:
         zone = callback_zone(attempt.number, attempt.campaign_zone, now)
         return ResultForm(after_call.attempt_id, codes, zone, zone_label(zone, now))
 
-    async def _pop(self, user: User, attempt_id: int, number: str) -> Pop | None:
-        contact_id = await agents.attempt_contact(self.pool, attempt_id, user.client_id)
+    async def _pop(
+        self, user: User, attempt_id: int | None, number: str, contact_id: int | None = None
+    ) -> Pop | None:
+        """The pop of the call ``attempt_id`` (its contact read through it, so only the
+        client's), or of the offered ``contact_id`` (the offer is the agent's own)."""
+        if attempt_id is not None:
+            contact_id = await agents.attempt_contact(self.pool, attempt_id, user.client_id)
         found = (
             None
             if contact_id is None
@@ -352,3 +388,74 @@ class Workspace:
 
         done = await asyncio.gather(*(one(a) for a in actions))
         return [e for e in done if e is not None]
+
+    async def call(self, user: User) -> None:
+        """Calls the contact offered to the agent: the engine holding its claim writes the
+        attempt and originates it, bridged to the agent's phone once the callee answers."""
+        endpoint = _endpoint(user)
+        offer = await preview_store.offer_of_user(self.pool, user.id)
+        if offer is None:
+            raise WorkspaceError("Nothing is offered to you")
+        if offer.attempt_id is not None:
+            raise WorkspaceError(f"{offer.number} is being called already")
+        campaigns = await agents.campaigns_of_agent(self.pool, user.id)
+        queue = next((c.queue for c in campaigns if c.id == offer.campaign_id), None)
+        if queue is None:
+            raise WorkspaceError("That contact is not of one of your campaigns")
+        try:
+            await command_engine(
+                self.pool,
+                offer.instance_id,
+                user.client_id,
+                user.id,
+                AgentAction(AgentActionKind.CALL, queue, endpoint),
+            )
+        except WallboardError as exc:
+            raise WorkspaceError(f"Not called: {exc}") from None
+
+    async def skip(self, user: User, contact_id: int, reason: str) -> PreviewOffer:
+        """Skips the offered contact with the agent's ``reason``: it is due again after its
+        retry interval (the agent's own callback goes to anyone), and the agent is offered
+        the next one or made ready again by the engine."""
+        if not reason:
+            raise WorkspaceError("Say why you skip it")
+        if len(reason) > SKIP_REASON_MAX:
+            raise WorkspaceError(f"The reason is longer than {SKIP_REASON_MAX} characters")
+        try:
+            return await preview_store.skip(self.pool, user.id, contact_id)
+        except preview_store.OfferError as exc:
+            raise WorkspaceError(str(exc)) from None
+
+    async def manual_call(self, user: User, campaign_id: int, raw_number: str) -> str:
+        """Calls ``raw_number`` in one of the agent's campaigns, the way an offer is called:
+        a contact of the campaign is made for it (named as a manual call) and offered to the
+        agent, in place of the offer it held. Returns the number in E.164."""
+        endpoint = _endpoint(user)
+        now = await agents.state_now(self.pool, user.id)
+        if now is None or now.state is not AgentStatus.READY:
+            raise WorkspaceError("You can place a call only while ready")
+        mine = {c.id for c in await agents.campaigns_of_agent(self.pool, user.id) if c.queue}
+        found = await find_campaign(self.pool, user.client_id, campaign_id)
+        if found is None or campaign_id not in mine:
+            raise WorkspaceError("That is not one of your campaigns")
+        number = normalize(raw_number.strip(), found.default_region) if raw_number.strip() else None
+        if number is None:
+            raise WorkspaceError(f"{raw_number!r} is not a phone number this dialer can call")
+        instance = engine_for(await instance_views(self.pool), user.client_id, endpoint)
+        if instance is None:
+            raise WorkspaceError("No running dialer is connected to Asterisk")
+        try:
+            await preview_store.manual_offer(
+                self.pool,
+                user.id,
+                user.client_id,
+                campaign_id,
+                f"Manual call ({user.display_name or user.login})",
+                number,
+                instance,
+                self.lease_seconds,
+            )
+        except preview_store.OfferError as exc:
+            raise WorkspaceError(str(exc)) from None
+        await self.call(user)
+        return number

@@ -13,6 +13,7 @@ from dialerd.dialer.ports import PbxEvent
 from dialerd.domain import (
     AbandonCounts,
     AgentAction,
+    AgentClaim,
     AgentCommand,
     AgentLive,
     AgentSeconds,
@@ -33,6 +34,8 @@ from dialerd.domain import (
     Outcome,
     PbxError,
     PbxStatus,
+    PreviewOffer,
+    ReadyAgent,
     StartedAttempt,
     channel_id,
 )
@@ -342,3 +345,64 @@ class MemoryLiveStore:
 
     async def withdraw(self) -> None:
         self.withdrawn = True
+
+
+@dataclass
+class MemoryPreviewStore:
+    """The preview-store port in memory, over a :class:`MemoryStore`'s contacts: the agents
+    the test sets, ready while the live store has them ready (after-call work moves them out
+    of it); a claim takes the next due contact of the agent's preview campaigns
+    (callbacks are the Postgres store's, tested there); the offers, each gone once its
+    attempt closed (Postgres deletes it in the close's transaction)."""
+
+    store: MemoryStore
+    live: MemoryLiveStore
+    agents: list[ReadyAgent] = field(default_factory=list)
+    offers: dict[int, PreviewOffer] = field(default_factory=dict)
+
+    def _closed(self, offer: PreviewOffer) -> bool:
+        attempt = self.store.attempts.get(offer.attempt_id or 0)
+        return attempt is not None and attempt.status == "closed"
+
+    async def withdraw_offers(self) -> None:
+        self.offers = {u: o for u, o in self.offers.items() if not self._closed(o)}
+
+    async def ready_agents(self, campaign_ids: Sequence[int]) -> list[ReadyAgent]:
+        found = []
+        for a in self.agents:
+            mine = tuple(c for c in a.campaign_ids if c in campaign_ids)
+            if mine and a.endpoint in self.live.ready_agents:
+                found.append(replace(a, campaign_ids=mine, has_offer=a.user_id in self.offers))
+        return found
+
+    async def claim_for_agent(
+        self, user_id: int, callback_campaigns: Sequence[int], preview_campaigns: Sequence[int]
+    ) -> AgentClaim | None:
+        for campaign_id in preview_campaigns:
+            for claimed in await self.store.claim(campaign_id, 1):
+                return AgentClaim(claimed, campaign_id, callback=False)
+        return None
+
+    async def offer(self, agent: ReadyAgent, claim: AgentClaim, slot: int, number: str) -> bool:
+        if agent.user_id in self.offers:
+            return False
+        self.offers[agent.user_id] = PreviewOffer(
+            agent.user_id,
+            claim.contact.id,
+            claim.campaign_id,
+            slot,
+            number,
+            self.store.instance_id,
+            self.store.now(),
+            None,
+            claim.callback,
+            manual=False,
+        )
+        return True
+
+    async def offer_of(self, endpoint: str) -> PreviewOffer | None:
+        user = next((a.user_id for a in self.agents if a.endpoint == endpoint), None)
+        return None if user is None else self.offers.get(user)
+
+    async def calling(self, user_id: int, attempt_id: int) -> None:
+        self.offers[user_id] = replace(self.offers[user_id], attempt_id=attempt_id)

@@ -15,6 +15,7 @@ from dialerd.dialer.live import MinuteMeter, expected_free_agents
 from dialerd.dialer.pacing import CallStats
 from dialerd.domain import (
     AFTER_CALL_REASON,
+    PREVIEW_REASON,
     AgentAction,
     AgentActionKind,
     AgentCommand,
@@ -317,6 +318,16 @@ def test_a_member_paused_for_after_call_work_is_in_wrap_up() -> None:
     assert (view.wrapup, view.paused, view.available) == (1, 0, 1)
     state.apply(member("agent1", Paused="1", PausedReason="break"))
     assert state.agent_state("q1", "PJSIP/agent1", clock.mono()) is AgentState.PAUSED
+
+
+def test_a_member_paused_for_its_preview_offer_is_not_available_to_the_pacer() -> None:
+    clock = StateClock()
+    state = LiveState(clock=clock.mono, wall_clock=clock.wall)
+    state.apply(member("agent1"))
+    state.apply(member("agent1", Paused="1", PausedReason=PREVIEW_REASON))
+    assert state.agent_state("q1", "PJSIP/agent1", clock.mono()) is AgentState.PAUSED
+    view = state.queue_agents("q1", clock.mono())
+    assert (view.free, view.paused, view.available) == (0, 1, 0)
 
 
 class _Ami:
