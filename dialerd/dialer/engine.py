@@ -63,6 +63,8 @@ from dialerd.domain import (
     PbxNotSent,
     PbxRefused,
     PbxUnavailable,
+    Transfer,
+    TransferKind,
     channel_id,
 )
 
@@ -80,6 +82,7 @@ LIVE_INTERVAL_S = 0.25  # the live view is built this often and written when it 
 LIVE_HEARTBEAT_S = 2.0  # and written at least this often, so a dead process's view goes stale
 COMMAND_WAIT_S = 5.0  # a supervisor's action wakes the engine by NOTIFY; this is the fallback
 AFTER_CALL_CHECK_S = 0.5  # how often after-call work past its campaign's limit is looked for
+TRANSFER_QUEUE_WAIT_S = 120  # how long a callee transferred to a queue waits for its agent
 _CALLER_ID_NUMBER = re.compile(r"<([^>]*)>")
 
 
@@ -130,6 +133,22 @@ def originate_request(
     return fields, variables
 
 
+def transfer_request(campaign: DialableCampaign, transfer: Transfer) -> tuple[str, dict[str, str]]:
+    """Where in the dialplan's transfer context the callee goes (its exten) and the channel
+    variables it needs there, per asterisk_conf/README.md: a number is dialled through the
+    campaign's dial string and rings as long as the campaign's calls do."""
+    variables = {"DIALERD_TRANSFER_TARGET": transfer.target}
+    if transfer.kind is TransferKind.NUMBER:
+        variables["DIALERD_TRANSFER_DIAL"] = campaign.dial_string.replace(
+            "{number}", transfer.target
+        )
+        timeout = max(MIN_RING_TIMEOUT_S, campaign.ring_timeout_s)
+    else:
+        timeout = TRANSFER_QUEUE_WAIT_S
+    variables["DIALERD_TRANSFER_TIMEOUT"] = str(timeout)
+    return transfer.kind.value, variables
+
+
 @dataclass
 class Attempt:
     """An attempt the engine follows."""
@@ -145,6 +164,7 @@ class Attempt:
     originate_tried: bool = False
     stats_answer_fed: bool = False
     channel_seen: bool = False
+    agent_released: bool = False  # its agent's leg ended (a transfer) and it was let go
 
     @property
     def id(self) -> int:
@@ -479,6 +499,19 @@ class Engine:
         self._feed_stats(attempt)
         if e.ended:
             self._close(attempt)
+        elif e.transferred and e.dt_agent_end is not None and not attempt.agent_released:
+            self._release_agent(attempt, e.dt_agent_end)
+
+    def _release_agent(self, attempt: Attempt, at: datetime) -> None:
+        """The attempt's agent is done with the call at ``at`` (its leg ended, the call did
+        not: a transfer): its talk ended for the pacer, and its after-call work begins."""
+        attempt.agent_released = True
+        e = attempt.events
+        run = self.runs.get(attempt.campaign_id)
+        if run is not None:
+            run.feed.ended(attempt.id, at.timestamp())
+        if e.agent and e.dt_agent_connect is not None:
+            self._after_calls.append((e.agent, attempt.campaign_id, attempt.id))
 
     def _no_channel(self, attempt: Attempt, run: CampaignRun | None) -> None:
         """Nothing was dialled: not the callee's outcome. The contact is not charged and is
@@ -582,8 +615,13 @@ class Engine:
         if run is not None and outcome.dt_end is not None:
             run.feed.ended(attempt.id, outcome.dt_end.timestamp())
         self._unwritten.add(attempt.id)
-        if outcome.agent and outcome.dt_agent_connect is not None:
+        if not attempt.agent_released and outcome.agent and outcome.dt_agent_connect is not None:
             self._after_calls.append((outcome.agent, attempt.campaign_id, attempt.id))
+        if e.transfer_agent:  # the agent of the queue it was transferred to, in its campaign
+            for other in self.runs.values():
+                if other.campaign.queue == e.transfer_queue:
+                    self._after_calls.append((e.transfer_agent, other.campaign.id, attempt.id))
+                    break
         self._to_close.append(
             ClosedAttempt(
                 attempt.id, attempt.contact_id, attempt.slot, outcome, e.channel, retry_at_once
@@ -739,7 +777,10 @@ class Engine:
         """A supervisor's action on one of this engine's agents; its result is recorded."""
         action, error = command.action, None
         try:
-            await self.pbx.agent_action(action)
+            if action.transfer is None:
+                await self.pbx.agent_action(action)
+            else:
+                await self._transfer(action, action.transfer)
         except PbxError as exc:
             error = str(exc)
         await live.finish_command(command.id, error)
@@ -749,8 +790,26 @@ class Engine:
             action=action.kind.value,
             queue=action.queue,
             agent=action.agent,
+            transfer=action.transfer and f"{action.transfer.kind} {action.transfer.target}",
             error=error,
         )
+
+    async def _transfer(self, action: AgentAction, transfer: Transfer) -> None:
+        """An agent's transfer of the call it is on: only that call, only while the agent is
+        on it, and once."""
+        attempt = self.attempts.get(transfer.attempt_id)
+        e = attempt.events if attempt is not None else None
+        if attempt is None or e is None or e.ended or e.dt_agent_connect is None:
+            raise PbxRefused("transfer", "that call is over")
+        if e.agent != action.agent:
+            raise PbxRefused("transfer", f"{action.agent} is not on that call")
+        if e.transferred:
+            raise PbxRefused("transfer", "that call was transferred already")
+        run = self.runs.get(attempt.campaign_id)
+        if run is None:
+            raise PbxRefused("transfer", "that call's campaign is not dialled here")
+        exten, variables = transfer_request(run.campaign, transfer)
+        await self.pbx.transfer(action, exten, variables)
 
     # -- AMI loss and reconciliation ----------------------------------------------------------
 
