@@ -1,5 +1,6 @@
 """The agent's workspace at /console/agent/: sign in to the queues of the agent's campaigns,
-pause with a reason, ready, sign out, hang up; the screen pop of the call the agent is on,
+pause with a reason, ready, sign out, hang up, transfer the call to a number or another queue;
+the screen pop of the call the agent is on,
 pushed with server-sent events within a second of the bridge; after a call, after-call work
 until "Done" or the campaign's wrap-up limit (docs/workspace.md). Only agents reach it, and
 each sees only its own calls."""
@@ -16,7 +17,7 @@ from dialerd.console.context import POOL, SESSION, SETTINGS
 from dialerd.console.guard import requires
 from dialerd.console.render import MenuItem, fragment, page
 from dialerd.console.wallboard import STOPPING, sse
-from dialerd.domain import AgentActionKind, AgentStatus, Role
+from dialerd.domain import AgentActionKind, AgentStatus, Role, TransferKind
 from dialerd.workspace.moves import may_move
 from dialerd.workspace.service import Workspace, WorkspaceError, WorkspaceView
 
@@ -131,6 +132,30 @@ async def hangup(request: web.Request) -> web.StreamResponse:
         error = str(exc)
     await audit(request, "workspace.hangup", _target(request), {"error": error})
     return await _answer(request, error, "Hung up")
+
+
+@routes.post("/agent/transfer", name="workspace_transfer")
+@requires(Role.AGENT)
+async def transfer(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    to, target = str(form.get("to", "")), str(form.get("target", "")).strip()
+    error, done = None, ""
+    try:
+        kind = TransferKind(to)
+    except ValueError:
+        error = f"Transfer to a number or a queue, not {to[:20]!r}"
+    else:
+        try:
+            done = await _workspace(request).transfer(request[SESSION].user, kind, target)
+        except WorkspaceError as exc:
+            error = str(exc)
+    await audit(
+        request,
+        "workspace.transfer",
+        _target(request),
+        {"to": to, "target": done or target, "error": error},
+    )
+    return await _answer(request, error, f"Transferred to {done}")
 
 
 async def leave_queues(request: web.Request) -> None:

@@ -1,5 +1,6 @@
 """The agent's workspace, for the console: the agent's state and its moves (sign in, pause with
-a reason, ready, sign out), hanging up its call, and the screen pop of the call it is on,
+a reason, ready, sign out), hanging up or transferring its call, and the screen pop of the
+call it is on,
 as a snapshot and as a stream that follows the engines' live views.
 
 Every action goes to the engine that sees the agent, the way a supervisor's does
@@ -24,6 +25,8 @@ from dialerd.domain import (
     AgentAction,
     AgentActionKind,
     AgentStatus,
+    Transfer,
+    TransferKind,
     User,
     cause_words,
     connres_words,
@@ -33,7 +36,14 @@ from dialerd.store import agents
 from dialerd.store import live as live_store
 from dialerd.wallboard.service import POLL_S, WallboardError, command_engine, instance_views
 from dialerd.workspace.crm import crm_url
-from dialerd.workspace.moves import MOVES, Phone, engine_for, may_move, phone_of
+from dialerd.workspace.moves import (
+    MOVES,
+    Phone,
+    engine_for,
+    may_move,
+    phone_of,
+    transfer_target,
+)
 
 HISTORY_SHOWN = 10
 PREVIOUS_ATTEMPTS = 10
@@ -66,6 +76,7 @@ class WorkspaceView:
     wrapup_limit_s: int | None  # after-call work: when it ends by itself
     campaigns: list[agents.AgentCampaign]
     reasons: list[str]  # the client's pause reasons
+    transfer_queues: list[agents.ClientQueue]  # where the call can be transferred to
     phone: Phone
     pop: Pop | None
     history: list[agents.StatePeriod]  # the last state periods, newest first
@@ -82,6 +93,7 @@ class _StreamCache:
     settings_at: float = -1e9
     campaigns: list[agents.AgentCampaign] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    queues: list[agents.ClientQueue] = field(default_factory=list)
     history_of: int | None = None  # the state period the history was read in
     history: list[agents.StatePeriod] = field(default_factory=list)
 
@@ -104,6 +116,7 @@ class Workspace:
         if cache.clock() - cache.settings_at >= SETTINGS_REFRESH_S:
             cache.campaigns = await agents.campaigns_of_agent(self.pool, user.id)
             cache.reasons = await agents.pause_reasons(self.pool, user.client_id)
+            cache.queues = await agents.client_queues(self.pool, user.client_id)
             cache.settings_at = cache.clock()
         period = now.id if now else None
         if cache.history_of != period or not cache.history:
@@ -115,6 +128,7 @@ class Workspace:
             if phone.attempt_id not in cache.pops:
                 cache.pops[phone.attempt_id] = await self._pop(user, phone)
             pop = cache.pops[phone.attempt_id]
+        own_queue = next((c.queue for c in cache.campaigns if c.id == phone.campaign_id), None)
         limit = None
         if now is not None and now.state is AgentStatus.AFTER_CALL:
             limit = next(
@@ -127,6 +141,7 @@ class Workspace:
             limit,
             cache.campaigns,
             cache.reasons,
+            [q for q in cache.queues if q.queue != own_queue],
             phone,
             pop,
             cache.history,
@@ -240,6 +255,33 @@ class Workspace:
         errors = await self._to_engine(user, [AgentAction(AgentActionKind.HANGUP, queue, endpoint)])
         if errors:
             raise WorkspaceError(errors[0])
+
+    async def transfer(self, user: User, kind: TransferKind, raw: str) -> str:
+        """Transfers the call the agent is on (blind) to a number or another queue of its
+        client's; returns the target (a number in E.164)."""
+        endpoint = _endpoint(user)
+        phone = phone_of(await instance_views(self.pool), user.client_id, endpoint)
+        if phone.state != "talking" or phone.attempt_id is None:
+            raise WorkspaceError("You are not on a call of the dialer")
+        campaigns = await agents.campaigns_of_agent(self.pool, user.id)
+        call = next((c for c in campaigns if c.id == phone.campaign_id), None)
+        if call is None or call.queue is None:
+            raise WorkspaceError("That call is not of one of your campaigns")
+        queues = [q.queue for q in await agents.client_queues(self.pool, user.client_id)]
+        try:
+            target = transfer_target(kind, raw, call.default_region, queues, call.queue)
+        except ValueError as exc:
+            raise WorkspaceError(str(exc)) from None
+        action = AgentAction(
+            AgentActionKind.TRANSFER,
+            call.queue,
+            endpoint,
+            transfer=Transfer(kind, target, phone.attempt_id),
+        )
+        errors = await self._to_engine(user, [action])
+        if errors:
+            raise WorkspaceError(errors[0])
+        return target
 
     async def _to_engine(self, user: User, actions: list[AgentAction]) -> list[str]:
         """Each action carried out by the engine that sees the agent; what failed, and why."""
