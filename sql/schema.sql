@@ -174,7 +174,7 @@ CREATE TABLE public.agent_commands (
     CONSTRAINT agent_commands_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'sign_out'::text, 'listen'::text, 'whisper'::text, 'barge'::text, 'sign_in'::text, 'ready'::text, 'hangup'::text, 'call'::text, 'skip'::text, 'transfer'::text]))),
     CONSTRAINT agent_commands_transfer_check CHECK (
 CASE
-    WHEN (action = 'transfer'::text) THEN ((transfer_kind IS NOT NULL) AND (transfer_target <> ''::text) AND (transfer_attempt_id IS NOT NULL))
+    WHEN (action = 'transfer'::text) THEN ((transfer_kind IS NOT NULL) AND (COALESCE(transfer_target, ''::text) <> ''::text) AND (transfer_attempt_id IS NOT NULL))
     ELSE ((transfer_kind IS NULL) AND (transfer_target IS NULL) AND (transfer_attempt_id IS NULL))
 END),
     CONSTRAINT agent_commands_transfer_kind_check CHECK ((transfer_kind = ANY (ARRAY['number'::text, 'queue'::text])))

@@ -14,6 +14,7 @@ ALTER TABLE agent_commands ADD COLUMN transfer_target text;
 ALTER TABLE agent_commands ADD COLUMN transfer_attempt_id bigint;
 ALTER TABLE agent_commands ADD CONSTRAINT agent_commands_transfer_check CHECK (
     CASE WHEN action = 'transfer'
-         THEN transfer_kind IS NOT NULL AND transfer_target <> '' AND transfer_attempt_id IS NOT NULL
+         THEN transfer_kind IS NOT NULL AND coalesce(transfer_target, '') <> ''
+              AND transfer_attempt_id IS NOT NULL
          ELSE transfer_kind IS NULL AND transfer_target IS NULL AND transfer_attempt_id IS NULL
     END);

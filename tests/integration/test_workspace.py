@@ -294,7 +294,9 @@ async def test_a_transfer_command_without_its_target_is_refused_by_the_schema(
     )
     for bad in [
         ("transfer", PHONE, None, None, None),
+        ("transfer", PHONE, "queue", None, 7),
         ("transfer", PHONE, "queue", "", 7),
+        ("transfer", PHONE, "queue", "q2", None),
         ("hangup", PHONE, "queue", "q2", 7),
         ("transfer", PHONE, "elsewhere", "q2", 7),
     ]:
