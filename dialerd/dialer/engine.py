@@ -164,7 +164,7 @@ class Attempt:
     originate_tried: bool = False
     stats_answer_fed: bool = False
     channel_seen: bool = False
-    agent_released: bool = False  # its agent's leg ended (a transfer) and it was let go
+    talk_ended: bool = False  # the agent's part is over (the call, or the agent's leg ended)
 
     @property
     def id(self) -> int:
@@ -499,13 +499,13 @@ class Engine:
         self._feed_stats(attempt)
         if e.ended:
             self._close(attempt)
-        elif e.transferred and e.dt_agent_end is not None and not attempt.agent_released:
-            self._release_agent(attempt, e.dt_agent_end)
+        elif e.transferred and e.dt_agent_end is not None and not attempt.talk_ended:
+            self._end_talk(attempt, e.dt_agent_end)  # the agent is free, the call goes on
 
-    def _release_agent(self, attempt: Attempt, at: datetime) -> None:
-        """The attempt's agent is done with the call at ``at`` (its leg ended, the call did
-        not: a transfer): its talk ended for the pacer, and its after-call work begins."""
-        attempt.agent_released = True
+    def _end_talk(self, attempt: Attempt, at: datetime) -> None:
+        """The call is over for the pacer and its agent at ``at``: it ended, or its agent's
+        leg did (a transfer). The feed learns it; the agent's after-call work begins."""
+        attempt.talk_ended = True
         e = attempt.events
         run = self.runs.get(attempt.campaign_id)
         if run is not None:
@@ -612,11 +612,9 @@ class Engine:
         if detail is not None:
             outcome = replace(outcome, detail=detail)
         self._feed_stats(attempt)
-        if run is not None and outcome.dt_end is not None:
-            run.feed.ended(attempt.id, outcome.dt_end.timestamp())
+        if not attempt.talk_ended and outcome.dt_end is not None:
+            self._end_talk(attempt, outcome.dt_end)
         self._unwritten.add(attempt.id)
-        if not attempt.agent_released and outcome.agent and outcome.dt_agent_connect is not None:
-            self._after_calls.append((outcome.agent, attempt.campaign_id, attempt.id))
         if e.transfer_agent:  # the agent of the queue it was transferred to, in its campaign
             for other in self.runs.values():
                 if other.campaign.queue == e.transfer_queue:
@@ -798,9 +796,9 @@ class Engine:
         """An agent's transfer of the call it is on: only that call, only while the agent is
         on it, and once."""
         attempt = self.attempts.get(transfer.attempt_id)
-        e = attempt.events if attempt is not None else None
-        if attempt is None or e is None or e.ended or e.dt_agent_connect is None:
+        if attempt is None or attempt.events.ended or attempt.events.dt_agent_connect is None:
             raise PbxRefused("transfer", "that call is over")
+        e = attempt.events
         if e.agent != action.agent:
             raise PbxRefused("transfer", f"{action.agent} is not on that call")
         if e.transferred:
