@@ -1,5 +1,5 @@
-"""The agent's states in the workspace and what the engines' live views say of its phone.
-Pure.
+"""The agent's states in the workspace, what the engines' live views say of its phone, and
+where it may transfer its call. Pure.
 
 An agent is signed out until it signs in (ready: a member of its campaigns' queues, unpaused);
 it pauses with a reason, or is put in after-call work when a call ends; ready again by "Done"

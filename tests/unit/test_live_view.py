@@ -475,3 +475,23 @@ def test_a_transfer_as_ami_actions_sets_the_callee_s_variables_then_blind_transf
         transfer_requests(7, AGENT, [callee], "queue", variables)
     with pytest.raises(PbxRefused, match="the call is over"):
         transfer_requests(7, AGENT, [leg], "queue", variables)
+
+
+async def test_the_agent_who_took_a_transferred_call_in_another_queue_has_after_call_work_there(
+    rig: LiveRig,
+) -> None:
+    rig.store.campaign_list.append(dialable(campaign(2, queue="q2")))
+    attempt = await bridged_call(rig)
+    rig.live.ready_agents["PJSIP/agent5"] = ["q2"]
+    rig.pbx.push("AgentComplete", attempt, Queue="q1", Interface=AGENT, Reason="transfer")
+    rig.pbx.push("UserEvent", attempt, UserEvent="DialerdTransfer", Kind="queue", Target="q2")
+    rig.pbx.push("AgentConnect", attempt, Queue="q2", Interface="PJSIP/agent5")
+    await rig.engine.tick()
+    assert "PJSIP/agent5" not in rig.live.after_call  # on the call until it ends
+    rig.pbx.push("AgentComplete", attempt, Queue="q2", Interface="PJSIP/agent5", Reason="agent")
+    rig.pbx.push("Hangup", attempt, Cause="16")
+    await rig.engine.tick()
+    assert rig.live.after_call["PJSIP/agent5"] == (2, attempt, ["q2"])  # in q2's campaign
+    outcome = rig.store.attempts[attempt].outcome
+    assert outcome is not None and outcome.agent == AGENT
+    assert outcome.detail == "TRANSFER queue q2 ANSWER PJSIP/agent5"
