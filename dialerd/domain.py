@@ -494,6 +494,7 @@ class AgentActionKind(StrEnum):
     READY = "ready"  # QueuePause with Paused false
     HANGUP = "hangup"  # Hangup of the agent's channel
     CALL = "call"  # the agent's preview offer (or manual call) is called, bridged to its phone
+    TRANSFER = "transfer"  # BlindTransfer of the agent's call (the callee) elsewhere
 
 
 AFTER_CALL_REASON = "after-call work"
@@ -518,6 +519,22 @@ class AgentStatus(StrEnum):
 SPY_KINDS = frozenset({AgentActionKind.LISTEN, AgentActionKind.WHISPER, AgentActionKind.BARGE})
 
 
+class TransferKind(StrEnum):
+    """Where an agent transfers its call to."""
+
+    NUMBER = "number"  # an E.164 number, dialled through the call's campaign's dial string
+    QUEUE = "queue"  # a queue of one of the client's campaigns
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """An agent's transfer of the call it is on (the attempt ``attempt_id``)."""
+
+    kind: TransferKind
+    target: str  # the E.164 number or the queue's name
+    attempt_id: int
+
+
 @dataclass(frozen=True)
 class AgentAction:
     """A supervisor's action on an agent of a queue. ``phone`` is the supervisor's own phone
@@ -529,6 +546,7 @@ class AgentAction:
     reason: str = ""
     phone: str = ""
     member_name: str = ""  # QueueAdd's MemberName
+    transfer: Transfer | None = None  # a transfer's target
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,16 @@ CREATE TABLE public.agent_commands (
     done_at timestamp with time zone,
     error text,
     member_name text DEFAULT ''::text NOT NULL,
-    CONSTRAINT agent_commands_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'sign_out'::text, 'listen'::text, 'whisper'::text, 'barge'::text, 'sign_in'::text, 'ready'::text, 'hangup'::text, 'call'::text])))
+    transfer_kind text,
+    transfer_target text,
+    transfer_attempt_id bigint,
+    CONSTRAINT agent_commands_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'sign_out'::text, 'listen'::text, 'whisper'::text, 'barge'::text, 'sign_in'::text, 'ready'::text, 'hangup'::text, 'call'::text, 'skip'::text, 'transfer'::text]))),
+    CONSTRAINT agent_commands_transfer_check CHECK (
+CASE
+    WHEN (action = 'transfer'::text) THEN ((transfer_kind IS NOT NULL) AND (COALESCE(transfer_target, ''::text) <> ''::text) AND (transfer_attempt_id IS NOT NULL))
+    ELSE ((transfer_kind IS NULL) AND (transfer_target IS NULL) AND (transfer_attempt_id IS NULL))
+END),
+    CONSTRAINT agent_commands_transfer_kind_check CHECK ((transfer_kind = ANY (ARRAY['number'::text, 'queue'::text])))
 );
 
 ALTER TABLE public.agent_commands ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (

@@ -34,6 +34,7 @@ AGE_LIMITS: dict[str, tuple[float | None, float | None]] = {
     "waiting": (2, 5),  # an answered call waiting for an agent is about to be abandoned
     "agent": (300, 600),
     "ending": (None, None),
+    "transferred": (300, 600),
 }
 AGENT_STATES = {
     "free": ("Free", "ok"),
@@ -48,6 +49,7 @@ CALL_STATES = {
     "waiting": ("Waiting for an agent", "bad"),
     "agent": ("With an agent", "talk"),
     "ending": ("Ending", "idle"),
+    "transferred": ("Transferred", "talk"),
 }
 ACTIONS = {
     AgentActionKind.PAUSE: "Pause",

@@ -1,5 +1,6 @@
 """The agent's workspace at /console/agent/: sign in to the queues of the agent's campaigns,
-pause with a reason, ready, sign out, hang up; the screen pop of the call the agent is on,
+pause with a reason, ready, sign out, hang up, transfer the call to a number or another queue;
+the screen pop of the call the agent is on,
 pushed with server-sent events within a second of the bridge; after a call, after-call work
 until the agent records a result code in the form (or presses "Done" where the campaign has
 no codes) or the campaign's wrap-up limit; the preview offer with Call and Skip, and a manual
@@ -17,7 +18,7 @@ from dialerd.console.context import POOL, SESSION, SETTINGS
 from dialerd.console.guard import requires
 from dialerd.console.render import MenuItem, fragment, page
 from dialerd.console.wallboard import STOPPING, sse
-from dialerd.domain import AgentActionKind, AgentStatus, ResultCodeType, Role
+from dialerd.domain import AgentActionKind, AgentStatus, ResultCodeType, Role, TransferKind
 from dialerd.workspace.moves import may_move
 from dialerd.workspace.service import Workspace, WorkspaceError, WorkspaceView
 
@@ -220,6 +221,30 @@ async def manual(request: web.Request) -> web.StreamResponse:
         {"number": number, "campaign": campaign, "error": error},
     )
     return await _answer(request, error, f"Calling {number}")
+
+
+@routes.post("/agent/transfer", name="workspace_transfer")
+@requires(Role.AGENT)
+async def transfer(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    to, target = str(form.get("to", "")), str(form.get("target", "")).strip()
+    error, done = None, ""
+    try:
+        kind = TransferKind(to)
+    except ValueError:
+        error = f"Transfer to a number or a queue, not {to[:20]!r}"
+    else:
+        try:
+            done = await _workspace(request).transfer(request[SESSION].user, kind, target)
+        except WorkspaceError as exc:
+            error = str(exc)
+    await audit(
+        request,
+        "workspace.transfer",
+        _target(request),
+        {"to": to, "target": done or target, "error": error},
+    )
+    return await _answer(request, error, f"Transferred to {done}")
 
 
 async def leave_queues(request: web.Request) -> None:

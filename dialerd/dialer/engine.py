@@ -66,6 +66,8 @@ from dialerd.domain import (
     PbxNotSent,
     PbxRefused,
     PbxUnavailable,
+    Transfer,
+    TransferKind,
     channel_id,
 )
 
@@ -85,6 +87,7 @@ COMMAND_WAIT_S = 5.0  # a supervisor's action wakes the engine by NOTIFY; this i
 AFTER_CALL_CHECK_S = 0.5  # how often after-call work past its campaign's limit is looked for
 PREVIEW_CHECK_S = 0.5  # how often ready agents are looked at for preview offers
 PREVIEW_CLAIMS = 5  # claims per agent and round (contacts outside their window go back)
+TRANSFER_QUEUE_WAIT_S = 120  # how long a callee transferred to a queue waits for its agent
 _CALLER_ID_NUMBER = re.compile(r"<([^>]*)>")
 
 
@@ -142,6 +145,22 @@ def originate_request(
     return fields, variables
 
 
+def transfer_request(campaign: DialableCampaign, transfer: Transfer) -> tuple[str, dict[str, str]]:
+    """Where in the dialplan's transfer context the callee goes (its exten) and the channel
+    variables it needs there, per asterisk_conf/README.md: a number is dialled through the
+    campaign's dial string and rings as long as the campaign's calls do."""
+    variables = {"DIALERD_TRANSFER_TARGET": transfer.target}
+    if transfer.kind is TransferKind.NUMBER:
+        variables["DIALERD_TRANSFER_DIAL"] = campaign.dial_string.replace(
+            "{number}", transfer.target
+        )
+        timeout = max(MIN_RING_TIMEOUT_S, campaign.ring_timeout_s)
+    else:
+        timeout = TRANSFER_QUEUE_WAIT_S
+    variables["DIALERD_TRANSFER_TIMEOUT"] = str(timeout)
+    return transfer.kind.value, variables
+
+
 @dataclass
 class Attempt:
     """An attempt the engine follows."""
@@ -159,6 +178,7 @@ class Attempt:
     channel_seen: bool = False
     # A preview call: the agent's phone it is bridged to. Not paced, so not fed to the pacer.
     agent_phone: str | None = None
+    talk_ended: bool = False  # the agent's part is over (the call, or the agent's leg ended)
 
     @property
     def id(self) -> int:
@@ -507,6 +527,19 @@ class Engine:
         self._feed_stats(attempt)
         if e.ended:
             self._close(attempt)
+        elif e.transferred and e.dt_agent_end is not None and not attempt.talk_ended:
+            self._end_talk(attempt, e.dt_agent_end)  # the agent is free, the call goes on
+
+    def _end_talk(self, attempt: Attempt, at: datetime) -> None:
+        """The call is over for the pacer and its agent at ``at``: it ended, or its agent's
+        leg did (a transfer). The feed learns it; the agent's after-call work begins."""
+        attempt.talk_ended = True
+        e = attempt.events
+        run = self.runs.get(attempt.campaign_id)
+        if run is not None:
+            run.feed.ended(attempt.id, at.timestamp())
+        if e.agent and e.dt_agent_connect is not None:
+            self._after_calls.append((e.agent, attempt.campaign_id, attempt.id))
 
     def _no_channel(self, attempt: Attempt, run: CampaignRun | None) -> None:
         """Nothing was dialled: not the callee's outcome. The contact is not charged and is
@@ -607,11 +640,14 @@ class Engine:
         if detail is not None:
             outcome = replace(outcome, detail=detail)
         self._feed_stats(attempt)
-        if run is not None and outcome.dt_end is not None:
-            run.feed.ended(attempt.id, outcome.dt_end.timestamp())
+        if not attempt.talk_ended and outcome.dt_end is not None:
+            self._end_talk(attempt, outcome.dt_end)
         self._unwritten.add(attempt.id)
-        if outcome.agent and outcome.dt_agent_connect is not None:
-            self._after_calls.append((outcome.agent, attempt.campaign_id, attempt.id))
+        if e.transfer_agent:  # the agent of the queue it was transferred to, in its campaign
+            for other in self.runs.values():
+                if other.campaign.queue == e.transfer_queue:
+                    self._after_calls.append((e.transfer_agent, other.campaign.id, attempt.id))
+                    break
         self._to_close.append(
             ClosedAttempt(
                 attempt.id, attempt.contact_id, attempt.slot, outcome, e.channel, retry_at_once
@@ -771,6 +807,8 @@ class Engine:
         try:
             if action.kind is AgentActionKind.CALL:
                 await self._call_offer(action.agent)
+            elif action.transfer is not None:
+                await self._transfer(action, action.transfer)
             else:
                 await self.pbx.agent_action(action)
         except PbxError as exc:
@@ -782,6 +820,7 @@ class Engine:
             action=action.kind.value,
             queue=action.queue,
             agent=action.agent,
+            transfer=action.transfer and f"{action.transfer.kind} {action.transfer.target}",
             error=error,
         )
 
@@ -902,6 +941,23 @@ class Engine:
         if not await self._originate(run, attempt, call):
             raise PbxRefused("call", "the call did not go out: its attempt says why")
         await self.store.mark_dialing([attempt.id])
+
+    async def _transfer(self, action: AgentAction, transfer: Transfer) -> None:
+        """An agent's transfer of the call it is on: only that call, only while the agent is
+        on it, and once."""
+        attempt = self.attempts.get(transfer.attempt_id)
+        if attempt is None or attempt.events.ended or attempt.events.dt_agent_connect is None:
+            raise PbxRefused("transfer", "that call is over")
+        e = attempt.events
+        if e.agent != action.agent:
+            raise PbxRefused("transfer", f"{action.agent} is not on that call")
+        if e.transferred:
+            raise PbxRefused("transfer", "that call was transferred already")
+        run = self.runs.get(attempt.campaign_id)
+        if run is None:
+            raise PbxRefused("transfer", "that call's campaign is not dialled here")
+        exten, variables = transfer_request(run.campaign, transfer)
+        await self.pbx.transfer(action, exten, variables)
 
     # -- AMI loss and reconciliation ----------------------------------------------------------
 

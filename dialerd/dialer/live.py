@@ -42,6 +42,7 @@ class CallState:
     WAITING = "waiting"  # answered, waiting for an agent
     AGENT = "agent"  # with an agent
     ENDING = "ending"  # answered, no agent will take it (a machine, or abandoned)
+    TRANSFERRED = "transferred"  # its agent transferred it: to a number or another queue
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class CallLive:
 def call_state(events: AttemptEvents) -> str:
     if not events.answered:
         return CallState.RINGING
+    if events.transferred:
+        return CallState.TRANSFERRED
     if events.dt_agent_connect is not None:
         return CallState.AGENT
     if events.user_result is not None or events.caller_abandoned:
@@ -71,7 +74,8 @@ def call_live(events: AttemptEvents, contact_id: int, number: str) -> CallLive:
         number,
         call_state(events),
         events.started.timestamp(),
-        events.agent,
+        # Whose call it is now: a transferred call is no longer its first agent's.
+        events.transfer_agent if events.transferred else events.agent,
     )
 
 

@@ -28,7 +28,12 @@ The engine originates the callee leg with ``ChannelId: dialerd-<attempt_id>`` in
   phone (``Interface`` names it); taken as an AgentConnect.
 - ``QueueCallerAbandon``: the callee hung up while waiting for an agent.
 - ``AgentConnect``: an agent took the call (``Interface`` names the agent); after that the call
-  counts as connected whoever hangs up. ``AgentComplete`` says who hung up (``Reason``).
+  counts as connected whoever hangs up. ``AgentComplete`` says who hung up (``Reason``), or
+  that the agent transferred the call (``transfer``).
+- A transferred call: the callee's channel runs ``dialerd-transfer`` (``UserEvent
+  DialerdTransfer`` with the target, then one with a ``Result`` if nobody took it); its own
+  ``DialEnd`` (the number) or the other queue's ``AgentConnect`` says who took it. The first
+  agent stays the attempt's; the transfer is the row's detail.
 - ``HangupRequest`` on the callee channel: the callee's side asked to hang up (a BYE); our
   own hang-ups (dialplan ``Hangup()``, queue teardown) do not raise it.
 - ``Hangup`` of the callee channel: the attempt is over.
@@ -117,17 +122,27 @@ class AttemptEvents:
         self.dt_agent_connect: datetime | None = None
         self.dt_end: datetime | None = None
         self.agent: str | None = None
-        self.agent_complete_reason: str | None = None
+        self.agent_complete_reason: str | None = None  # the first agent's
+        self.dt_agent_end: datetime | None = None  # the first agent's leg ended
         self.user_result: str | None = None  # MACHINE / ABANDONED
         self.user_detail: str | None = None
         self.caller_abandoned = False
         self.callee_hangup_request = False
         self.channel_created = False  # an event of the callee channel itself was seen
+        self.transfer: str | None = None  # "number +4930…" / "queue …": where it went
+        self.transfer_result: str | None = None  # ANSWER, or why nobody took it (BUSY, TIMEOUT…)
+        self.transfer_agent: str | None = None  # who took it in the other queue
+        self.transfer_queue: str | None = None  # ... in which
 
     @property
     def ended(self) -> bool:
         """The callee channel is gone: nothing more will happen to this attempt."""
         return self.dt_end is not None
+
+    @property
+    def transferred(self) -> bool:
+        """The agent transferred the call: its leg is over, the callee's goes on."""
+        return self.transfer is not None or self.agent_complete_reason == "transfer"
 
     @property
     def answered(self) -> bool:
@@ -182,6 +197,10 @@ class AttemptEvents:
             self.dt_alert = at
 
     def _on_DialEnd(self, fields: Mapping[str, str], at: datetime) -> None:
+        if self.transferred:  # the transfer's Dial(), the callee its caller
+            if self._own_channel(fields):
+                self.transfer_result = self.transfer_result or fields.get("DialStatus")
+            return
         self.dial_status = fields.get("DialStatus")
         if self.dial_status == "ANSWER" and self.dt_connect is None:
             self.dt_connect = at
@@ -190,12 +209,21 @@ class AttemptEvents:
         self.dt_queue_join = self.dt_queue_join or at
 
     def _on_AgentConnect(self, fields: Mapping[str, str], at: datetime) -> None:
+        if self.transferred:  # the other queue's agent took it
+            self.transfer_agent = fields.get("Interface") or fields.get("MemberName")
+            self.transfer_queue = fields.get("Queue")
+            self.transfer_result = self.transfer_result or "ANSWER"
+            return
         self.dt_agent_connect = self.dt_agent_connect or at
         self.agent = fields.get("Interface") or fields.get("MemberName") or self.agent
 
     def _on_AgentComplete(self, fields: Mapping[str, str], at: datetime) -> None:
         """Also the only sign of the agent for an attempt taken over mid-call (after a
-        crash): its AgentConnect went to the dead process."""
+        crash): its AgentConnect went to the dead process. After a transfer to a queue, the
+        second is that queue's agent's, and says nothing of the first."""
+        if self.agent_complete_reason is not None:
+            return
+        self.dt_agent_end = at
         self.agent_complete_reason = fields.get("Reason") or "unknown"
         self.agent = self.agent or fields.get("Interface") or fields.get("MemberName")
         if self.dt_agent_connect is None:
@@ -212,6 +240,10 @@ class AttemptEvents:
             self.user_detail = fields.get("Detail") or None
         elif kind == "DialerdAgentConnect":  # a preview call's agent took it: no queue event
             self._on_AgentConnect(fields, at)
+        elif kind == "DialerdTransfer":
+            target = f"{fields.get('Kind', '')} {fields.get('Target', '')}".strip()
+            self.transfer = self.transfer or target
+            self.transfer_result = self.transfer_result or fields.get("Result") or None
 
     def _on_HangupRequest(self, fields: Mapping[str, str], at: datetime) -> None:
         if self._own_channel(fields):
@@ -246,7 +278,7 @@ class AttemptEvents:
 
     def _classify(self, unknown: Connres) -> tuple[Connres, str | None]:
         if self.dt_agent_connect is not None:
-            return Connres.CONNECTED, None
+            return Connres.CONNECTED, self._transfer_detail()
         if self.user_result == "MACHINE":
             return Connres.ABORTED, f"MACHINE {self.user_detail or ''}".strip()
         if self.user_result == "ABANDONED":
@@ -269,6 +301,15 @@ class AttemptEvents:
             return unknown, f"ORIGINATE FAILURE (Reason {self.originate_reason})"
         return unknown, "OUTCOME UNKNOWN"
 
+    def _transfer_detail(self) -> str | None:
+        """``TRANSFER <kind> <target> [<result> [<agent>]]``: where the agent sent the call
+        and how it went there (ABANDON: the callee left the other queue before an agent)."""
+        if not self.transferred:
+            return None
+        result = self.transfer_result or ("ABANDON" if self.caller_abandoned else None)
+        words = ["TRANSFER", self.transfer, result, self.transfer_agent]
+        return " ".join(w for w in words if w)
+
     def _cause(self) -> int | None:
         if self.cause not in (None, 0):
             return self.cause
@@ -278,7 +319,7 @@ class AttemptEvents:
 
     def _caller_hangup(self, connres: Connres) -> bool | None:
         if connres == Connres.CONNECTED:
-            if self.agent_complete_reason is not None:
+            if self.agent_complete_reason is not None and not self.transferred:
                 return self.agent_complete_reason == "caller"
             return self.callee_hangup_request if self.ended else None
         if connres == Connres.CALLEE_HANGUP:

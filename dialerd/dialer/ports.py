@@ -201,3 +201,9 @@ class Pbx(Protocol):
     async def agent_action(self, action: AgentAction) -> None:
         """Carries out a supervisor's action; raises as :meth:`originate` does."""
         ...
+
+    async def transfer(self, action: AgentAction, exten: str, variables: dict[str, str]) -> None:
+        """Transfers the call ``action.transfer`` names away from its agent ``action.agent``:
+        the callee's channel, with ``variables`` set, to ``exten`` of the dialplan's transfer
+        context (docs/engine-interfaces.md); raises as :meth:`originate` does."""
+        ...

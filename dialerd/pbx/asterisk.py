@@ -18,6 +18,7 @@ from dialerd.domain import (
     PbxError,
     PbxRefused,
     PbxStatus,
+    channel_id,
 )
 from dialerd.pbx.ami import AmiConnection, AmiEvent
 from dialerd.pbx.state import LiveState
@@ -30,6 +31,7 @@ SPY_OPTIONS = {
     AgentActionKind.BARGE: "bqEB",
 }
 SPY_RING_TIMEOUT_MS = "30000"
+TRANSFER_CONTEXT = "dialerd-transfer"  # asterisk_conf/extensions_dialerd.conf
 
 
 def agent_action_request(action: AgentAction, agent: AgentLive | None) -> dict[str, str]:
@@ -79,6 +81,39 @@ def agent_action_request(action: AgentAction, agent: AgentLive | None) -> dict[s
         "CallerID": f'"{action.kind.value}" <{action.agent}>',
         "Timeout": SPY_RING_TIMEOUT_MS,
     }
+
+
+def transfer_requests(
+    attempt_id: int,
+    agent: str,
+    channels: list[Channel],
+    exten: str,
+    variables: dict[str, str],
+) -> list[dict[str, str]]:
+    """The AMI actions of an agent's blind transfer of the call ``attempt_id``: the transfer's
+    variables set on the callee's channel, then ``BlindTransfer`` of the agent's leg (one of
+    ``channels``, the call's, named after the agent's phone), which sends the callee, its
+    bridge peer, to ``exten`` of the transfer context and ends the agent's leg. Raises
+    :class:`PbxRefused` when the call or the agent's leg is gone."""
+    callee = next((c for c in channels if c.uniqueid == channel_id(attempt_id)), None)
+    leg = next((c for c in channels if c.name.rpartition("-")[0] == agent), None)
+    if callee is None:
+        raise PbxRefused("BlindTransfer", "the call is over")
+    if leg is None:
+        raise PbxRefused("BlindTransfer", f"{agent} is not on the call")
+    setvars = [
+        {"Action": "Setvar", "Channel": callee.name, "Variable": name, "Value": value}
+        for name, value in variables.items()
+    ]
+    return [
+        *setvars,
+        {
+            "Action": "BlindTransfer",
+            "Channel": leg.name,
+            "Context": TRANSFER_CONTEXT,
+            "Exten": exten,
+        },
+    ]
 
 
 class AsteriskPbx:
@@ -149,6 +184,13 @@ class AsteriskPbx:
             fields = {k: v for k, v in request.items() if k != "Action"}
             await self.ami.originate(fields, {})
         else:
+            await self.ami.send(request)
+
+    async def transfer(self, action: AgentAction, exten: str, variables: dict[str, str]) -> None:
+        assert action.transfer is not None
+        attempt_id = action.transfer.attempt_id
+        channels = self.live.attempt_channels(attempt_id)
+        for request in transfer_requests(attempt_id, action.agent, channels, exten, variables):
             await self.ami.send(request)
 
     async def refresh_queues(self) -> None:

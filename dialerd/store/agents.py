@@ -1,6 +1,6 @@
 """Agents in the workspace (agents.sql): their state periods, the campaigns they work, their
-client's pause reasons, the contact of their call; the after-call work of a time range, for the
-simulator.
+client's pause reasons and queues, the contact of their call; the after-call work of a time
+range, for the simulator.
 
 Every change of an agent's state locks the agent's user row first, so the workspace's changes
 and the engines' (after-call work begins, its limit ends it) never interleave: each reads the
@@ -57,6 +57,13 @@ class AgentCampaign:
     name: str
     queue: str | None
     wrapup_limit_s: int
+    default_region: str | None  # how the numbers an agent transfers to are read
+
+
+@dataclass(frozen=True)
+class ClientQueue:
+    queue: str
+    campaigns: str  # the names of the client's campaigns with this queue
 
 
 def _period(row: asyncpg.Record) -> StatePeriod:
@@ -111,7 +118,10 @@ async def history(db: Db, user_id: int, client_id: int, limit: int) -> list[Stat
 
 async def campaigns_of_agent(db: Db, user_id: int) -> list[AgentCampaign]:
     rows = await db.fetch(q("campaigns_of_agent"), user_id)
-    return [AgentCampaign(r["id"], r["name"], r["queue"], r["wrapup_limit_s"]) for r in rows]
+    return [
+        AgentCampaign(r["id"], r["name"], r["queue"], r["wrapup_limit_s"], r["default_region"])
+        for r in rows
+    ]
 
 
 def queues_of(campaigns: list[AgentCampaign]) -> list[str]:
@@ -136,6 +146,11 @@ class OverdueAfterCall:
 async def after_calls_over(db: Db) -> list[OverdueAfterCall]:
     rows = await db.fetch(q("after_calls_over"))
     return [OverdueAfterCall(r["id"], r["user_id"], r["client_id"], r["endpoint"]) for r in rows]
+
+
+async def client_queues(db: Db, client_id: int) -> list[ClientQueue]:
+    rows = await db.fetch(q("client_queues"), client_id)
+    return [ClientQueue(r["queue"], r["campaigns"]) for r in rows]
 
 
 async def pause_reasons(db: Db, client_id: int) -> list[str]:

@@ -25,6 +25,8 @@ from dialerd.domain import (
     AgentSeconds,
     AgentStatus,
     NumberSlot,
+    Transfer,
+    TransferKind,
 )
 from dialerd.store import agents
 from dialerd.store.pool import connect
@@ -132,6 +134,13 @@ class PostgresLiveStore:
                     r["reason"],
                     r["phone"],
                     r["member_name"],
+                    None
+                    if r["transfer_kind"] is None
+                    else Transfer(
+                        TransferKind(r["transfer_kind"]),
+                        r["transfer_target"],
+                        r["transfer_attempt_id"],
+                    ),
                 ),
             )
             for r in rows
@@ -187,6 +196,7 @@ async def insert_command(
     pool: asyncpg.Pool, instance_id: str, client_id: int, user_id: int | None, action: AgentAction
 ) -> int:
     """Queues ``action`` for ``instance_id`` and wakes it; returns the command's id."""
+    transfer = action.transfer
     row = await pool.fetchrow(
         q("insert_agent_command"),
         instance_id,
@@ -198,6 +208,9 @@ async def insert_command(
         action.reason,
         action.phone,
         action.member_name,
+        transfer.kind.value if transfer else None,
+        transfer.target if transfer else None,
+        transfer.attempt_id if transfer else None,
     )
     assert row is not None
     return int(row["id"])

@@ -1,5 +1,5 @@
-"""The agent's states in the workspace and what the engines' live views say of its phone.
-Pure.
+"""The agent's states in the workspace, what the engines' live views say of its phone, and
+where it may transfer its call. Pure.
 
 An agent is signed out until it signs in (ready: a member of its campaigns' queues, unpaused);
 it pauses with a reason, or is put in after-call work when a call ends; ready again by the
@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dialerd.domain import AgentActionKind, AgentStatus
+from dialerd.domain import AgentActionKind, AgentStatus, TransferKind
+from dialerd.numbers import normalize
 from dialerd.wallboard.merge import InstanceView
 
 # The workspace's moves: from which states (None: never signed in), to which.
@@ -98,3 +99,22 @@ def engine_for(views: Iterable[InstanceView], client_id: int, endpoint: str) -> 
     if shown is not None:
         return shown
     return running[0].instance_id if running else None
+
+
+def transfer_target(
+    kind: TransferKind, raw: str, region: str | None, queues: Iterable[str], own_queue: str
+) -> str:
+    """Where an agent may transfer its call: a number read as the calltask API reads numbers
+    (its E.164 form; a national one in the campaign's default region), or one of the client's
+    ``queues`` other than the call's own. Raises :class:`ValueError` saying why not."""
+    raw = raw.strip()
+    if kind is TransferKind.NUMBER:
+        number = normalize(raw, region) if raw else None
+        if number is None:
+            raise ValueError(f"{raw[:40]!r} is not a valid phone number")
+        return number
+    if raw == own_queue:
+        raise ValueError(f"The call is in {raw} already: pick another queue")
+    if raw not in queues:
+        raise ValueError(f"{raw[:40]!r} is not one of your queues")
+    return raw

@@ -1,8 +1,9 @@
 """The agent's workspace, for the console: the agent's state and its moves (sign in, pause with
-a reason, ready, sign out), hanging up its call, the screen pop of the call it is on (or of
-its after-call work), the result-code form of after-call work and recording its result, as a
-snapshot and as a stream that follows the engines' live views; the preview offer the dialer
-reserved for the agent (Call or Skip it) and a manual call to a number it types.
+a reason, ready, sign out), hanging up or transferring its call, the screen pop of the call
+it is on (or of its after-call work), the result-code form of after-call work and recording
+its result, as a snapshot and as a stream that follows the engines' live views; the preview
+offer the dialer reserved for the agent (Call or Skip it) and a manual call to a number it
+types.
 
 Every action goes to the engine that sees the agent, the way a supervisor's does
 (:func:`dialerd.wallboard.service.command_engine`), one per queue of the agent's campaigns;
@@ -31,6 +32,8 @@ from dialerd.domain import (
     ResultChoice,
     ResultCode,
     ResultCodeType,
+    Transfer,
+    TransferKind,
     User,
     cause_words,
     connres_words,
@@ -44,7 +47,14 @@ from dialerd.store import preview as preview_store
 from dialerd.wallboard.service import POLL_S, WallboardError, command_engine, instance_views
 from dialerd.workspace.callback import callback_time, callback_zone, zone_label
 from dialerd.workspace.crm import crm_url
-from dialerd.workspace.moves import MOVES, Phone, engine_for, may_move, phone_of
+from dialerd.workspace.moves import (
+    MOVES,
+    Phone,
+    engine_for,
+    may_move,
+    phone_of,
+    transfer_target,
+)
 
 HISTORY_SHOWN = 10
 PREVIOUS_ATTEMPTS = 10
@@ -102,6 +112,7 @@ class WorkspaceView:
     wrapup_limit_s: int | None  # after-call work: when it ends by itself
     campaigns: list[agents.AgentCampaign]
     reasons: list[str]  # the client's pause reasons
+    transfer_queues: list[agents.ClientQueue]  # where the call can be transferred to
     phone: Phone
     pop: Pop | None
     history: list[agents.StatePeriod]  # the last state periods, newest first
@@ -123,6 +134,7 @@ class _StreamCache:
     settings_at: float = -1e9
     campaigns: list[agents.AgentCampaign] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    queues: list[agents.ClientQueue] = field(default_factory=list)
     history_of: int | None = None  # the state period the history was read in
     history: list[agents.StatePeriod] = field(default_factory=list)
     codes: dict[int, list[ResultCode]] = field(default_factory=dict)  # by after-call period
@@ -147,6 +159,7 @@ class Workspace:
         if cache.clock() - cache.settings_at >= SETTINGS_REFRESH_S:
             cache.campaigns = await agents.campaigns_of_agent(self.pool, user.id)
             cache.reasons = await agents.pause_reasons(self.pool, user.client_id)
+            cache.queues = await agents.client_queues(self.pool, user.client_id)
             cache.settings_at = cache.clock()
         period = now.id if now else None
         if cache.history_of != period or not cache.history:
@@ -173,6 +186,7 @@ class Workspace:
                 cache.offers[key] = await self._pop(user, None, held.number, held.contact_id)
             shown = cache.offers[key]
             offer = None if shown is None else Offer(held, shown)
+        own_queue = next((c.queue for c in cache.campaigns if c.id == phone.campaign_id), None)
         limit = None
         form = None
         if after_call is not None:
@@ -188,6 +202,7 @@ class Workspace:
             limit,
             cache.campaigns,
             cache.reasons,
+            [q for q in cache.queues if q.queue != own_queue],
             phone,
             pop,
             cache.history,
@@ -372,6 +387,33 @@ class Workspace:
         errors = await self._to_engine(user, [AgentAction(AgentActionKind.HANGUP, queue, endpoint)])
         if errors:
             raise WorkspaceError(errors[0])
+
+    async def transfer(self, user: User, kind: TransferKind, raw: str) -> str:
+        """Transfers the call the agent is on (blind) to a number or another queue of its
+        client's; returns the target (a number in E.164)."""
+        endpoint = _endpoint(user)
+        phone = phone_of(await instance_views(self.pool), user.client_id, endpoint)
+        if phone.state != "talking" or phone.attempt_id is None:
+            raise WorkspaceError("You are not on a call of the dialer")
+        campaigns = await agents.campaigns_of_agent(self.pool, user.id)
+        call = next((c for c in campaigns if c.id == phone.campaign_id), None)
+        if call is None or call.queue is None:
+            raise WorkspaceError("That call is not of one of your campaigns")
+        queues = [q.queue for q in await agents.client_queues(self.pool, user.client_id)]
+        try:
+            target = transfer_target(kind, raw, call.default_region, queues, call.queue)
+        except ValueError as exc:
+            raise WorkspaceError(str(exc)) from None
+        action = AgentAction(
+            AgentActionKind.TRANSFER,
+            call.queue,
+            endpoint,
+            transfer=Transfer(kind, target, phone.attempt_id),
+        )
+        errors = await self._to_engine(user, [action])
+        if errors:
+            raise WorkspaceError(errors[0])
+        return target
 
     async def _to_engine(self, user: User, actions: list[AgentAction]) -> list[str]:
         """Each action carried out by the engine that sees the agent; what failed, and why."""

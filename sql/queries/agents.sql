@@ -32,7 +32,7 @@ LIMIT $3
 
 -- name: campaigns_of_agent
 -- The campaigns agent $1 works, with their queues, by name.
-SELECT c.id, c.name, c.queue, c.wrapup_limit_s
+SELECT c.id, c.name, c.queue, c.wrapup_limit_s, c.default_region
 FROM agent_campaigns ac JOIN campaigns c ON c.id = ac.campaign_id
 JOIN users u ON u.id = ac.user_id AND u.client_id = c.client_id
 WHERE ac.user_id = $1
@@ -50,6 +50,13 @@ JOIN campaigns c ON c.id = s.campaign_id
 JOIN users u ON u.id = s.user_id
 WHERE s.ended_at IS NULL AND s.state = 'after_call'
   AND s.started_at <= now() - make_interval(secs => c.wrapup_limit_s)
+
+-- name: client_queues
+-- The queues of client $1's campaigns, each once, with the names of its campaigns: where an
+-- agent can transfer a call to.
+SELECT queue, string_agg(name, ', ' ORDER BY name, id) AS campaigns
+FROM campaigns WHERE client_id = $1 AND queue IS NOT NULL
+GROUP BY queue ORDER BY queue
 
 -- name: pause_reasons
 -- Client $1's pause reasons, in the order they were added.

@@ -35,8 +35,9 @@ SET talk_s = agent_minutes.talk_s + excluded.talk_s,
 -- dialerd_agent_commands wakes.
 WITH ins AS (
     INSERT INTO agent_commands (instance_id, client_id, user_id, action, queue, agent, reason,
-                                phone, member_name)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                phone, member_name, transfer_kind, transfer_target,
+                                transfer_attempt_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
     RETURNING id, instance_id
 )
 SELECT id, pg_notify('dialerd_agent_commands', instance_id) FROM ins
@@ -50,7 +51,8 @@ WHERE id IN (
     WHERE instance_id = $1 AND taken_at IS NULL AND created_at > now() - make_interval(secs => $2)
     ORDER BY id
     FOR UPDATE SKIP LOCKED)
-RETURNING id, action, queue, agent, reason, phone, member_name
+RETURNING id, action, queue, agent, reason, phone, member_name, transfer_kind, transfer_target,
+          transfer_attempt_id
 
 -- name: finish_agent_command
 -- How action $1 went: $2 is NULL when it worked, else why not.

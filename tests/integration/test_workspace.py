@@ -2,7 +2,8 @@
 moves go to the engine that sees it as agent commands (one per queue) and into the state
 history with their times; after-call work begins once per call and ends at the campaign's
 limit; history's UsersID names the agent behind the interface; the screen pop shows only the
-agent's own call, with the contact, its earlier attempts in words and the CRM link; the
+agent's own call, with the contact, its earlier attempts in words and the CRM link; a
+transfer of that call goes to its engine as a command with its target and attempt; the
 console's pages are the agent's only."""
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from dialerd.domain import (
     Connres,
     ResultCodeType,
     Role,
+    Transfer,
+    TransferKind,
     User,
 )
 from dialerd.store import admin as admin_store
@@ -234,6 +237,77 @@ async def test_the_screen_pop_is_the_agent_s_own_call(pool: asyncpg.Pool, db_dsn
         assert [(a["connres"], a["cause"]) for a in p.attempts] == [("busy", "user busy")]
         theirs = await ws.view(bob)
         assert theirs.pop is None and theirs.phone.state == "free"
+
+
+async def test_a_transfer_is_a_command_for_the_engine_of_the_call_with_its_target(
+    pool: asyncpg.Pool, db_dsn: str
+) -> None:
+    c = await dialable_campaign(pool, name="c1", queue="q1", default_region="DE")
+    await add_campaign(pool, "c2", queue="q2")
+    await add_campaign(pool, "c3", queue="q3", client_id=2)  # another client's
+    ada = await add_agent(pool, "ada", PHONE, [c.id])
+    contact = await add_contact(pool, c.id, ["+4791000001"])
+    attempt = await start_one(pool, PostgresDialerStore(pool, "e1", 60), contact)
+    call = CallLive(attempt, contact, "+4791000001", "agent", time.time(), PHONE)
+    talking = [AgentLive(PHONE, "ada", AgentState.TALKING, time.time())]
+    ws = Workspace(pool, db_dsn)
+    async with engine(pool, db_dsn, view_of("e1", c, talking, [call])) as e:
+        view = await ws.view(ada)
+        assert [(q.queue, q.campaigns) for q in view.transfer_queues] == [("q2", "c2")]
+        assert await ws.transfer(ada, TransferKind.NUMBER, "030 1234567") == "+49301234567"
+        assert await ws.transfer(ada, TransferKind.QUEUE, "q2") == "q2"
+        for kind, raw, error in [
+            (TransferKind.NUMBER, "call me", "not a valid phone number"),
+            (TransferKind.QUEUE, "q1", "The call is in q1 already"),
+            (TransferKind.QUEUE, "q3", "not one of your queues"),
+        ]:
+            with pytest.raises(WorkspaceError, match=error):
+                await ws.transfer(ada, kind, raw)
+        e.refuse.add("q1")
+        with pytest.raises(WorkspaceError, match="q1: Asterisk refused it"):
+            await ws.transfer(ada, TransferKind.QUEUE, "q2")
+    to_q2 = Transfer(TransferKind.QUEUE, "q2", attempt)
+    assert [(a.kind, a.queue, a.agent, a.transfer) for a in e.actions] == [
+        (
+            AgentActionKind.TRANSFER,
+            "q1",
+            PHONE,
+            Transfer(TransferKind.NUMBER, "+49301234567", attempt),
+        ),
+        (AgentActionKind.TRANSFER, "q1", PHONE, to_q2),
+        (AgentActionKind.TRANSFER, "q1", PHONE, to_q2),
+    ]
+    stored = await pool.fetch(
+        "SELECT action, transfer_kind, transfer_target, transfer_attempt_id, error"
+        " FROM agent_commands ORDER BY id"
+    )
+    assert [tuple(r) for r in stored] == [
+        ("transfer", "number", "+49301234567", attempt, None),
+        ("transfer", "queue", "q2", attempt, None),
+        ("transfer", "queue", "q2", attempt, "No such queue"),
+    ]
+    with pytest.raises(WorkspaceError, match="not on a call of the dialer"):  # the call is gone
+        await ws.transfer(ada, TransferKind.QUEUE, "q2")
+
+
+async def test_a_transfer_command_without_its_target_is_refused_by_the_schema(
+    pool: asyncpg.Pool,
+) -> None:
+    insert = (
+        "INSERT INTO agent_commands (instance_id, client_id, action, queue, agent, transfer_kind,"
+        " transfer_target, transfer_attempt_id) VALUES ('e1', 1, $1, 'q1', $2, $3, $4, $5)"
+    )
+    for bad in [
+        ("transfer", PHONE, None, None, None),
+        ("transfer", PHONE, "queue", None, 7),
+        ("transfer", PHONE, "queue", "", 7),
+        ("transfer", PHONE, "queue", "q2", None),
+        ("hangup", PHONE, "queue", "q2", 7),
+        ("transfer", PHONE, "elsewhere", "q2", 7),
+    ]:
+        with pytest.raises(asyncpg.CheckViolationError):
+            await pool.execute(insert, *bad)
+    await pool.execute(insert, "transfer", PHONE, "queue", "q2", 7)
 
 
 async def test_the_workspace_is_the_agent_s_only(console: Console) -> None:

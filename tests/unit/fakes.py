@@ -250,6 +250,7 @@ class FakePbx:
     members: dict[str, list[AgentLive]] = field(default_factory=dict)  # by queue
     actions: list[AgentAction] = field(default_factory=list)
     fail_action: list[PbxError] = field(default_factory=list)
+    transfers: list[tuple[AgentAction, str, dict[str, str]]] = field(default_factory=list)
     _on_event: Callable[[PbxEvent], None] | None = None
     _on_ready: Callable[[], Awaitable[None]] | None = None
 
@@ -299,6 +300,11 @@ class FakePbx:
         if self.fail_action:
             raise self.fail_action.pop(0)
         self.actions.append(action)
+
+    async def transfer(self, action: AgentAction, exten: str, variables: dict[str, str]) -> None:
+        if self.fail_action:
+            raise self.fail_action.pop(0)
+        self.transfers.append((action, exten, variables))
 
 
 @dataclass

@@ -21,10 +21,14 @@ from dialerd.domain import (
     AgentCommand,
     AgentLive,
     AgentState,
+    Channel,
     PbxRefused,
+    Transfer,
+    TransferKind,
+    channel_id,
 )
 from dialerd.pbx.ami import AmiConnection
-from dialerd.pbx.asterisk import AsteriskPbx, agent_action_request
+from dialerd.pbx.asterisk import AsteriskPbx, agent_action_request, transfer_requests
 from dialerd.pbx.state import LiveState
 from tests.unit.fakes import FakePbx, MemoryLiveStore, MemoryStore, campaign, dialable
 from tests.unit.test_engine import AGENT, START, Clock
@@ -355,3 +359,150 @@ async def test_an_agent_no_member_of_a_queue_is_added_to_it_and_is_out_of_it_alr
     assert [(a["Action"], a["Interface"]) for a in ami.sent] == [("QueueAdd", AGENT)]
     with pytest.raises(PbxRefused, match="is not an agent of q1"):
         await pbx.agent_action(AgentAction(AgentActionKind.PAUSE, "q1", AGENT, reason="break"))
+
+
+async def bridged_call(rig: LiveRig) -> int:
+    """A call to the rig's workspace agent, bridged (AgentConnect); returns its attempt."""
+    rig.agent(AgentState.FREE)
+    rig.live.ready_agents[AGENT] = ["q1"]
+    rig.store.add_contact(1, "+4930100000")
+    await rig.engine.tick()
+    [attempt] = [int(f["ChannelId"].removeprefix("dialerd-")) for f, _ in rig.pbx.originates]
+    rig.pbx.push("Newchannel", attempt)
+    rig.pbx.push("OriginateResponse", attempt, Response="Success", Reason="4")
+    rig.pbx.push("AgentConnect", attempt, Queue="q1", Interface=AGENT)
+    return attempt
+
+
+def transfer(attempt: int, kind: TransferKind, target: str) -> AgentCommand:
+    action = AgentAction(
+        AgentActionKind.TRANSFER, "q1", AGENT, transfer=Transfer(kind, target, attempt)
+    )
+    return AgentCommand(9, action)
+
+
+async def test_a_transfer_goes_to_the_pbx_and_the_agent_is_let_go_while_the_call_goes_on(
+    rig: LiveRig,
+) -> None:
+    attempt = await bridged_call(rig)
+    await rig.engine.carry_out(rig.live, transfer(attempt, TransferKind.NUMBER, "+4940123"))
+    [(action, exten, variables)] = rig.pbx.transfers
+    assert (action.agent, exten, rig.live.finished) == (AGENT, "number", {9: None})
+    assert variables == {
+        "DIALERD_TRANSFER_TARGET": "+4940123",
+        "DIALERD_TRANSFER_DIAL": "PJSIP/+4940123@farend",  # the campaign's dial string
+        "DIALERD_TRANSFER_TIMEOUT": "20",  # its ring timeout
+    }
+    rig.clock.t = 4.0
+    rig.pbx.push("AgentComplete", attempt, Queue="q1", Interface=AGENT, Reason="transfer")
+    rig.pbx.push(
+        "UserEvent", attempt, UserEvent="DialerdTransfer", Kind="number", Target="+4940123"
+    )
+    await rig.engine.tick()
+    # The agent's leg is over, the call is not: after-call work begins now.
+    assert rig.live.after_call[AGENT] == (1, attempt, ["q1"])
+    assert [(a.kind, a.reason) for a in rig.pbx.actions] == [
+        (AgentActionKind.PAUSE, AFTER_CALL_REASON)
+    ]
+    assert rig.store.attempts[attempt].status != "closed"
+    await rig.engine.publish_live()
+    c = campaign_of(rig.live.views[-1])
+    assert [(x["state"], x["agent"]) for x in c["calls"]] == [("transferred", None)]
+    assert c["agents"][0]["attempt_id"] is None  # its phone is on no call of ours any more
+
+    rig.clock.t = 9.0
+    rig.pbx.push("Hangup", attempt, Cause="16")
+    await rig.engine.tick()
+    outcome = rig.store.attempts[attempt].outcome
+    assert outcome is not None and outcome.agent == AGENT
+    assert outcome.detail == "TRANSFER number +4940123"
+    assert len(rig.pbx.actions) == 1  # no second after-call work at the close
+    # The pacer learns the agent's talk up to the transfer, not the callee's whole call.
+    rig.pbx.agent_states[AGENT] = AgentState.FREE
+    rig.pbx.last_calls[AGENT] = START + 4.0
+    await rig.engine.tick()
+    assert rig.engine.runs[1].stats.talk_times.sorted() == [pytest.approx(4.0)]
+
+
+@pytest.mark.parametrize(
+    ("attempt_of", "agent", "error"),
+    [
+        (lambda a: a + 1, AGENT, "transfer: that call is over"),
+        (lambda a: a, "PJSIP/agent2", "transfer: PJSIP/agent2 is not on that call"),
+    ],
+)
+async def test_only_the_agent_s_own_call_is_transferred(
+    rig: LiveRig, attempt_of: Any, agent: str, error: str
+) -> None:
+    attempt = await bridged_call(rig)
+    command = transfer(attempt_of(attempt), TransferKind.QUEUE, "q2")
+    action = command.action
+    wrong = AgentCommand(
+        command.id, AgentAction(action.kind, "q1", agent, transfer=action.transfer)
+    )
+    await rig.engine.carry_out(rig.live, wrong)
+    assert rig.pbx.transfers == [] and rig.live.finished == {9: error}
+
+
+async def test_a_call_is_transferred_once(rig: LiveRig) -> None:
+    attempt = await bridged_call(rig)
+    await rig.engine.carry_out(rig.live, transfer(attempt, TransferKind.QUEUE, "q2"))
+    [(_, exten, variables)] = rig.pbx.transfers
+    assert (exten, variables) == (
+        "queue",
+        {"DIALERD_TRANSFER_TARGET": "q2", "DIALERD_TRANSFER_TIMEOUT": "120"},
+    )
+    rig.pbx.push("AgentComplete", attempt, Queue="q1", Interface=AGENT, Reason="transfer")
+    await rig.engine.carry_out(rig.live, transfer(attempt, TransferKind.QUEUE, "q2"))
+    assert len(rig.pbx.transfers) == 1
+    assert rig.live.finished == {9: "transfer: that call was transferred already"}
+
+
+def test_a_transfer_as_ami_actions_sets_the_callee_s_variables_then_blind_transfers() -> None:
+    callee = Channel(channel_id(7), "PJSIP/farend-00000001", channel_id(7), "Up", 7)
+    leg = Channel("u2", "PJSIP/agent1-00000002", channel_id(7), "Up", 7)
+    variables = {"DIALERD_TRANSFER_TARGET": "q2", "DIALERD_TRANSFER_TIMEOUT": "120"}
+    assert transfer_requests(7, AGENT, [leg, callee], "queue", variables) == [
+        {
+            "Action": "Setvar",
+            "Channel": "PJSIP/farend-00000001",
+            "Variable": "DIALERD_TRANSFER_TARGET",
+            "Value": "q2",
+        },
+        {
+            "Action": "Setvar",
+            "Channel": "PJSIP/farend-00000001",
+            "Variable": "DIALERD_TRANSFER_TIMEOUT",
+            "Value": "120",
+        },
+        {
+            "Action": "BlindTransfer",
+            "Channel": "PJSIP/agent1-00000002",
+            "Context": "dialerd-transfer",
+            "Exten": "queue",
+        },
+    ]
+    with pytest.raises(PbxRefused, match="PJSIP/agent1 is not on the call"):
+        transfer_requests(7, AGENT, [callee], "queue", variables)
+    with pytest.raises(PbxRefused, match="the call is over"):
+        transfer_requests(7, AGENT, [leg], "queue", variables)
+
+
+async def test_the_agent_who_took_a_transferred_call_in_another_queue_has_after_call_work_there(
+    rig: LiveRig,
+) -> None:
+    rig.store.campaign_list.append(dialable(campaign(2, queue="q2")))
+    attempt = await bridged_call(rig)
+    rig.live.ready_agents["PJSIP/agent5"] = ["q2"]
+    rig.pbx.push("AgentComplete", attempt, Queue="q1", Interface=AGENT, Reason="transfer")
+    rig.pbx.push("UserEvent", attempt, UserEvent="DialerdTransfer", Kind="queue", Target="q2")
+    rig.pbx.push("AgentConnect", attempt, Queue="q2", Interface="PJSIP/agent5")
+    await rig.engine.tick()
+    assert "PJSIP/agent5" not in rig.live.after_call  # on the call until it ends
+    rig.pbx.push("AgentComplete", attempt, Queue="q2", Interface="PJSIP/agent5", Reason="agent")
+    rig.pbx.push("Hangup", attempt, Cause="16")
+    await rig.engine.tick()
+    assert rig.live.after_call["PJSIP/agent5"] == (2, attempt, ["q2"])  # in q2's campaign
+    outcome = rig.store.attempts[attempt].outcome
+    assert outcome is not None and outcome.agent == AGENT
+    assert outcome.detail == "TRANSFER queue q2 ANSWER PJSIP/agent5"

@@ -215,3 +215,96 @@ def test_failure_without_any_cause_is_an_error() -> None:
         (0.1, "OriginateResponse", {"Response": "Failure", "Reason": "0", "Uniqueid": UID}),
     ).outcome(ended_at=at(3))
     assert (out.connres, out.detail) == (Connres.ERROR, "ORIGINATE FAILURE (Reason 0)")
+
+
+XFER = "transfer"  # AgentComplete's Reason after a BlindTransfer
+
+
+def transferred(
+    *after: tuple[float, str, dict[str, str]], kind: str = "number", target: str = "+4930123"
+) -> AttemptEvents:
+    """A call bridged to PJSIP/agent1, which transferred it at 4 s (AgentComplete Reason
+    transfer, then the transfer context's first UserEvent); then ``after``."""
+    return answered(
+        (1.0, "DialEnd", {"DestUniqueid": UID, "DialStatus": "ANSWER"}),
+        (1.2, "AgentConnect", {"Uniqueid": UID, "Interface": "PJSIP/agent1", "Queue": "q1"}),
+        (4.0, "AgentComplete", {"Uniqueid": UID, "Interface": "PJSIP/agent1", "Reason": XFER}),
+        (4.0, "UserEvent", {"UserEvent": "DialerdTransfer", "Kind": kind, "Target": target}),
+        *after,
+    )
+
+
+def test_a_call_transferred_to_a_number_stays_the_first_agent_s_and_ends_with_the_callee() -> None:
+    a = transferred(
+        (5.0, "DialEnd", {"Uniqueid": UID, "DestUniqueid": "x-1", "DialStatus": "ANSWER"}),
+    )
+    assert a.transferred and a.dt_agent_end == at(4.0) and not a.ended
+    a.feed("Hangup", {"Uniqueid": UID, "Cause": "16"}, at(9.0))
+    out = a.outcome(ended_at=at(10))
+    assert out.connres == Connres.CONNECTED and out.agent == "PJSIP/agent1"
+    assert (out.dt_agent_connect, out.dt_end) == (at(1.2), at(9.0))
+    assert out.detail == "TRANSFER number +4930123 ANSWER"
+    assert out.caller_hangup is False  # the far end hung up, not the callee: no BYE from it
+
+
+def test_a_call_transferred_to_a_queue_names_the_agent_who_took_it_there() -> None:
+    a = transferred(
+        (4.1, "QueueCallerJoin", {"Uniqueid": UID, "Queue": "q2"}),
+        (4.2, "AgentConnect", {"Uniqueid": UID, "Interface": "PJSIP/agent5", "Queue": "q2"}),
+        (8.0, "HangupRequest", {"Uniqueid": UID}),
+        (8.0, "AgentComplete", {"Uniqueid": UID, "Interface": "PJSIP/agent5", "Reason": "caller"}),
+        (8.0, "Hangup", {"Uniqueid": UID, "Cause": "16"}),
+        kind="queue",
+        target="q2",
+    )
+    out = a.outcome(ended_at=at(10))
+    assert out.agent == "PJSIP/agent1" and out.dt_agent_connect == at(1.2)
+    assert (a.transfer_agent, a.transfer_queue, a.dt_agent_end) == ("PJSIP/agent5", "q2", at(4.0))
+    assert out.detail == "TRANSFER queue q2 ANSWER PJSIP/agent5"
+    assert out.caller_hangup is True
+
+
+@pytest.mark.parametrize(
+    ("kind", "after", "detail"),
+    [
+        (  # the number was busy: DialEnd, then the dialplan's result
+            "number",
+            [
+                (5.0, "DialEnd", {"Uniqueid": UID, "DestUniqueid": "x-1", "DialStatus": "BUSY"}),
+                (5.0, "UserEvent", {"UserEvent": "DialerdTransfer", "Result": "BUSY"}),
+            ],
+            "TRANSFER number +4930123 BUSY",
+        ),
+        (  # nobody in the queue in time: QueueCallerAbandon, then the dialplan's TIMEOUT
+            "queue",
+            [
+                (6.0, "QueueCallerAbandon", {"Uniqueid": UID}),
+                (6.0, "UserEvent", {"UserEvent": "DialerdTransfer", "Result": "TIMEOUT"}),
+            ],
+            "TRANSFER queue q2 TIMEOUT",
+        ),
+        (  # the callee hung up while the queue looked for an agent
+            "queue",
+            [(6.0, "QueueCallerAbandon", {"Uniqueid": UID})],
+            "TRANSFER queue q2 ABANDON",
+        ),
+    ],
+)
+def test_a_transfer_nobody_took_says_why(
+    kind: str, after: list[tuple[float, str, dict[str, str]]], detail: str
+) -> None:
+    target = "+4930123" if kind == "number" else "q2"
+    a = transferred(
+        *after, (7.0, "Hangup", {"Uniqueid": UID, "Cause": "16"}), kind=kind, target=target
+    )
+    out = a.outcome(ended_at=at(10))
+    assert out.connres == Connres.CONNECTED and out.detail == detail
+    assert not out.abandoned and a.dial_status == "ANSWER"  # the originate's, kept
+
+
+def test_an_agent_s_hangup_is_no_transfer() -> None:
+    a = answered(
+        (1.2, "AgentConnect", {"Uniqueid": UID, "Interface": "PJSIP/agent1"}),
+        (5.0, "AgentComplete", {"Uniqueid": UID, "Reason": "agent"}),
+    )
+    assert not a.transferred and a.outcome(ended_at=at(6)).detail is None

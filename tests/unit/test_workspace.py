@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialerd.domain import AgentActionKind, AgentStatus
+from dialerd.domain import AgentActionKind, AgentStatus, TransferKind
 from dialerd.wallboard.merge import STALE_S, InstanceView
 from dialerd.workspace.callback import callback_time, callback_zone, zone_label
 from dialerd.workspace.crm import crm_url, template_error
-from dialerd.workspace.moves import Phone, engine_for, may_move, phone_of
+from dialerd.workspace.moves import Phone, engine_for, may_move, phone_of, transfer_target
 
 TEMPLATE = "https://crm.example/customer?id={systemLookupCode}&c={extCustId}"
 
@@ -156,3 +156,34 @@ def test_the_zone_is_named_with_its_offset_then() -> None:
     assert zone_label("America/New_York", datetime(2026, 12, 1, tzinfo=UTC)) == (
         "America/New_York, UTC-05:00"
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "region", "expected"),
+    [
+        (TransferKind.NUMBER, " +49 30 1234567 ", None, "+49301234567"),
+        (TransferKind.NUMBER, "030 1234567", "DE", "+49301234567"),  # the campaign's region
+        (TransferKind.QUEUE, "sales", None, "sales"),
+    ],
+)
+def test_a_transfer_goes_to_a_number_in_e164_or_one_of_the_client_s_queues(
+    kind: TransferKind, raw: str, region: str | None, expected: str
+) -> None:
+    assert transfer_target(kind, raw, region, ["sales", "support"], "support") == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "error"),
+    [
+        (TransferKind.NUMBER, "030 1234567", "is not a valid phone number"),  # no region
+        (TransferKind.NUMBER, "+49 3", "is not a valid phone number"),
+        (TransferKind.NUMBER, "", "is not a valid phone number"),
+        (TransferKind.QUEUE, "support", "The call is in support already"),
+        (TransferKind.QUEUE, "lab-other", "is not one of your queues"),
+    ],
+)
+def test_a_transfer_to_a_bad_number_or_queue_is_refused(
+    kind: TransferKind, raw: str, error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        transfer_target(kind, raw, None, ["sales", "support"], "support")
