@@ -73,7 +73,7 @@ SELECT u.id, u.client_id, u.endpoint, s.started_at,
        EXISTS (SELECT 1 FROM preview_offers o WHERE o.user_id = u.id) AS has_offer,
        EXISTS (SELECT 1 FROM contacts d
                WHERE d.campaign_id = ANY(array_agg(ac.campaign_id)) AND d.callback_at IS NOT NULL
-                 AND d.callback_user_id = u.id AND contact_due(d, 0)) AS callback_due
+                 AND d.callback_user_id = u.id AND contact_callable(d)) AS callback_due
 FROM agent_states s
 JOIN users u ON u.id = s.user_id AND u.role = 'agent' AND NOT u.disabled
 JOIN agent_campaigns ac ON ac.user_id = u.id
@@ -83,13 +83,13 @@ GROUP BY u.id, u.client_id, u.endpoint, s.started_at
 
 -- name: claim_for_agent
 -- Claims one contact for agent $1 (engine $4, lease $5 s): its own due callback in campaigns
--- $2 (contact_due without the grace: it is the agent's), else the next due contact of the
--- preview campaigns $3 as claim_contacts orders them: callbacks first, by time, then the
--- others by next try, never tried first. Only active campaigns.
+-- $2 (contact_callable: it is the agent's, no grace to wait; migration 0017), else the next
+-- due contact of the preview campaigns $3 as claim_contacts orders them: callbacks first, by
+-- time, then the others by next try, never tried first. Only active campaigns.
 WITH own AS (
     SELECT d.id FROM contacts d JOIN campaigns cp ON cp.id = d.campaign_id AND cp.active
     WHERE d.campaign_id = ANY($2::integer[]) AND d.callback_user_id = $1
-      AND contact_due(d, 0)
+      AND contact_callable(d)
     ORDER BY d.dt_next_try, d.id
     LIMIT 1
     FOR UPDATE OF d SKIP LOCKED
