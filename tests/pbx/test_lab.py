@@ -8,6 +8,7 @@ number, and checks the AMI events Asterisk really sends.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 
@@ -158,6 +159,31 @@ async def test_human_connects_to_agent(ami: Ami, lab: Lab, digit: str) -> None:
     assert not results(events)
     # every event of the callee channel carries the engine's channel variables
     assert connect.chanvars()["DIALERD_CAMPAIGN_ID"] == "1"
+
+
+async def test_the_agent_s_phone_is_asked_to_answer_by_itself(ami: Ami, lab: Lab) -> None:
+    """The queue's INVITE to the agent carries the auto-answer headers of the dialplan's b()
+    routine (dialerd-agent-answer), as Asterisk's own SIP log shows it sent them."""
+    await agents_idle(lab)
+    log = lab.lab_dir / "log" / "full"
+    start = log.stat().st_size
+    await asyncio.to_thread(lab.cli, "pjsip set logger on")
+    try:
+        _, events = await call(ami, "02000")
+    finally:
+        await asyncio.to_thread(lab.cli, "pjsip set logger off")
+    (connect,) = named(events, "AgentConnect")
+    agent = connect.get("interface", "").removeprefix("PJSIP/")
+    with log.open("rb") as f:
+        f.seek(start)
+        text = f.read().decode(errors="replace")
+    # The agent's channel ran the routine; the next request Asterisk sent is its INVITE.
+    ran = re.search(rf"PJSIP/{agent}-\w+ Internal Gosub\(dialerd-agent-answer,s,1\) complete", text)
+    assert ran, f"the b() routine did not run on {agent}'s channel"
+    invite = text[ran.end() :].split("<--- Transmitting SIP request")[1]
+    assert "\nINVITE sip:" in invite
+    assert "\nCall-Info: <sip:dialerd>;answer-after=0\r\n" in invite
+    assert "\nAlert-Info: <http://dialerd>;info=alert-autoanswer;delay=0\r\n" in invite
 
 
 async def test_callee_hangs_up_while_connected(ami: Ami, lab: Lab) -> None:
