@@ -423,6 +423,12 @@ class Engine:
         return apply_caps(wanted, in_flight=total, max_in_flight=self.settings.max_calls_in_flight)
 
     async def _dial(self, run: CampaignRun) -> None:
+        if any(a.failed_at is not None and not a.channel_seen for a in run.attempts.values()):
+            # A call failed with no channel seen: a dead trunk's, unless its channel's events
+            # come within the grace (_expire_failures). Until that is known the campaign
+            # places nothing more, or each failure that came in a tick of its own would let
+            # the pacer dial its contact again before the breaker could count it.
+            return
         limiters = [x for x in (run.limiter, self._limiter) if x is not None]
         caps = [x.burst for x in limiters]
         allowed = run.breaker.allowed(self._clock())

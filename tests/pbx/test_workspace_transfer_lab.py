@@ -91,7 +91,7 @@ async def test_calls_are_transferred_to_a_number_and_to_another_queue(
         await signed_in(page, h.lab, PHONE)
 
         _, first = await bridged(h, ami, page, campaign)
-        await page.get_by_label("a number").fill(to_number.replace("+49", "0"))  # national
+        await page.locator("#ws-transfer-number").fill(to_number.replace("+49", "0"))  # national
         clicked = time.monotonic()
         await page.get_by_role("button", name="Transfer to the number").click()
         await expect(page.locator("#ws-result")).to_have_text(f"Transferred to {to_number}")

@@ -254,6 +254,32 @@ async def test_a_dead_trunk_opens_the_breaker_and_burns_no_contacts(rig: Rig) ->
     assert len(rig.pbx.originates) > 12  # dialling again at the pacer's pace
 
 
+async def test_failures_without_a_channel_hold_the_campaign_until_their_grace_tells(
+    rig: Rig,
+) -> None:
+    """A dead trunk's failures come spread over ticks: the first ones' grace ends before the
+    others'. Until every failure without a channel is known to be one, nothing more is placed,
+    so the breaker opens with no call placed for the contacts the first failures gave back."""
+    rig.pbx.agents = AgentsView(10, 10, 0, 0, 0)
+    for i in range(10):
+        rig.store.add_contact(1, f"+493010000{i}")
+    await rig.tick()
+    first = rig.attempt_ids()
+    assert len(first) == 10
+    for attempt in first[:2]:
+        fail_without_channel(rig, attempt)
+    await rig.tick(0.5)
+    for attempt in first[2:]:
+        fail_without_channel(rig, attempt)
+    await rig.tick(FAILURE_GRACE_S - 0.4)  # the first two are known now, the rest not yet
+    breaker = rig.engine.runs[1].breaker
+    assert breaker.failures == 2 and breaker.state.value == "closed"
+    assert len(rig.pbx.originates) == 10  # their contacts are due, but not dialled
+    await rig.tick(0.5)
+    assert breaker.state is BreakerState.OPEN
+    assert len(rig.pbx.originates) == 10
+
+
 async def test_each_campaigns_pacing_figures_are_logged_once_a_minute(rig: Rig) -> None:
     await rig.tick()
     with structlog.testing.capture_logs() as logs:
