@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from dialerd.api import examples
 from dialerd.api.app import init_app
 from dialerd.calltasks import service
 from dialerd.config import Settings
@@ -20,22 +21,7 @@ from tests.conftest import Api
 
 PATH = "/itxdialer/calltaskimport"
 
-SPEC_EXAMPLE: dict[str, Any] = {
-    "systemCode": "MY_SYSTEM",
-    "callCode": 123,
-    "maxCallAttempts": 3,
-    "minCallIntervalHours": 12,
-    "callTasks": [
-        {
-            "callReceiverName": "John Doe",
-            "extCustId": "5124",
-            "systemLookupCode": "5123",
-            "properties": [{"emprId": 216, "value": "Oslo", "addToCallTaskName": True}],
-            "callNumberList": ["+4712345678", "+4787654321"],
-        },
-        {"callReceiverName": "Jane Doe", "extCustId": "5124", "systemLookupCode": "5124"},
-    ],
-}
+SPEC_EXAMPLE = examples.CALLTASK_REQUEST  # the seed's example, as the OpenAPI document shows it
 
 
 @pytest.fixture
