@@ -282,8 +282,8 @@ write_config() {
   render "$conf_src/lab/manager.conf.in" "$etc/manager.conf"
   render "$conf_src/lab/rtp.conf.in" "$etc/rtp.conf"
   render "$conf_src/lab/extensions.conf.in" "$etc/extensions.conf"
-  cp "$conf_src/lab/modules.conf" "$conf_src/lab/logger.conf" "$conf_src/lab/cdr.conf" "$etc/"
-  # The dialer contexts and AMD tuning are the production files, unchanged.
+  cp "$conf_src/modules.conf" "$conf_src/lab/logger.conf" "$conf_src/lab/cdr.conf" "$etc/"
+  # The dialer contexts, AMD tuning and modules are the production files, unchanged.
   cp "$conf_src/extensions_dialerd.conf" "$conf_src/amd.conf" "$etc/"
 
   render "$conf_src/lab/pjsip.conf.in" "$etc/pjsip.conf"
