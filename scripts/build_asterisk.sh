@@ -98,25 +98,14 @@ trap cleanup EXIT
 # Run a build step quietly; its output goes to the build log.
 run() { "$@" </dev/null >>"$build_log" 2>&1; }
 
-# Same mirror as the system's own apt sources (read at run time, never
-# hard-coded): the Repo-URI of the entry whose suite is the OS codename.
-# shellcheck disable=SC1091 # system file, read at run time
-codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")"
-# shellcheck disable=SC2016 # $(...) here is apt's format syntax, not the shell's
-mirror="$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE) $(TARGET_OF)' 2>/dev/null |
-  awk -v c="$codename" '$2 == c && $3 == "deb" {print $1; exit}')"
-if [[ -z "$mirror" ]]; then
-  # shellcheck disable=SC2016
-  mirror="$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
-    awk '$2 !~ /security/ {print $1; exit}')"
-fi
-if [[ -z "$mirror" ]]; then
+# Same mirror as the system's own apt sources.
+if ! mirror="$("$(dirname "${BASH_SOURCE[0]}")/debian_mirror.sh")"; then
   log "could not find a Debian mirror in the system's apt sources"
   exit 1
 fi
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-printf 'deb-src [signed-by=%s] %s sid main\n' "$keyring" "${mirror%/}" >"$work/apt/sources.list"
-log "fetching asterisk source from ${mirror%/} sid"
+printf 'deb-src [signed-by=%s] %s sid main\n' "$keyring" "$mirror" >"$work/apt/sources.list"
+log "fetching asterisk source from $mirror sid"
 
 # Private lists/cache/sources: nothing of the system's apt state is touched.
 apt_opts=(-o "Dir::Etc::SourceList=$work/apt/sources.list"
