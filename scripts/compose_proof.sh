@@ -196,7 +196,8 @@ sed -e "s|@TALK_MS@|2000|g" "$repo/asterisk_conf/lab/sipp/agent.xml.in" >"$work/
 start_sipp farend "$farend_ip" -sf "$work/sipp/farend.xml"
 start_sipp agent1 "$agent_ip" "127.0.0.1:$sip_port" -sf "$repo/asterisk_conf/lab/sipp/register.xml" \
   -oocsf "$work/sipp/agent.xml" -s agent1 -au agent1 -ap "$agent_password" -m 1
-agent_ready() { in_asterisk 'queue show proof' 2>/dev/null | grep -q 'agent1.*Not in use'; }
+# (the output is read first: grep -q leaving early would fail the pipe under pipefail)
+agent_ready() { [[ "$(in_asterisk 'queue show proof' 2>/dev/null)" == *'(PJSIP/agent1)'*'(Not in use)'* ]]; }
 poll 30 agent_ready || {
   in_asterisk 'pjsip show contacts' >&2 || true
   die "agent1's phone did not register and show Not in use in queue proof within 30 s"
@@ -222,7 +223,7 @@ imported="$(api POST /itxdialer/calltaskimport "{\"systemCode\": \"PROOF\", \"ca
 log "campaign $campaign_id, one call task imported: $imported"
 
 history() { api GET "/dialler/contacts/contact/history?userData=proof-$stamp"; }
-closed() { history | grep -q '"Status": *"closed"'; }
+closed() { [[ "$(history)" =~ \"Status\":\ *\"closed\" ]]; }
 poll 60 closed || die "no closed attempt 60 s after the import: $(history)"
 wait_s="$(took "$t2")"
 
@@ -246,8 +247,8 @@ problems += [f"{k} is {row.get(k)!r}, not {v!r}" for k, v in want.items() if row
 print(f"compose proof, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
 print(f"  images built in {build_s} s; postgres, asterisk, dialerd healthy {healthy_s} s after up")
 print(f"  import -> attempt closed in its history: {wait_s} s")
-print(f"  history row: CONNRES {row['CONNRES']}, cause {row['CauseCodesID']}, agent {row['Agent']},"
-      f" number {row['PhoneNumber']}, abandoned {row['bAbandoned']}")
+print(f"  history row: CONNRES {row.get('CONNRES')}, cause {row.get('CauseCodesID')},"
+      f" agent {row.get('Agent')}, number {row.get('PhoneNumber')}, abandoned {row.get('bAbandoned')}")
 if not problems:
     ms = {k: (at[k] - at["dtCallStart"]).total_seconds() for k in times}
     print("  from the call's start: " + ", ".join(f"{k} +{v:.2f} s" for k, v in ms.items() if v))
