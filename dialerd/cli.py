@@ -11,6 +11,7 @@ from typing import Any
 from dialerd import logs
 from dialerd.campaigns.cli import register as register_campaign
 from dialerd.config import Settings
+from dialerd.dnc.cli import register as register_dnc
 from dialerd.simulator.cli import register as register_simulate
 from dialerd.store import admin
 from dialerd.store.migrate import migrate
@@ -102,7 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Areas that bring their own subcommands: each is a function(subparsers) -> None.
-REGISTRARS: list[Callable[[Any], None]] = [register_campaign, register_simulate, register_user]
+REGISTRARS: list[Callable[[Any], None]] = [
+    register_campaign,
+    register_dnc,
+    register_simulate,
+    register_user,
+]
 
 
 def main(argv: list[str] | None = None) -> int:

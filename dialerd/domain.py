@@ -202,10 +202,11 @@ class NumberSlot:
     last_cause: int | None = None  # Q.850; None: never called
     last_connres: int | None = None  # the end reason of its last attempt
     invalid: bool = False
+    dnc: bool = False  # on a do-not-call list when claimed (never stored with the contact)
 
     @property
     def dialable(self) -> bool:
-        return self.number is not None and not self.invalid
+        return self.number is not None and not self.invalid and not self.dnc
 
 
 @dataclass(frozen=True)
@@ -385,8 +386,24 @@ class Outcome:
 @dataclass(frozen=True)
 class ClaimedContact:
     id: int
-    slots: tuple[NumberSlot, ...]  # numbers and invalid flags only
+    slots: tuple[NumberSlot, ...]  # numbers, invalid and do-not-call flags only
     next_number: int
+
+
+DNC_DETAIL = "DNC"
+"""The history's detail of a contact not dialled because its numbers are on a do-not-call
+list (CONNRES 0)."""
+
+
+@dataclass(frozen=True)
+class DncEntry:
+    """A number on a do-not-call list: a client's, or the installation's (``client_id``
+    None), which every client's calls obey (docs/compliance.md)."""
+
+    client_id: int | None
+    number: str  # E.164
+    source: str  # api, console, cli, or "file <name>"
+    added_at: datetime
 
 
 @dataclass(frozen=True)

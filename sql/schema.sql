@@ -143,6 +143,20 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.dnc_listed(n text, client integer) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM dnc_numbers d
+                   WHERE coalesce(d.client_id, -1) IN (client, -1) AND d.number = n)
+$$;
+
+CREATE FUNCTION public.dnc_slots(numbers text[], client integer) RETURNS boolean[]
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT array_agg(n IS NOT NULL AND dnc_listed(n, client) ORDER BY i)
+    FROM unnest(numbers) WITH ORDINALITY AS u(n, i)
+$$;
+
 CREATE FUNCTION public.fresh_number_state(numbers text[], OUT tries integer[], OUT last_cause integer[], OUT end_reason integer[], OUT invalid boolean[]) RETURNS record
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -426,6 +440,16 @@ ALTER TABLE public.contacts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.dnc_numbers (
+    client_id integer,
+    number text NOT NULL COLLATE pg_catalog."C",
+    source text NOT NULL,
+    added_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT dnc_numbers_client_id_check CHECK ((client_id >= 0)),
+    CONSTRAINT dnc_numbers_number_check CHECK ((number ~ '^\+[1-9][0-9]{2,19}$'::text)),
+    CONSTRAINT dnc_numbers_source_check CHECK ((source <> ''::text))
+);
+
 CREATE TABLE public.file_import_parts (
     import_id bigint NOT NULL,
     part integer NOT NULL,
@@ -699,6 +723,8 @@ CREATE UNIQUE INDEX contacts_open_ext_key ON public.contacts USING btree (campai
 CREATE INDEX contacts_phone_numbers ON public.contacts USING gin (phone_numbers) WITH (gin_pending_list_limit='16384');
 
 CREATE INDEX contacts_user_data ON public.contacts USING btree (user_data, id);
+
+CREATE UNIQUE INDEX dnc_numbers_key ON public.dnc_numbers USING btree (COALESCE(client_id, '-1'::integer), number);
 
 CREATE INDEX file_imports_campaign ON public.file_imports USING btree (campaign_id, id DESC);
 

@@ -21,6 +21,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from dialerd.api import examples
 from dialerd.api.contacts import MAX_TEXT, ContactImport, ContactUpdate
+from dialerd.api.dnc import MAX_PAGE, DncAdd, DncAdded, DncPage
 from dialerd.api.errors import DiallerError, DiallerStatus, json_response
 from dialerd.api.records import DiallerContact, DiallerContactsHistory, RecordList, Records
 from dialerd.calltasks.errors import CalltaskStatus
@@ -303,6 +304,66 @@ OPERATIONS: list[Op] = [
         (_CAMPAIGN_ID, _CODE_ID),
         errors=(404, 409),
     ),
+    Op(
+        "get",
+        "/dialler/dnc",
+        "A page of the client's do-not-call list",
+        "do-not-call",
+        DncPage,
+        (
+            Param(
+                "filter",
+                "query",
+                {"type": "string", "pattern": r"^\+?[0-9]{0,20}$"},
+                "only numbers that start with this (E.164, with or without its +)",
+            ),
+            Param(
+                "limitStart",
+                "query",
+                {"type": "integer", "minimum": 0, "maximum": 10**9},
+                "the first record's index (default 0)",
+            ),
+            Param(
+                "limitPageSize",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                "records on the page (default 100)",
+            ),
+        ),
+        errors=(400,),
+    ),
+    Op(
+        "post",
+        "/dialler/dnc",
+        "Put numbers on the client's do-not-call list",
+        "do-not-call",
+        DncAdded,
+        body=DncAdd,
+        errors=(400, 413),
+        body_examples={"two numbers": {"PhoneNumbers": ["+4930123456", "+12025550123"]}},
+    ),
+    Op(
+        "delete",
+        "/dialler/dnc",
+        "Take a number off the client's do-not-call list",
+        "do-not-call",
+        None,
+        (
+            Param(
+                "phoneNumber",
+                "query",
+                {"type": "string", "minLength": 1, "maxLength": 64},
+                "the number (E.164, or national with defaultRegion)",
+                True,
+            ),
+            Param(
+                "defaultRegion",
+                "query",
+                {"type": "string", "maxLength": 2},
+                "ISO 3166 region of a number without its country code, e.g. US",
+            ),
+        ),
+    ),
     Op("get", "/health", "Health", "health", DiallerStatus, errors=(), public=True),
 ]
 
@@ -415,8 +476,9 @@ def document() -> dict[str, Any]:
             "title": "dialerd",
             "version": "1",
             "description": "The calltask import, the dialler contacts API, the campaigns and "
-            "their result codes. Every endpoint but /health needs `Authorization: Bearer "
-            "<token>` (`dialerd token create`). Errors of /itxdialer/… come as "
+            "their result codes, the client's do-not-call list. Every endpoint but /health "
+            "needs `Authorization: Bearer <token>` (`dialerd token create`). Errors of "
+            "/itxdialer/… come as "
             '`{"statusCode": n, "statusText": "…"}`, all others as `{"status": n, "error": "…"}`.',
         },
         "paths": paths,

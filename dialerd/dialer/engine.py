@@ -48,7 +48,7 @@ from dialerd.dialer.pacing import (
 from dialerd.dialer.ports import DialerStore, LiveStore, Pbx, PbxEvent, PreviewStore
 from dialerd.dialer.preview import Reservation, pause_moves, reservations
 from dialerd.dialer.rules import CallWindow, decider, number_zones, pick_slot
-from dialerd.dialer.scheduler import DueCall, Scheduler
+from dialerd.dialer.scheduler import DueCall, Scheduler, stop_dnc
 from dialerd.domain import (
     AFTER_CALL_REASON,
     PREVIEW_REASON,
@@ -881,9 +881,9 @@ class Engine:
                 return False
             contact, campaign = claim.contact, campaigns[claim.campaign_id]
             slot = pick_slot(contact.slots, contact.next_number)
-            if slot is None:  # the claim only returns contacts with a valid number
-                await self.store.release([(contact.id, now)])
-                return False
+            if slot is None:  # every number it has left is on a do-not-call list
+                await stop_dnc(self.store, campaign.id, [contact])
+                continue
             number = contact.slots[slot].number
             assert number is not None
             zones = number_zones(number, campaign.timezone)
@@ -931,7 +931,11 @@ class Engine:
                 caller_id_number(run.campaign.caller_id),
             )
             if not started:
-                raise PbxRefused("call", "that contact cannot be called now (locked or closed)")
+                raise PbxRefused(
+                    "call",
+                    "that contact cannot be called now (locked, closed, or its number is on a "
+                    "do-not-call list)",
+                )
             [s] = started
             attempt = Attempt(
                 AttemptEvents(s.id, started=s.started),

@@ -54,6 +54,12 @@ class DialerStore(Protocol):
         returns the attempts that may be dialled (contacts still ours, open, unlocked)."""
         ...
 
+    async def stop_dnc(self, stops: Sequence[tuple[int, str, int]]) -> None:
+        """Claimed contacts whose every number left is on a do-not-call list, each with the
+        number it would have been dialled on and its 0-based slot: not dialled, their history
+        says why (CONNRES 0, ``DNC``), they are finished and released."""
+        ...
+
     async def mark_dialing(self, attempt_ids: Sequence[int]) -> None: ...
 
     async def close_attempts(self, closed: Sequence[ClosedAttempt], decide: Decide) -> None:

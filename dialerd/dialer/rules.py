@@ -121,6 +121,14 @@ def pick_slot(slots: Sequence[NumberSlot], start: int) -> int | None:
     return next((i for i in dialable if i >= start), dialable[0])
 
 
+def dnc_stopped_slot(slots: Sequence[NumberSlot], start: int) -> int | None:
+    """The slot a contact would be dialled on next were it not for the do-not-call lists, when
+    every number it has left is on one (so it is not dialled at all); else None."""
+    if pick_slot(slots, start) is not None:
+        return None
+    return pick_slot([replace(s, dnc=False) for s in slots], start)
+
+
 # -- after an attempt ----------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ import asyncpg
 
 from dialerd import metrics
 from dialerd.domain import (
+    DNC_DETAIL,
     AbandonCounts,
     ClaimedContact,
     ClosedAttempt,
@@ -73,6 +74,18 @@ class PostgresDialerStore:
             self.lease_seconds,
         )
         return [StartedAttempt(r["id"], r["contact_id"], r["dt_call_start"]) for r in rows]
+
+    async def stop_dnc(self, stops: Sequence[tuple[int, str, int]]) -> None:
+        if stops:
+            contact_ids, numbers, slots = zip(*stops, strict=True)
+            await self.pool.execute(
+                q("stop_dnc_contacts"),
+                list(contact_ids),
+                list(numbers),
+                [s + 1 for s in slots],
+                self.instance_id,
+                DNC_DETAIL,
+            )
 
     async def mark_dialing(self, attempt_ids: Sequence[int]) -> None:
         if attempt_ids:

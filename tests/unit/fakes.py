@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from dialerd.dialer.ports import PbxEvent
 from dialerd.domain import (
+    DNC_DETAIL,
     AbandonCounts,
     AgentAction,
     AgentClaim,
@@ -23,6 +24,7 @@ from dialerd.domain import (
     Channel,
     ClaimedContact,
     ClosedAttempt,
+    Connres,
     Contact,
     ContactState,
     Decide,
@@ -116,6 +118,7 @@ class MemoryStore:
     campaign_list: list[DialableCampaign] = field(default_factory=list)
     contacts: dict[int, StoredContact] = field(default_factory=dict)
     attempts: dict[int, StoredAttempt] = field(default_factory=dict)
+    dnc: set[str] = field(default_factory=set)  # numbers on a do-not-call list
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_contact(self, campaign_id: int, *numbers: str, max_attempts: int = 3) -> int:
@@ -159,7 +162,8 @@ class MemoryStore:
         claimed = []
         for c in due[:limit]:
             c.claimed_by, c.lease_until = self.instance_id, self._lease(now)
-            claimed.append(ClaimedContact(c.contact.id, c.contact.slots, c.contact.next_number))
+            slots = tuple(replace(s, dnc=s.number in self.dnc) for s in c.contact.slots)
+            claimed.append(ClaimedContact(c.contact.id, slots, c.contact.next_number))
         return claimed
 
     def _lease(self, now: datetime) -> datetime:
@@ -178,7 +182,7 @@ class MemoryStore:
         now = self.now()
         for contact_id, number, slot in starts:
             c = self.contacts.get(contact_id)
-            if c is None or c.claimed_by != self.instance_id or c.locked:
+            if c is None or c.claimed_by != self.instance_id or c.locked or number in self.dnc:
                 continue
             attempt = StoredAttempt(
                 next(self._ids), contact_id, c.campaign_id, slot, number, now, self.instance_id
@@ -187,6 +191,24 @@ class MemoryStore:
             c.open_attempt_id = attempt.id
             started.append(StartedAttempt(attempt.id, contact_id, now))
         return started
+
+    async def stop_dnc(self, stops: Sequence[tuple[int, str, int]]) -> None:
+        now = self.now()
+        for contact_id, number, slot in stops:
+            c = self.contacts[contact_id]
+            if c.claimed_by != self.instance_id or c.open_attempt_id is not None:
+                continue
+            attempt = StoredAttempt(
+                next(self._ids), contact_id, c.campaign_id, slot, number, now, self.instance_id
+            )
+            attempt.status = "closed"
+            attempt.outcome = Outcome(
+                Connres.NOT_DIALLED, None, None, None, None, now, None, None, False, False,
+                DNC_DETAIL,
+            )  # fmt: skip
+            self.attempts[attempt.id] = attempt
+            c.contact = replace(c.contact, state=ContactState.FINISHED)
+            c.claimed_by = c.lease_until = None
 
     async def mark_dialing(self, attempt_ids: Sequence[int]) -> None:
         for i in attempt_ids:

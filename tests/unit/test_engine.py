@@ -19,6 +19,7 @@ from dialerd.domain import (
     AgentState,
     AgentsView,
     Channel,
+    ClaimedContact,
     Connres,
     ContactState,
     PbxNotSent,
@@ -306,3 +307,46 @@ async def test_a_channel_made_during_an_ami_outage_is_not_taken_for_a_dead_trunk
     [stored] = rig.store.history(contact)
     assert stored.outcome is not None and stored.outcome.connres == Connres.NO_ANSWER
     assert rig.store.contacts[contact].contact.slots[0].tries == 1
+
+
+async def test_a_contact_whose_every_number_is_on_a_dnc_list_is_not_dialled(rig: Rig) -> None:
+    contact = rig.store.add_contact(1, "+4930100001", "+4930100002")
+    rig.store.dnc |= {"+4930100001", "+4930100002"}
+    await rig.tick()
+    assert rig.pbx.originates == []
+    [attempt] = rig.store.history(contact)
+    assert attempt.outcome is not None
+    assert (attempt.outcome.connres, attempt.outcome.detail) == (Connres.NOT_DIALLED, "DNC")
+    assert (attempt.number, attempt.slot) == ("+4930100001", 0)  # the one it would have dialled
+    stored = rig.store.contacts[contact]
+    assert stored.contact.state is ContactState.FINISHED and stored.claimed_by is None
+    await rig.tick(60)
+    assert rig.pbx.originates == [] and len(rig.store.history(contact)) == 1
+
+
+async def test_a_contact_with_one_number_on_a_dnc_list_is_dialled_on_the_other(rig: Rig) -> None:
+    rig.store.add_contact(1, "+4930100001", "+4930100002")
+    rig.store.dnc.add("+4930100001")
+    await rig.tick()
+    [(fields, _)] = rig.pbx.originates
+    assert fields["Channel"] == "PJSIP/+4930100002@farend"
+
+
+async def test_a_number_put_on_a_dnc_list_after_the_claim_is_not_dialled(rig: Rig) -> None:
+    contact = rig.store.add_contact(1, "+4930100001")
+    claim = rig.store.claim
+
+    async def claim_then_listed(campaign_id: int, limit: int) -> list[ClaimedContact]:
+        claimed = await claim(campaign_id, limit)
+        rig.store.dnc.add("+4930100001")  # between the claim and the attempt's start
+        return claimed
+
+    rig.store.claim = claim_then_listed  # type: ignore[method-assign]
+    await rig.tick()
+    assert rig.pbx.originates == [] and rig.store.history(contact) == []
+    assert rig.store.contacts[contact].claimed_by is None  # released, due again at once
+    rig.store.claim = claim  # type: ignore[method-assign]
+    await rig.tick(0.2)
+    [attempt] = rig.store.history(contact)
+    assert attempt.outcome is not None and attempt.outcome.detail == "DNC"
+    assert rig.pbx.originates == []
