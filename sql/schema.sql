@@ -446,7 +446,7 @@ CREATE TABLE public.dnc_numbers (
     source text NOT NULL,
     added_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT dnc_numbers_client_id_check CHECK ((client_id >= 0)),
-    CONSTRAINT dnc_numbers_number_check CHECK ((number ~ '^\+[1-9][0-9]{2,19}$'::text)),
+    CONSTRAINT dnc_numbers_number_check CHECK ((number ~~ '+%'::text)),
     CONSTRAINT dnc_numbers_source_check CHECK ((source <> ''::text))
 );
 

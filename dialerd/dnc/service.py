@@ -18,7 +18,7 @@ import structlog
 
 from dialerd.domain import DncEntry
 from dialerd.imports import cells
-from dialerd.imports.reader import Cell, FileRefused, open_workbook
+from dialerd.imports.reader import Cell, FileRefused, open_workbook, text_encoding
 from dialerd.numbers import is_region, normalize
 from dialerd.store import dnc as store
 
@@ -32,6 +32,8 @@ MAX_NUMBERS = 10_000
 MAX_SHOWN = 10  # refused numbers or rows named in an error
 _PREFIX = re.compile(r"\+?[0-9]{0,20}")
 _HEADER_WORDS = ("number", "phone", "nummer", "telefon", "dnc")
+_DELIMITERS = ',;\t|"'  # a CSV's (reader.py's), and quoting
+_SNIFF_CHARS = 64 * 1024
 
 
 class DncRejected(Exception):
@@ -129,7 +131,7 @@ def _numbers(rows: Iterator[tuple[int, list[Cell]]], region: str | None) -> list
             column = header
             continue
         value = row[column] if column < len(row) else ""
-        text, _ = cells.phone(value, region)
+        text = value.strip() if isinstance(value, str) else cells.phone(value, region)[0]
         number = normalize(text, region) if text else None
         if number is None:
             if text or any(cells.text(c) for c in row):
@@ -151,15 +153,35 @@ def read_file(path: Path, region: str | None, max_bytes: int | None = None) -> l
     region = check_region(region)
     try:
         book = open_workbook(path, max_bytes)
+        if book.kind == "csv" and (lines := _plain_lines(path)) is not None:
+            return _numbers(lines, region)
         return _numbers(book.sheet(book.sheets[0]).rows(), region)
     except FileRefused as exc:
         raise DncRejected(str(exc)) from None
 
 
+def _plain_lines(path: Path) -> Iterator[tuple[int, list[Cell]]] | None:
+    """A text file of one column (no delimiter in its start: what registries ship) line by
+    line, without the CSV reader's cost per row (a million rows: seconds); else None."""
+    encoding = text_encoding(path)
+    with path.open(encoding=encoding, newline="") as file:
+        if any(d in file.read(_SNIFF_CHARS) for d in _DELIMITERS):
+            return None
+
+    def lines() -> Iterator[tuple[int, list[Cell]]]:
+        with path.open(encoding=encoding, newline="") as file:
+            for number, line in enumerate(file, start=1):
+                text = line.strip()
+                if text:
+                    yield number, [text]
+
+    return lines()
+
+
 async def load_file(conn: Conn, client_id: int | None, numbers: Sequence[str], name: str) -> Loaded:
     """Puts a file's numbers (``read_file``'s) on the list, all in one transaction."""
     source = f"file {name}"[:200]
-    added = await store.load(conn, client_id, numbers, source)
+    added = await store.load(conn, client_id, dict.fromkeys(numbers), source)
     log.info("dnc_loaded", client_id=client_id, rows=len(numbers), added=added, source=source)
     return Loaded(len(numbers), added)
 

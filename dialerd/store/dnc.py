@@ -52,9 +52,11 @@ async def page(
 
 
 async def load(conn: Conn, client_id: int | None, numbers: Iterable[str], source: str) -> int:
-    """Puts a file's numbers on the list, all or none; how many were not on it yet."""
+    """Puts a file's numbers (each once) on the list, all or none; how many were not on it
+    yet."""
     async with conn.transaction():
         await conn.execute(q("dnc_load_table"))
         await conn.copy_records_to_table("dnc_load", records=((n,) for n in numbers))
-        added: int = await conn.fetchval(q("dnc_load_insert"), client_id, source)
-    return added
+        await conn.execute(q("dnc_load_lock"))
+        status = await conn.execute(q("dnc_load_insert"), client_id, source)
+    return int(status.rsplit(" ", 1)[1])  # INSERT 0 <rows>

@@ -38,13 +38,18 @@ WHERE coalesce(client_id, -1) = coalesce($1::integer, -1) AND number LIKE $2 || 
 -- Where a file's numbers are copied first (dropped with the load's transaction).
 CREATE TEMPORARY TABLE dnc_load (number text COLLATE "C" NOT NULL) ON COMMIT DROP
 
+-- name: dnc_load_lock
+-- A load's numbers go in without ON CONFLICT (its speculative insertion per row would make a
+-- million-number load four times slower): adds and removes wait for the load's end instead;
+-- the dialer's reads do not.
+LOCK TABLE dnc_numbers IN SHARE ROW EXCLUSIVE MODE
+
 -- name: dnc_load_insert
--- The copied numbers put on the list of client $1 (NULL: the installation's) from source $2;
--- those already on it keep their entries. How many were new.
-WITH ins AS (
-    INSERT INTO dnc_numbers (client_id, number, source)
-    SELECT DISTINCT $1::integer, number, $2 FROM dnc_load
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-)
-SELECT count(*) FROM ins
+-- The copied numbers (distinct) put on the list of client $1 (NULL: the installation's) from
+-- source $2, those not on it yet. How many were new.
+INSERT INTO dnc_numbers (client_id, number, source)
+SELECT $1::integer, l.number, $2 FROM dnc_load l
+WHERE NOT EXISTS (SELECT 1 FROM dnc_numbers d
+                  WHERE coalesce(d.client_id, -1) = coalesce($1::integer, -1)
+                    AND d.number = l.number)
+ORDER BY l.number  -- the index's order: its pages are filled one after the other
