@@ -107,7 +107,7 @@ async def dnc_add(request: web.Request) -> web.StreamResponse:
     await audit(
         request, "dnc.add", _where(scope, client_id), {"numbers": [e.number for e in entries]}
     )
-    notice = f"{added} added to the list, {len(entries) - added} were on it already."
+    notice = f"{added} added to the list, {len(entries) - added} already on it."
     return await _page(request, {"list": scope}, notice=notice)
 
 
@@ -156,6 +156,6 @@ async def dnc_upload(request: web.Request) -> web.StreamResponse:
     )
     notice = (
         f"{name}: {loaded.rows} numbers read, {loaded.added} added to the list, "
-        f"{loaded.rows - loaded.added} were on it already (or twice in the file)."
+        f"{loaded.rows - loaded.added} already on it (or twice in the file)."
     )
     return await _page(request, {"list": scope}, notice=notice)
