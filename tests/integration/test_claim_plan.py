@@ -1,7 +1,8 @@
 """The claim query (``claim_contacts``) walks the partial indexes it was written for,
 ``contacts_callbacks`` and ``contacts_due``, on a table where the planner would take another
 way without them: ``contact_due`` is inlined, its lookup of an agent's sign-in (migration
-0017) included."""
+0017) included; the do-not-call lists (migration 0022) are looked up for the returned rows
+only."""
 
 from __future__ import annotations
 
@@ -56,7 +57,15 @@ async def test_the_claim_walks_contacts_due(pool: asyncpg.Pool) -> None:
            WHERE campaign_id = $1 AND state = 'open' AND id % 50 = 0""",
         ids[0],
     )
+    # A do-not-call list as big as the contacts: the claim looks up only the rows it returns.
+    await pool.execute(
+        """INSERT INTO dnc_numbers (client_id, number, source)
+           SELECT CASE WHEN g % 2 = 0 THEN 1 END, '+4930' || (100000 + g), 'plan'
+           FROM generate_series(1, $1::int) g""",
+        CONTACTS,
+    )
     await pool.execute("ANALYZE contacts")
+    await pool.execute("ANALYZE dnc_numbers")
 
     async with pool.acquire() as conn:
         with_index = await claim_plan(conn, ids[0])
