@@ -9,8 +9,8 @@ contacts of which a tenth have a listed number. Not a test: it prints a Markdown
 
     .venv/bin/python bench/dnc_load.py [--numbers 1000000] [--national] [--xlsx]
 
-DIALERD_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the
-server; a database ``dialerd_bench_<random>`` is created there and dropped afterwards.
+The database is made for the run, and dropped after it, on the server
+DIALERD_BENCH_DATABASE_URL names (default: the local one, user postgres).
 """
 
 from __future__ import annotations
@@ -33,10 +33,7 @@ from dialerd.store.dialer import PostgresDialerStore
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect, create_pool
 
-ADMIN_DSN = os.environ.get(
-    "DIALERD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-CONTACTS = 10_000
+CONTACTS = 10_000  # due, a tenth of them with a listed number
 CLAIMS = 20
 
 
@@ -131,11 +128,14 @@ async def main() -> None:
     parser.add_argument("--national", action="store_true", help="ten digits, region US")
     parser.add_argument("--xlsx", action="store_true", help="an Excel sheet instead of CSV")
     args = parser.parse_args()
+    server = os.environ.get(
+        "DIALERD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     name = f"dialerd_bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
+    admin = await asyncpg.connect(server)
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        dsn = str(URL(ADMIN_DSN).with_path("/" + name))
+        dsn = str(URL(server).with_path("/" + name))
         await run(dsn, args.numbers, args.national, args.xlsx)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -12,45 +12,48 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from dialerd.config import Settings
 from dialerd.dnc import service
 from dialerd.dnc.service import DncRejected
-from dialerd.store.pool import connect
+from dialerd.store.pool import connected
 
 _PAGE = 100
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    client_id: int | None = None if args.installation else args.client
-    conn = await connect(settings.require_database_url())
     try:
-        if args.action == "add":
-            entries, added = await service.add(conn, client_id, args.numbers, args.region, "cli")
-            print(f"{added} added, {len(entries) - added} already on the list")
-        elif args.action == "remove":
-            removed = await service.remove(conn, client_id, args.numbers, args.region)
-            print(f"{len(removed)} removed" + "".join(f"\n{n}" for n in removed))
-        elif args.action == "list":
-            entries, total = await service.page(conn, client_id, args.search, 0, args.limit)
-            for e in entries:
-                print(f"{e.number}\t{e.added_at.isoformat(timespec='seconds')}\t{e.source}")
-            print(f"{len(entries)} of {total}", file=sys.stderr)
-        else:
-            started = time.perf_counter()
-            numbers = await asyncio.to_thread(service.read_file, args.file, args.region)
-            read_s = time.perf_counter() - started
-            loaded = await service.load_file(conn, client_id, numbers, args.file.name)
-            print(
-                f"{loaded.rows} numbers read in {read_s:.1f} s, {loaded.added} added, "
-                f"{loaded.rows - loaded.added} already on the list (or twice in the file), "
-                f"{time.perf_counter() - started:.1f} s in all"
-            )
+        async with connected(settings.require_database_url()) as conn:
+            await _act(conn, args, None if args.installation else args.client)
     except DncRejected as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        await conn.close()
     return 0
+
+
+async def _act(conn: asyncpg.Connection, args: argparse.Namespace, client_id: int | None) -> None:
+    if args.action == "add":
+        entries, added = await service.add(conn, client_id, args.numbers, args.region, "cli")
+        print(f"{added} added, {len(entries) - added} already on the list")
+    elif args.action == "remove":
+        removed = await service.remove(conn, client_id, args.numbers, args.region)
+        print(f"{len(removed)} removed" + "".join(f"\n{n}" for n in removed))
+    elif args.action == "list":
+        entries, total = await service.page(conn, client_id, args.search, 0, args.limit)
+        for e in entries:
+            print(f"{e.number}\t{e.added_at.isoformat(timespec='seconds')}\t{e.source}")
+        print(f"{len(entries)} of {total}", file=sys.stderr)
+    else:
+        started = time.perf_counter()
+        numbers = await asyncio.to_thread(service.read_file, args.file, args.region)
+        read_s = time.perf_counter() - started
+        loaded = await service.load_file(conn, client_id, numbers, args.file.name)
+        print(
+            f"{loaded.rows} numbers read in {read_s:.1f} s, {loaded.added} added, "
+            f"{loaded.rows - loaded.added} already on the list (or twice in the file), "
+            f"{time.perf_counter() - started:.1f} s in all"
+        )
 
 
 def register(sub: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -31,3 +33,13 @@ async def connect(dsn: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(dsn)
     await _init_connection(conn)
     return conn
+
+
+@asynccontextmanager
+async def connected(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection (``connect``'s) for a block, closed after it."""
+    conn = await connect(dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
