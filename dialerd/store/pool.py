@@ -22,6 +22,10 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
+    # A statement on a connection the server has just closed, before asyncpg noticed (seen at
+    # a `pg_ctl stop -m fast`: "cannot switch to state 15; another operation (2) is in
+    # progress").
+    asyncpg.exceptions.InternalClientError,
 )
 
 
