@@ -344,7 +344,7 @@ start_sipp() { # name ip scenario
   # by the PID it prints and by that process running.
   # Appending: after trunk-down/trunk-up the earlier far end's output stays.
   # sipp-NAME-calls.log: the scenario's <log> lines, written as they happen; the far end's has
-  # one "INVITE [INVITE sip:<number>@] digit [d]" per call received (retransmissions are not
+  # one "INVITE INVITE sip:<number>@ digit <d>" per call received (retransmissions are not
   # new calls), which the fault tests count against the dialer's history.
   # sipp's <pause distribution> draws from GSL, which seeds every process with 0 unless told:
   # all agents would draw the same talk times.
