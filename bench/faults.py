@@ -6,7 +6,7 @@ on the real lab, each followed by a restart, counted on the far end's side.
 It is ``test_kill_9_loop`` of ``tests/pbx/test_faults_lab.py`` (3 kills, 200 contacts in the
 test run) at this size, run by pytest on the lab a test session brings up, so that the bench
 and the test cannot drift apart; it prints the test's count line (``kill-9 loop …``) and fails
-as the test does. About 10 minutes on the 2-core lab machine.
+as the test does. 5.5 minutes on the 2-core lab machine (2026-12-01; README, "Faults").
 """
 
 from __future__ import annotations
