@@ -10,6 +10,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DB_CONNECT_TIMEOUT_S = 5.0
+DB_COMMAND_TIMEOUT_S = 60.0
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIALERD_", extra="ignore")
@@ -37,6 +40,10 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     """Serve /metrics on a listener of its own (its host: ``metrics_host``)."""
 
+    db_connect_timeout_s: float = Field(default=DB_CONNECT_TIMEOUT_S, gt=0)
+    """How long a new database connection may take; then the request gets 503."""
+    db_command_timeout_s: float = Field(default=DB_COMMAND_TIMEOUT_S, gt=0)
+    """How long one statement may take; then the request gets 503."""
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
 

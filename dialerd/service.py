@@ -84,7 +84,11 @@ async def run_dialer(dialer: Dialer, stop: asyncio.Event) -> None:
 async def serve(settings: Settings) -> None:
     """Runs until SIGTERM/SIGINT. A crashed dialer stops the whole service (exit status 1), so
     that a supervisor restarts it instead of leaving an API that no longer dials."""
-    pool = await create_pool(settings.require_database_url())
+    pool = await create_pool(
+        settings.require_database_url(),
+        connect_timeout_s=settings.db_connect_timeout_s,
+        command_timeout_s=settings.db_command_timeout_s,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -268,6 +268,9 @@ class Engine:
         self._stats_logged_at = clock()
         self.placed = 0
         self.ticks = 0  # rounds begun: tests wait on it instead of on the wall clock
+        # The store could not be reached since (monotonic): no calls are placed, and the closes
+        # stay in _to_close, in order, until a flush writes them (docs/dialer.md).
+        self.store_lost_at: float | None = None
         self.draining = False
 
     # -- wiring -------------------------------------------------------------------------------
@@ -295,10 +298,7 @@ class Engine:
             ]
         try:
             while not stop.is_set():
-                try:
-                    await self.tick()
-                except Exception:
-                    log.exception("dialer_tick_failed")
+                await self.step()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.settings.tick_seconds):  # see pbx/ami.py
                         await stop.wait()
@@ -328,15 +328,60 @@ class Engine:
             await asyncio.sleep(min(0.2, self.settings.tick_seconds))
         log.info("dialer_stopped", left_open=len(self.attempts))
 
+    async def step(self) -> None:
+        """One round as :meth:`run` has it: a failure is logged, not raised (an unreachable
+        store once, as ``dialer_store_lost``), and the next round tries again."""
+        try:
+            await self.tick()
+        except Exception as exc:
+            if self.store.unavailable(exc):
+                self._store_lost(exc)
+            else:
+                log.exception("dialer_tick_failed")
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        """A side loop's failure: an unreachable store is the tick's news (dialer_store_lost),
+        not a stack trace every round."""
+        if not self.store.unavailable(exc):
+            log.exception(what)
+
+    def _store_lost(self, exc: BaseException) -> None:
+        if self.store_lost_at is None:
+            self.store_lost_at = self._clock()
+            log.warning(
+                "dialer_store_lost",
+                error=repr(exc),
+                calls=len(self.attempts),
+                closes_kept=len(self._to_close),
+            )
+
+    async def _store_back(self, written: int) -> None:
+        """The store answers again (the campaigns read, the kept closes written): starts whose
+        answer was lost are reconciled before anything is dialled."""
+        assert self.store_lost_at is not None
+        if self.pbx.ready and self._reconciled.is_set():
+            await self.reconcile()
+        log.info(
+            "dialer_store_back",
+            down_s=round(self._clock() - self.store_lost_at, 1),
+            closes_written=written,
+            calls=len(self.attempts),
+        )
+        self.store_lost_at = None
+
     async def tick(self) -> None:
-        """One round: campaigns, closes, leases, agents ready again, then calls to place."""
+        """One round: campaigns, closes, leases, agents ready again, then calls to place.
+        While the store cannot be reached each round fails at its first write or read; the
+        first that gets through writes what was kept and dialling resumes."""
         self.ticks += 1
         now = self._clock()
-        if now - self._campaigns_at >= CAMPAIGN_REFRESH_S:
+        if now - self._campaigns_at >= CAMPAIGN_REFRESH_S or self.store_lost_at is not None:
             await self._refresh_campaigns()
             self._campaigns_at = now
         self._expire_failures()
-        await self._flush_closes()
+        written = await self._flush_closes()
+        if self.store_lost_at is not None:
+            await self._store_back(written)
         if self.live is not None:
             await self._after_call_work(self.live, now)
         if (
@@ -681,9 +726,13 @@ class Engine:
                 else:
                     self._close(attempt)
 
-    async def _flush_closes(self) -> None:
+    async def _flush_closes(self) -> int:
+        """Writes the closes kept since the last flush; returns how many. On failure they
+        are kept, in order, for the next one: a close is written once whatever the replay
+        (the store completes only open attempts, and moves on only the contact whose open
+        attempt it is), so a write whose answer was lost may be sent again."""
         if not self._to_close or self._closing:
-            return
+            return 0
         self._closing = True
         batch, self._to_close = self._to_close, []
         try:
@@ -694,6 +743,7 @@ class Engine:
             raise
         finally:
             self._closing = False
+        return len(batch)
 
     # -- the live view ------------------------------------------------------------------------
 
@@ -759,8 +809,8 @@ class Engine:
         while True:
             try:
                 await self.publish_live()
-            except Exception:
-                log.exception("live_view_publish_failed")
+            except Exception as exc:
+                self._failed("live_view_publish_failed", exc)
             await asyncio.sleep(LIVE_INTERVAL_S)
 
     async def _stop_live(self, live: LiveStore) -> None:
@@ -802,8 +852,8 @@ class Engine:
             try:
                 for command in await live.next_commands(COMMAND_WAIT_S):
                     await self.carry_out(live, command)
-            except Exception:
-                log.exception("agent_actions_failed")
+            except Exception as exc:
+                self._failed("agent_actions_failed", exc)
                 await asyncio.sleep(COMMAND_WAIT_S)
 
     async def carry_out(self, live: LiveStore, command: AgentCommand) -> None:

@@ -34,6 +34,11 @@ class DialerStore(Protocol):
     @property
     def instance_id(self) -> str: ...
 
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the store cannot be reached (down, restarting): the engine
+        then places no calls and keeps its closes until it can write them."""
+        ...
+
     async def campaigns(self) -> list[DialableCampaign]:
         """The campaigns that may dial (active, with a queue and a dial string)."""
         ...

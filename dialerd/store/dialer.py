@@ -23,6 +23,7 @@ from dialerd.domain import (
     StartedAttempt,
 )
 from dialerd.store import campaigns
+from dialerd.store.pool import database_unavailable
 from dialerd.store.slots import columns, slots_of
 from dialerd.store.sqlfiles import q
 
@@ -34,6 +35,9 @@ class PostgresDialerStore:
         self.pool = pool
         self.instance_id = instance_id
         self.lease_seconds = float(lease_seconds)
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return database_unavailable(exc)
 
     async def campaigns(self) -> list[DialableCampaign]:
         async with self.pool.acquire() as conn:

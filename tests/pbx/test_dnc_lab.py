@@ -9,20 +9,9 @@ from __future__ import annotations
 import asyncio
 import re
 
-import asyncpg
-import pytest
-
-from dialerd.config import Settings
 from dialerd.domain import ClaimedContact
 from dialerd.service import build_dialer, run_dialer
-from tests.conftest import Api
-from tests.pbx.conftest import Lab
-from tests.pbx.test_dialer_e2e import Harness, number, wait_until
-
-
-@pytest.fixture
-async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harness:
-    return Harness(api, pool, lab, settings)
+from tests.pbx.harness import Harness, number, wait_until
 
 
 async def test_listed_numbers_get_no_invite(h: Harness) -> None:

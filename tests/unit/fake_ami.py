@@ -90,6 +90,9 @@ class FakeClient:
         )
 
 
+FULLY_BOOTED: Fields = {"Event": "FullyBooted", "Privilege": "system,all", "Status": "Fully Booted"}
+
+
 class FakeAmi:
     def __init__(self, username: str = "dialerd", secret: str = "s3cret") -> None:
         self.host = "127.0.0.1"
@@ -97,6 +100,7 @@ class FakeAmi:
         self.username = username
         self.secret = secret
         self.reject_logins = False
+        self.booted = True  # says FullyBooted at a login; else a restarted Asterisk still loading
         self.channels: list[Fields] = []  # CoreShowChannel events
         self.params: list[Fields] = []  # QueueParams events
         self.members: list[Fields] = []  # QueueMember events
@@ -215,7 +219,13 @@ class FakeAmi:
             return
         client.logged_in = True
         client.respond(action, Message="Authentication accepted")
-        client.send({"Event": "FullyBooted", "Privilege": "system,all", "Status": "Fully Booted"})
+        if self.booted:
+            client.send(FULLY_BOOTED)
+
+    def boot(self) -> None:
+        """Loading done: FullyBooted to every logged-in client, as Asterisk raises it."""
+        self.booted = True
+        self.push(FULLY_BOOTED)
 
     def _originate(self, client: FakeClient, action: Fields) -> None:
         client.respond(action, Message="Originate successfully queued")

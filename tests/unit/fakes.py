@@ -120,6 +120,21 @@ class MemoryStore:
     attempts: dict[int, StoredAttempt] = field(default_factory=dict)
     dnc: set[str] = field(default_factory=set)  # numbers on a do-not-call list
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    down: bool = False  # every call raises ConnectionError, as an unreachable database would
+    lose_answers: int = 0  # the next n writes are done, then raise (their answer was lost)
+    closes: list[int] = field(default_factory=list)  # attempt ids in the order written
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return isinstance(exc, ConnectionError)
+
+    def _reach(self) -> None:
+        if self.down:
+            raise ConnectionError("store down")
+
+    def _answer(self) -> None:
+        if self.lose_answers > 0:
+            self.lose_answers -= 1
+            raise ConnectionError("connection lost before the answer")
 
     def add_contact(self, campaign_id: int, *numbers: str, max_attempts: int = 3) -> int:
         cid = next(self._ids)
@@ -140,6 +155,7 @@ class MemoryStore:
         return [a for a in self.attempts.values() if a.contact_id == contact_id]
 
     async def campaigns(self) -> list[DialableCampaign]:
+        self._reach()
         return list(self.campaign_list)
 
     def _due(self, c: StoredContact, now: datetime) -> bool:
@@ -154,6 +170,7 @@ class MemoryStore:
         )
 
     async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:
+        self._reach()
         now = self.now()
         due = [
             c for c in self.contacts.values() if c.campaign_id == campaign_id and self._due(c, now)
@@ -170,6 +187,7 @@ class MemoryStore:
         return now + timedelta(seconds=self.lease_seconds)
 
     async def release(self, due: Sequence[tuple[int, datetime]]) -> None:
+        self._reach()
         for contact_id, at in due:
             c = self.contacts[contact_id]
             if c.claimed_by == self.instance_id and c.open_attempt_id is None:
@@ -178,6 +196,7 @@ class MemoryStore:
     async def start_attempts(
         self, starts: Sequence[tuple[int, str, int]], a_number: str | None
     ) -> list[StartedAttempt]:
+        self._reach()
         started = []
         now = self.now()
         for contact_id, number, slot in starts:
@@ -190,6 +209,7 @@ class MemoryStore:
             self.attempts[attempt.id] = attempt
             c.open_attempt_id = attempt.id
             started.append(StartedAttempt(attempt.id, contact_id, now))
+        self._answer()
         return started
 
     async def stop_dnc(self, stops: Sequence[tuple[int, str, int]]) -> None:
@@ -211,16 +231,19 @@ class MemoryStore:
             c.claimed_by = c.lease_until = None
 
     async def mark_dialing(self, attempt_ids: Sequence[int]) -> None:
+        self._reach()
         for i in attempt_ids:
             if self.attempts[i].status == "pending":
                 self.attempts[i].status = "dialing"
 
     async def close_attempts(self, closed: Sequence[ClosedAttempt], decide: Decide) -> None:
+        self._reach()
         for done in closed:
             attempt = self.attempts[done.attempt_id]
             if attempt.status == "closed":
                 continue
             attempt.status, attempt.outcome = "closed", done.outcome
+            self.closes.append(done.attempt_id)
             c = self.contacts.get(done.contact_id)
             if c is None or c.open_attempt_id != done.attempt_id:
                 continue
@@ -235,13 +258,16 @@ class MemoryStore:
             )
             c.dt_next_try = up.dt_next_try
             c.open_attempt_id = c.claimed_by = c.lease_until = None
+        self._answer()
 
     async def renew_leases(self) -> None:
+        self._reach()
         for c in self.contacts.values():
             if c.claimed_by == self.instance_id:
                 c.lease_until = self._lease(self.now())
 
     async def take_over_open_attempts(self) -> list[OpenAttempt]:
+        self._reach()
         return [
             OpenAttempt(a.id, a.contact_id, a.campaign_id, a.slot, a.status, a.started)
             for a in self.attempts.values()
@@ -249,6 +275,7 @@ class MemoryStore:
         ]
 
     async def abandon_counts(self, since: datetime) -> dict[int, AbandonCounts]:
+        self._reach()
         return {}
 
 

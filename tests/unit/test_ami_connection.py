@@ -353,3 +353,18 @@ async def test_stop_during_reconnects_always_stops(ami: FakeAmi) -> None:
     logins = len(ami.login_times)
     await asyncio.sleep(0.05)
     assert len(ami.login_times) == logins  # nothing reconnects any more
+
+
+async def test_ready_only_once_asterisk_says_it_is_fully_booted(
+    ami: FakeAmi, conn: AmiConnection
+) -> None:
+    """A restarted Asterisk takes logins while it still loads its modules, when every
+    Originate would fail with no channel: the connection waits for its FullyBooted."""
+    ami.booted = False
+    await conn.start()
+    await eventually(lambda: len(ami.login_times) == 1)
+    with pytest.raises(AmiUnavailable):
+        await conn.wait_ready(0.3)
+    ami.boot()
+    await conn.wait_ready(1.0)
+    assert conn.connects == 1

@@ -350,3 +350,82 @@ async def test_a_number_put_on_a_dnc_list_after_the_claim_is_not_dialled(rig: Ri
     [attempt] = rig.store.history(contact)
     assert attempt.outcome is not None and attempt.outcome.detail == "DNC"
     assert rig.pbx.originates == []
+
+
+# -- the store unreachable (a database restart) ------------------------------------------------
+
+
+async def three_calls_up(rig: Rig) -> list[int]:
+    rig.pbx.agents = AgentsView(3, 3, 0, 0, 0)
+    for i in range(3):
+        rig.store.add_contact(1, f"+493010000{i}")
+    await rig.engine.step()
+    attempts = rig.attempt_ids()
+    assert len(attempts) == 3
+    return attempts
+
+
+async def test_closes_while_the_store_is_down_are_kept_and_written_in_order_when_it_is_back(
+    rig: Rig,
+) -> None:
+    attempts = await three_calls_up(rig)
+    rig.store.down = True
+    rig.store.add_contact(1, "+4930100009")  # due, and not to be dialled while the store is away
+    with structlog.testing.capture_logs() as logs:
+        for attempt, cause in zip(attempts, ["17", "17", "19"], strict=True):
+            rig.pbx.push("Hangup", attempt, Cause=cause)
+            for _ in range(3):
+                rig.clock.t += 1.0
+                await rig.engine.step()
+        assert rig.engine.store_lost_at is not None
+        assert len(rig.pbx.originates) == 3  # nothing placed while the store was down
+        assert all(rig.store.attempts[a].status != "closed" for a in attempts)
+        rig.store.down = False
+        rig.clock.t += 1.0
+        await rig.engine.step()
+    assert rig.engine.store_lost_at is None
+    assert rig.store.closes == attempts  # each once, in the order the calls ended
+    got = [rig.store.attempts[a].outcome for a in attempts]
+    assert [o.connres if o else None for o in got] == [
+        Connres.BUSY,
+        Connres.BUSY,
+        Connres.NO_ANSWER,
+    ]
+    [lost] = [e for e in logs if e["event"] == "dialer_store_lost"]
+    assert (lost["calls"], lost["closes_kept"]) == (2, 1)  # the first call had ended
+    [back] = [e for e in logs if e["event"] == "dialer_store_back"]
+    assert (back["closes_written"], back["down_s"]) == (3, 9.0)
+    assert not [e for e in logs if e["event"] == "dialer_tick_failed"]
+    assert len(rig.pbx.originates) == 4  # and dialling goes on
+
+
+async def test_a_close_whose_answer_was_lost_is_sent_again_and_counted_once(rig: Rig) -> None:
+    [attempt, *_] = await three_calls_up(rig)
+    contact = rig.store.attempts[attempt].contact_id
+    rig.store.lose_answers = 1  # written, then the connection dropped before the commit's answer
+    rig.pbx.push("Hangup", attempt, Cause="17")
+    await rig.engine.step()
+    assert rig.engine.store_lost_at is not None
+    await rig.engine.step()  # sent again
+    assert rig.engine.store_lost_at is None
+    assert rig.store.closes == [attempt]
+    stored = rig.store.contacts[contact].contact
+    assert (stored.attempts, stored.slots[0].tries) == (1, 1)  # not charged twice
+
+
+async def test_a_start_whose_answer_was_lost_is_reconciled_not_dialled(rig: Rig) -> None:
+    rig.store.add_contact(1, "+4930100000")
+    rig.store.lose_answers = 1  # the history row and the open attempt are in; the answer is not
+    await rig.engine.step()
+    assert rig.pbx.originates == [] and rig.engine.store_lost_at is not None
+    [written] = rig.store.attempts.values()
+    await rig.engine.step()
+    # Back: the attempt nobody follows is closed as unknown (nothing was sent), with the
+    # contact's normal retry delay, not dialled at once.
+    assert written.status == "closed" and written.outcome is not None
+    assert (written.outcome.connres, written.outcome.detail) == (
+        Connres.ERROR,
+        "RECONCILED: NO CHANNEL (pending)",
+    )
+    assert rig.pbx.originates == []
+    assert rig.store.contacts[written.contact_id].dt_next_try is not None
