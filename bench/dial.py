@@ -36,6 +36,7 @@ be closed.
     scripts/lab.sh up      # prints DIALERD_AMI_* and LAB_DIR lines: export them
     .venv/bin/python bench/dial.py [--calls 1000] [--rounds 3]
     .venv/bin/python bench/dial.py --ramp [--step 250] [--max-calls 4000] [--hold 10]
+    .venv/bin/python bench/dial.py --profile /tmp/dial.prof   # dialerd serve under cProfile
     scripts/lab.sh down
 
 The lab's processes are found by LAB_DIR's pid files (default ``<repo>/.lab``).
