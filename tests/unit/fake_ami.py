@@ -30,8 +30,9 @@ Fields = dict[str, str | list[str]]
 Handler = Callable[["FakeClient", Fields], None]
 
 
-async def eventually(check: Callable[[], bool], within: float = 1.0) -> None:
-    """Waits until ``check()`` is true; fails the test after ``within`` seconds."""
+async def eventually(check: Callable[[], bool], within: float = 10.0) -> None:
+    """Waits until ``check()`` is true; fails the test after ``within`` seconds (by default
+    long enough for a loaded machine: only a failing test waits it out)."""
     deadline = time.monotonic() + within
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
