@@ -710,7 +710,7 @@ CREATE INDEX contacts_claimed_by ON public.contacts USING btree (claimed_by) WHE
 
 CREATE INDEX contacts_closed_next_try ON public.contacts USING btree (campaign_id, state, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (state <> 'open'::text);
 
-CREATE INDEX contacts_due ON public.contacts USING btree (campaign_id, dt_next_try NULLS FIRST, id) WHERE ((state = 'open'::text) AND (NOT locked));
+CREATE INDEX contacts_due ON public.contacts USING btree (campaign_id, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE ((state = 'open'::text) AND (NOT locked));
 
 CREATE INDEX contacts_ext_cust_id ON public.contacts USING btree (ext_cust_id) WHERE (ext_cust_id IS NOT NULL);
 

@@ -2,8 +2,9 @@
 -- Claims up to $4 due contacts (contact_due, migration 0013) of campaign $1, while it is
 -- active, for instance $2 with a lease of $3 seconds: the callbacks whose time has come first,
 -- in their time order (contacts_callbacks), then the others by next try, never tried first
--- (contacts_due). wallboard's next_due_contacts shows the same list. dnc: which of each
--- contact's numbers are on a do-not-call list of the campaign's client (migration 0022).
+-- (contacts_due, whose range up to now is what contact_due lets through: migration 0020).
+-- wallboard's next_due_contacts shows the same list. dnc: which of each contact's numbers are
+-- on a do-not-call list of the campaign's client (migration 0022).
 WITH cp AS (
     SELECT id, client_id, callback_grace_s AS grace FROM campaigns WHERE id = $1 AND active
 ), callbacks AS (
@@ -17,7 +18,7 @@ WITH cp AS (
     SELECT d.id FROM contacts d
     WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NULL
       AND contact_due(d, (SELECT grace FROM cp))
-    ORDER BY d.dt_next_try NULLS FIRST, d.id
+    ORDER BY coalesce(d.dt_next_try, '-infinity'), d.id
     LIMIT greatest($4 - (SELECT count(*) FROM callbacks), 0)
     FOR UPDATE SKIP LOCKED
 )

@@ -79,7 +79,7 @@ WITH cp AS (
     (SELECT d.*, 1 AS rank FROM contacts d
      WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NULL
        AND contact_due(d, (SELECT grace FROM cp))
-     ORDER BY d.dt_next_try NULLS FIRST, d.id
+     ORDER BY coalesce(d.dt_next_try, '-infinity'), d.id
      LIMIT $2)
 )
 SELECT id, name, phone_numbers, number_invalid, next_number, dt_next_try

@@ -106,7 +106,7 @@ WITH own AS (
     WHERE d.campaign_id = ANY($3::integer[]) AND d.callback_at IS NULL
       AND contact_due(d, cp.callback_grace_s)
       AND NOT EXISTS (SELECT 1 FROM own) AND NOT EXISTS (SELECT 1 FROM callbacks)
-    ORDER BY d.dt_next_try NULLS FIRST, d.id
+    ORDER BY coalesce(d.dt_next_try, '-infinity'), d.id
     LIMIT 1
     FOR UPDATE OF d SKIP LOCKED
 )

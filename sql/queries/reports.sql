@@ -115,7 +115,7 @@ WITH cp AS (
     SELECT c.campaign_id, count(*) AS contacts
     FROM contacts c  -- contacts_open_attempt: as many as calls in flight
     WHERE c.open_attempt_id IS NOT NULL AND c.state = 'open' AND NOT c.locked
-      AND (c.dt_next_try IS NULL OR c.dt_next_try <= now())
+      AND coalesce(c.dt_next_try, '-infinity') <= now()
     GROUP BY c.campaign_id
 )
 SELECT cp.id AS campaign_id, cp.abandon_limit,
@@ -130,9 +130,9 @@ FROM cp
 LEFT JOIN in_progress ON in_progress.campaign_id = cp.id
 CROSS JOIN LATERAL (
     SELECT count(*) AS waiting
-    FROM contacts c  -- contacts_due, index only
+    FROM contacts c  -- contacts_due, its range of those due (migration 0020)
     WHERE c.campaign_id = cp.id AND c.state = 'open' AND NOT c.locked
-      AND (c.dt_next_try IS NULL OR c.dt_next_try <= now())
+      AND coalesce(c.dt_next_try, '-infinity') <= now()
 ) due
 CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE c.state = 'open') AS open,
