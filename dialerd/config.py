@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """``127.0.0.1, 10.0.0.0/8, ::1``: addresses or networks, comma-separated; ValueError."""
+    return tuple(ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip())
 
 
 class Settings(BaseSettings):
@@ -25,7 +33,11 @@ class Settings(BaseSettings):
     session_idle_s: float = Field(default=12 * 3600, ge=60)
     """A console session ends after this long without a request (a work shift fits in it)."""
     secure_cookies: bool = False
-    """Mark the console's session cookie Secure; set it when the console is served over HTTPS."""
+    """Mark the console's session cookie Secure always (it is Secure anyway on a request that
+    came over HTTPS, directly or through a trusted proxy)."""
+    trusted_proxies: str = ""
+    """Addresses or networks (``127.0.0.1,10.0.0.0/8``) of the reverse proxies whose
+    X-Forwarded-For, -Proto and -Host are believed; from anyone else they are ignored."""
     assets_dir: str | None = None
     """Where the console's front-end libraries are (npm's node_modules); default: the checkout's."""
     import_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
@@ -58,6 +70,15 @@ class Settings(BaseSettings):
     drain_timeout_s: float = Field(default=600.0, ge=0)
     """On SIGTERM, how long calls in progress may take to end before dialerd exits anyway (their
     attempts are then reconciled by the next start)."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # ValueError: pydantic's error names the setting
+        return value
+
+    def proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     def node_modules_dir(self) -> Path:
         """The npm libraries the console and the API's docs page serve (scripts/setup.sh)."""
