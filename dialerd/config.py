@@ -22,7 +22,9 @@ def parse_networks(text: str) -> tuple[Network, ...]:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIALERD_", extra="ignore")
 
-    database_url: str | None = None
+    # Secrets (the DSN may hold a password) are left out of the settings' repr and str, so
+    # that a logged or printed Settings shows none of them (docs/security.md).
+    database_url: str | None = Field(default=None, repr=False)
     """asyncpg DSN. Required by every command that touches the store."""
 
     http_host: str = "127.0.0.1"
@@ -43,7 +45,7 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     """Largest spreadsheet or CSV file an import accepts (the console's upload)."""
 
-    metrics_token: str | None = None
+    metrics_token: str | None = Field(default=None, repr=False)
     """Serve /metrics on the API's listener to requests with ``Authorization: Bearer <it>``."""
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None
@@ -56,7 +58,7 @@ class Settings(BaseSettings):
     """Without an AMI host, ``dialerd serve`` runs the HTTP API only."""
     ami_port: int = 5038
     ami_username: str = "dialerd"
-    ami_secret: str = ""
+    ami_secret: str = Field(default="", repr=False)
 
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     """Names this process in claims and leases, so that two processes never dial one contact."""
