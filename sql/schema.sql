@@ -256,7 +256,10 @@ CREATE TABLE public.api_tokens (
     client_id integer NOT NULL,
     token_hash bytea NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    revoked_at timestamp with time zone
+    revoked_at timestamp with time zone,
+    name text DEFAULT ''::text NOT NULL,
+    expires_at timestamp with time zone,
+    last_used_at timestamp with time zone
 );
 
 ALTER TABLE public.api_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (

@@ -9,7 +9,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from dialerd.api import calltasks, campaigns, contacts, dnc, metrics, openapi
+from dialerd.api import calltasks, campaigns, contacts, dnc, metrics, openapi, proxy
 from dialerd.api.auth import client_for_token
 from dialerd.api.body import BadBody
 from dialerd.api.context import CLIENT_ID, POOL
@@ -103,6 +103,7 @@ def init_app(
     /metrics when it has a token (``live_view``: this process's engine's, if it dials)."""
     app = web.Application(
         middlewares=[
+            proxy.forwarded_middleware,
             metrics.http_metrics_middleware,
             request_id_middleware,
             errors_middleware,
@@ -111,6 +112,7 @@ def init_app(
         client_max_size=settings.max_body_bytes,
     )
     app[POOL] = pool
+    app[proxy.TRUSTED] = settings.proxy_networks()
     if settings.metrics_token:
         app[metrics.METRICS_TOKEN] = settings.metrics_token
         if live_view is not None:
