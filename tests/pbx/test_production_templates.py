@@ -36,8 +36,9 @@ CONF = REPO / "asterisk_conf"
 EXISTING_PBX = Path(__file__).parent / "existing_pbx"
 # What the engine keys events on (asterisk_conf/README.md, "Dialplan contract").
 CHANNELVARS = "DIALERD_ATTEMPT_ID,DIALERD_CONTACT_ID,DIALERD_CAMPAIGN_ID"
-# A log line at these levels: "[2026-12-01 20:01:02.345] WARNING[123] config.c: ..."
-PROBLEM = re.compile(r"^\[[^]]+\] (?:WARNING|ERROR)\[\d+\] (?:\S+ )?([\w./-]+\.c): (.*)$")
+# A log line at these levels: "[2026-12-01 20:01:02.345] WARNING[123] config.c: ...", with a
+# call's id after the thread's ("WARNING[123][C-00000001]") when a call logged it.
+PROBLEM = re.compile(r"^\[[^]]+\] (?:WARNING|ERROR)\[\d+\](?:\[[^]]*\])? ([\w./-]+\.c): (.*)$")
 # The config parser (includes, templates, (+)) and what reads the merged files.
 READERS = {
     "config.c",
