@@ -14,7 +14,7 @@
 # Knobs (env): LAB_DIR (<repo>/.lab), LAB_AMI_PORT (5038), LAB_SIP_PORT (5060),
 # LAB_AGENTS (3), LAB_TALK_TIME (5 s), LAB_WRAPUP (2 s), LAB_BENCH_AGENTS (20),
 # LAB_BENCH_TALK (1 s), LAB_RTP_START/LAB_RTP_END (20000/29999),
-# LAB_AMI_USERNAME (dialerd), LAB_AMI_SECRET (random, kept per LAB_DIR).
+# LAB_AMI_SECRET (random, kept per LAB_DIR).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +30,8 @@ bench_agents="${LAB_BENCH_AGENTS:-20}"
 bench_talk="${LAB_BENCH_TALK:-1}"
 rtp_start="${LAB_RTP_START:-20000}"
 rtp_end="${LAB_RTP_END:-29999}"
-ami_user="${LAB_AMI_USERNAME:-dialerd}"
+# the production AMI user (manager_dialerd.conf), with the lab's secret
+ami_user=dialerd
 # sipp's RTP socket: off the SIP port so two labs on the same IPs do not clash
 media_port=$((sip_port + 2))
 # The tone phones (name:address:Hz), each a sipp that answers at once and sends one sine: the
@@ -264,7 +265,6 @@ render() { # template output
     -e "s|@PREFIX@|$prefix|g" \
     -e "s|@SIP_PORT@|$sip_port|g" \
     -e "s|@AMI_PORT@|$ami_port|g" \
-    -e "s|@AMI_USER@|$ami_user|g" \
     -e "s|@AMI_SECRET@|$secret|g" \
     -e "s|@RTP_START@|$rtp_start|g" \
     -e "s|@RTP_END@|$rtp_end|g" \
@@ -285,9 +285,11 @@ write_config() {
   render "$conf_src/lab/manager.conf.in" "$etc/manager.conf"
   render "$conf_src/lab/rtp.conf.in" "$etc/rtp.conf"
   render "$conf_src/lab/extensions.conf.in" "$etc/extensions.conf"
-  cp "$conf_src/lab/modules.conf" "$conf_src/lab/logger.conf" "$conf_src/lab/cdr.conf" "$etc/"
-  # The dialer contexts and AMD tuning are the production files, unchanged.
-  cp "$conf_src/extensions_dialerd.conf" "$conf_src/amd.conf" "$etc/"
+  cp "$conf_src/lab/modules.conf" "$conf_src/lab/logger.conf" "$conf_src/lab/cdr.conf" \
+    "$conf_src/lab/musiconhold.conf" "$etc/"
+  # The production snippets, unchanged, included by the lab's files as a PBX includes them;
+  # the AMD tuning is the production file.
+  cp "$conf_src"/*_dialerd.conf "$conf_src/amd.conf" "$etc/"
 
   render "$conf_src/lab/pjsip.conf.in" "$etc/pjsip.conf"
   local i
@@ -313,11 +315,11 @@ write_config() {
     for ((i = 1; i <= bench_agents; i++)); do
       printf 'member => Local/%d@dialerd-lab-autoanswer/n,0,bench%d\n' "$i" "$i"
     done
-    printf '\n[lab-agents](dialerd-campaign)\n'
+    printf '\n[lab-agents](lab-campaign)\n'
     for ((i = 1; i <= agents; i++)); do
       printf 'member => PJSIP/agent%d,0,agent%d\n' "$i" "$i"
     done
-    printf '\n[lab-tones](dialerd-campaign)\nmember => PJSIP/toneagent1,0,toneagent1\n'
+    printf '\n[lab-tones](lab-campaign)\nmember => PJSIP/toneagent1,0,toneagent1\n'
   } >>"$etc/queues.conf"
 
   # Data dir: the install's (docs, keys...) by symlink, plus our prompts.
@@ -326,7 +328,7 @@ write_config() {
     [[ "$(basename "$d")" == sounds ]] && continue
     ln -s "$d" "$lab_dir/data/$(basename "$d")"
   done
-  cp "$conf_src"/sounds/dialerd/*.wav "$lab_dir/data/sounds/dialerd/"
+  cp -r "$conf_src"/sounds/dialerd/. "$lab_dir/data/sounds/dialerd/"
 
   render "$conf_src/lab/sipp/$farend_src" "$lab_dir/sipp/farend.xml"
   render "$conf_src/lab/sipp/$agent_src" "$lab_dir/sipp/agent.xml"

@@ -55,7 +55,7 @@ class CampaignSettings(BaseModel):
         None, alias="Queue", description="Asterisk queue that answered calls go to"
     )
     dial_string: Annotated[Text, StringConstraints(max_length=200, pattern=_DIAL_STRING)] | None = (
-        Field(None, alias="DialString", description="e.g. PJSIP/{number}@trunk")
+        Field(None, alias="DialString", description="e.g. PJSIP/{number}@dialerd-trunk")
     )
     caller_id: Annotated[Text, StringConstraints(max_length=80)] | None = Field(
         None, alias="CallerID"

@@ -86,7 +86,7 @@ SECTIONS: list[tuple[str, list[Field]]] = [
         "Asterisk",
         [
             Field("Queue", "Queue", "The Asterisk queue whose agents take the answered calls"),
-            Field("DialString", "Dial string", "e.g. PJSIP/{number}@trunk"),
+            Field("DialString", "Dial string", "e.g. PJSIP/{number}@dialerd-trunk"),
             Field("CallerID", "Caller ID", 'e.g. "Sales" <4721000000>'),
             Field("MaxCallsInFlight", "Calls in flight at most", "Empty: the installation's cap"),
             Field(
