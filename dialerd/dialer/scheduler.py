@@ -3,8 +3,9 @@
 The claim itself is one SQL statement (``claim_contacts``: due contacts, ``FOR UPDATE SKIP
 LOCKED``, a lease), so two dialerd processes on one database never get the same contact and a
 crashed process's claims come back after the lease. The call window needs each number's time
-zone, so it is checked here, after the claim: a contact outside its window is released with
-``dt_next_try`` at the window's next opening and is not looked at again before then.
+zone and country (its calling hours), so it is checked here, after the claim: a contact
+outside its window is released with ``dt_next_try`` at the window's next opening and is not
+looked at again before then.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dialerd.dialer.ports import DialerStore
-from dialerd.dialer.rules import CallWindow, number_zones, pick_slot
+from dialerd.dialer.rules import CallWindow, callee, pick_slot
 from dialerd.domain import Campaign
 
 
@@ -42,10 +43,10 @@ class Scheduler:
                 continue
             number = contact.slots[slot].number
             assert number is not None
-            zones = number_zones(number, campaign.timezone)
-            if window.is_open(now, zones):
+            where = callee(number, campaign.timezone)
+            if window.is_open(now, *where):
                 calls.append(DueCall(contact.id, number, slot))
             else:
-                later.append((contact.id, window.next_opening(now, zones)))
+                later.append((contact.id, window.next_opening(now, *where)))
         await self.store.release(later)
         return calls

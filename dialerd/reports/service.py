@@ -78,6 +78,24 @@ async def attempts(
         await batches.aclose()  # a client that went away frees the connection
 
 
+@dataclass(frozen=True)
+class AbandonReport:
+    """One campaign's abandon rate by day (and the 30 days ending with each), and the
+    pacer's window now: the 30 × 24 hours the predictive pacer holds under the limit."""
+
+    days: list[AbandonDay]
+    window: CampaignFigures
+
+
+async def abandon_report(
+    conn: Conn, client_id: int, campaign_id: int, period: Period
+) -> AbandonReport:
+    await _check_campaign(conn, client_id, campaign_id)
+    rows = await store.abandon_by_day(conn, client_id, campaign_id, period.first, period.last)
+    window = (await campaign_figures(conn, client_id))[campaign_id]
+    return AbandonReport([AbandonDay(**r) for r in rows], window)
+
+
 async def campaign_figures(conn: Conn, client_id: int) -> dict[int, CampaignFigures]:
     """The campaign list's figures of every campaign of the client, by campaign ID."""
     return {
