@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import ApiError, json_response
 from dialerd.api.records import Records
-from dialerd.campaigns.schema import INT4_MAX
+from dialerd.campaigns.schema import INT4_MAX, json_value
 from dialerd.reports.figures import Period, ReportRejected, over_limit
 from dialerd.reports.service import AbandonReport, ReportNotFound, abandon_report
 
@@ -66,7 +66,7 @@ def _rows(report: AbandonReport) -> list[dict[str, Any]]:
             "LiveAnswers30d": d.answered_30d,
             "Abandoned30d": d.abandoned_30d,
             "Rate30d": d.rate_30d,
-            "AbandonLimit": d.abandon_limit,
+            "AbandonLimit": json_value(d.abandon_limit),
             "bLimitKept": not over_limit(d.rate, d.abandon_limit),
             "bLimitKept30d": not over_limit(d.rate_30d, d.abandon_limit),
         }
@@ -99,7 +99,7 @@ async def _json(request: web.Request) -> web.Response:
         "LiveAnswers": w.answered_30d,
         "Abandoned": w.abandoned_30d,
         "Rate": w.abandon_rate_30d,
-        "AbandonLimit": w.abandon_limit,
+        "AbandonLimit": json_value(w.abandon_limit),
         "bLimitKept": not over_limit(w.abandon_rate_30d, w.abandon_limit),
     }
     return json_response(AbandonRate.of(_rows(report), window=window))
