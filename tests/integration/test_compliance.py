@@ -12,9 +12,9 @@ from typing import Any
 import asyncpg
 
 from dialerd.dialer.rules import decider
-from dialerd.domain import ClosedAttempt, Connres
+from dialerd.domain import ClosedAttempt, Connres, Role
 from dialerd.store.dialer import PostgresDialerStore
-from tests.conftest import Api
+from tests.conftest import Api, Console
 from tests.integration.test_attempts import outcome, start_one
 from tests.integration.test_reports import abandoned_call, answered_call, oslo, oslo_campaign
 from tests.integration.test_scheduler import add_campaign, add_contact
@@ -154,3 +154,34 @@ async def test_the_abandon_rate_report_refuses_in_its_envelope(
         "GET", f"/dialler/campaigns/{other}/abandonrate?from=2026-03-01&to=2026-03-01"
     )
     assert (status, body) == (404, {"status": 404, "error": f"no campaign with ID {other}"})
+
+
+async def test_the_console_resume_needs_a_caller_id_and_only_admins_override_hours(
+    console: Console, pool: asyncpg.Pool
+) -> None:
+    cid = await add_campaign(pool, caller_id=None, active=False)
+    await console.add_user("sue")
+    await console.sign_in("sue")
+    status, _, page = await console.post(f"/console/campaigns/{cid}/resume")
+    assert status == 400 and "an active campaign must send a caller ID" in page
+    assert await pool.fetchval("SELECT active FROM campaigns WHERE id = $1", cid) is False
+
+    # A supervisor's save leaves the override as an admin set it; an admin's sets it.
+    await pool.execute("UPDATE campaigns SET call_hours_override = true WHERE id = $1", cid)
+    form = {"Name": "edited", "WindowDays": "1"}
+    status, _, page = await console.post(f"/console/campaigns/{cid}/edit", form)
+    assert status == 303, page
+    row = await pool.fetchrow("SELECT name, call_hours_override FROM campaigns WHERE id = $1", cid)
+    assert row == ("edited", True)
+    _, _, page = await console.get(f"/console/campaigns/{cid}/edit")
+    assert 'name="bCallHoursOverride" id="f-bCallHoursOverride" checked disabled' in page
+    await console.add_user("ada", Role.ADMIN)
+    await console.sign_in("ada")
+    status, _, _ = await console.post(f"/console/campaigns/{cid}/edit", form)
+    assert status == 303
+    override = "SELECT call_hours_override FROM campaigns WHERE id = $1"
+    assert await pool.fetchval(override, cid) is False
+    status, _, _ = await console.post(
+        f"/console/campaigns/{cid}/edit", form | {"bCallHoursOverride": "on"}
+    )
+    assert status == 303 and await pool.fetchval(override, cid) is True
