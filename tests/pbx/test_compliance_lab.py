@@ -32,11 +32,12 @@ async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harne
     return Harness(api, pool, lab, settings)
 
 
-def invites(ami: Ami, contact: int) -> int:
-    """How many calls Asterisk sent to the far end for ``contact``."""
+def invites(ami: Ami, since: int, contact: int) -> int:
+    """How many calls Asterisk sent to the far end for ``contact`` from event ``since`` on
+    (the AMI client is the session's; contact ids start again in each test's database)."""
     channels = {
         ev.get("channel")
-        for ev in ami.events
+        for ev in ami.events[since:]
         if str(ev.get("channel") or "").startswith("PJSIP/farend-")
         and ev.chanvars().get("DIALERD_CONTACT_ID") == str(contact)
     }
@@ -73,6 +74,7 @@ def after(seconds: float, done: Callable[[], Awaitable[bool]]) -> Callable[[], A
 async def test_an_abandoned_contact_is_not_called_again_within_72_hours(
     h: Harness, ami: Ami
 ) -> None:
+    since = len(ami.events)
     # Without the after-care an abandoned contact is called again at once.
     free = await h.campaign(bAbandonAfterCare=False, **ABANDONS)
     for _ in range(6):
@@ -96,7 +98,7 @@ async def test_an_abandoned_contact_is_not_called_again_within_72_hours(
     abandoned = [c for c in contacts if calls[c][0]]
     assert abandoned, calls
     for c in contacts:
-        assert len(calls[c]) == 1 and invites(ami, c) == 1, (c, calls, invites(ami, c))
+        assert len(calls[c]) == 1 and invites(ami, since, c) == 1, (c, calls)
     rows = await h.pool.fetch(
         "SELECT id, state, dt_next_try, after_care_until FROM contacts WHERE id = ANY($1)",
         abandoned,
@@ -120,6 +122,7 @@ async def test_a_callee_outside_its_country_hours_is_not_called(
     closed = CountryHours("US", dict.fromkeys(range(1, 8), (slot,)), "closed now")
     monkeypatch.setitem(compliance.COUNTRY_HOURS, "US", closed)
 
+    since = len(ami.events)
     campaign = await h.campaign(**AGAIN_AT_ONCE)  # its window: all day, every day
     new_york = await h.contact(campaign, "+12125550100")  # the far end answers (last digit 0)
     berlin = await h.contact(campaign, number(0))  # no hours for DE: called
@@ -128,8 +131,8 @@ async def test_a_callee_outside_its_country_hours_is_not_called(
         return bool((await attempts(h, campaign)).get(berlin))
 
     await h.run_until(after(3, berlin_closed), 60)
-    assert invites(ami, berlin) == 1
-    assert invites(ami, new_york) == 0
+    assert invites(ami, since, berlin) == 1
+    assert invites(ami, since, new_york) == 0
     assert new_york not in await attempts(h, campaign)
     # Given back until the country's hours open: the slot's next start in New York.
     due = await h.pool.fetchval("SELECT dt_next_try FROM contacts WHERE id = $1", new_york)
