@@ -38,7 +38,8 @@ async def test_an_active_campaign_must_send_a_caller_id(api: Api, pool: asyncpg.
         "PATCH", f"/dialler/campaigns/{cid}", json={"bActive": True, "Name": "b"}
     )
     assert status == 400 and "caller ID" in body["error"]
-    assert await pool.fetchrow("SELECT name, active FROM campaigns") == ("a", False)
+    row = await pool.fetchrow("SELECT name, active FROM campaigns")
+    assert row is not None and tuple(row) == ("a", False)
     status, body = await api.request(
         "PATCH", f"/dialler/campaigns/{cid}", json={"bActive": True, **CALLER_ID}
     )
@@ -172,7 +173,7 @@ async def test_the_console_resume_needs_a_caller_id_and_only_admins_override_hou
     status, _, page = await console.post(f"/console/campaigns/{cid}/edit", form)
     assert status == 303, page
     row = await pool.fetchrow("SELECT name, call_hours_override FROM campaigns WHERE id = $1", cid)
-    assert row == ("edited", True)
+    assert row is not None and tuple(row) == ("edited", True)
     _, _, page = await console.get(f"/console/campaigns/{cid}/edit")
     assert 'name="bCallHoursOverride" id="f-bCallHoursOverride" checked disabled' in page
     await console.add_user("ada", Role.ADMIN)
