@@ -96,11 +96,11 @@ async def _json(request: web.Request) -> web.Response:
     w = report.window
     window = {
         "Hours": 720,
-        "LiveAnswers": w.answered_30d,
-        "Abandoned": w.abandoned_30d,
-        "Rate": w.abandon_rate_30d,
+        "LiveAnswers": w.answered,
+        "Abandoned": w.abandoned,
+        "Rate": w.rate,
         "AbandonLimit": json_value(w.abandon_limit),
-        "bLimitKept": not over_limit(w.abandon_rate_30d, w.abandon_limit),
+        "bLimitKept": not over_limit(w.rate, w.abandon_limit),
     }
     return json_response(AbandonRate.of(_rows(report), window=window))
 

@@ -15,6 +15,7 @@ import asyncpg
 
 from dialerd.reports.figures import (
     AbandonDay,
+    AbandonWindow,
     AgentFigures,
     CampaignAbandons,
     CampaignFigures,
@@ -84,7 +85,7 @@ class AbandonReport:
     pacer's window now: the 30 × 24 hours the predictive pacer holds under the limit."""
 
     days: list[AbandonDay]
-    window: CampaignFigures
+    window: AbandonWindow
 
 
 async def abandon_report(
@@ -92,8 +93,10 @@ async def abandon_report(
 ) -> AbandonReport:
     await _check_campaign(conn, client_id, campaign_id)
     rows = await store.abandon_by_day(conn, client_id, campaign_id, period.first, period.last)
-    window = (await campaign_figures(conn, client_id))[campaign_id]
-    return AbandonReport([AbandonDay(**r) for r in rows], window)
+    window = await store.abandon_window(conn, client_id, campaign_id)
+    if window is None:  # deleted meanwhile
+        raise ReportNotFound(campaign_id)
+    return AbandonReport([AbandonDay(**r) for r in rows], AbandonWindow(**window))
 
 
 async def campaign_figures(conn: Conn, client_id: int) -> dict[int, CampaignFigures]:

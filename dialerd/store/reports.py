@@ -59,6 +59,11 @@ async def abandon_by_day(
         )
 
 
+async def abandon_window(conn: Conn, client_id: int, campaign_id: int) -> Row | None:
+    row: Row | None = await conn.fetchrow(q("abandon_window"), client_id, campaign_id)
+    return row
+
+
 async def stream_attempts(
     pool: asyncpg.Pool,
     client_id: int,

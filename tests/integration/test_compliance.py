@@ -118,7 +118,7 @@ async def test_the_abandon_rate_report_as_json_and_csv(api: Api, pool: asyncpg.P
     last = body["records"][-1]
     assert (last["LiveAnswers30d"], last["Abandoned30d"], last["bLimitKept30d"]) == (6, 3, False)
     assert last["Rate30d"] == 0.5 and last["AbandonLimit"] == 0.3
-    # The pacer's window (the 30 x 24 h up to now) has none of March 2026's calls.
+    # The pacer's window (the 30 x 24 h up to now): none of March 2026's calls, an hour ago's.
     window: dict[str, Any] = body["window"]
     assert window == {
         "Hours": 720,
@@ -127,6 +127,18 @@ async def test_the_abandon_rate_report_as_json_and_csv(api: Api, pool: asyncpg.P
         "Rate": None,
         "AbandonLimit": 0.3,
         "bLimitKept": True,
+    }
+    await abandoned_call(pool, contact, datetime.now(UTC) - timedelta(hours=1))
+    await answered_call(pool, contact, datetime.now(UTC) - timedelta(days=29, hours=23))
+    await answered_call(pool, contact, datetime.now(UTC) - timedelta(days=30, hours=1))  # out
+    status, body = await api.request("GET", f"/dialler/campaigns/{cid}/abandonrate?{query}")
+    assert status == 200 and body["window"] == {
+        "Hours": 720,
+        "LiveAnswers": 2,
+        "Abandoned": 1,
+        "Rate": 0.5,
+        "AbandonLimit": 0.3,
+        "bLimitKept": False,
     }
     status, kind, text = await _csv(api, f"/dialler/campaigns/{cid}/abandonrate.csv?{query}")
     assert (status, kind) == (200, "text/csv")
