@@ -168,6 +168,8 @@ class Campaign:
     min_call_interval_h: float
     retry_minutes: Mapping[str, float]  # CONNRES → minutes to the next try
     callback_grace_s: int  # one agent's callback goes to anyone once it is signed out this long
+    abandon_after_care: bool | None  # None: on where default_region asks for it (compliance.py)
+    call_hours_override: bool  # an admin let the window reach outside the country's hours
     active: bool
     created_at: datetime
     updated_at: datetime
@@ -275,6 +277,7 @@ class ContactUpdate:
     last_cause: int | None
     last_result_mailbox: bool
     callback_spent: bool  # somebody was called: a callback the contact had is made
+    after_care_until: datetime | None = None  # abandoned: no call without an agent until then
 
 
 # -- result codes --------------------------------------------------------------------------------
@@ -433,6 +436,7 @@ class ClosedAttempt:
     outcome: Outcome
     channel: str | None
     retry_at_once: bool = False  # nobody was called: the contact is due again at once
+    after_care: bool = False  # the campaign's abandon after-care is on
 
 
 Decide = Callable[[Contact, ClosedAttempt, Mapping[str, float]], ContactUpdate]

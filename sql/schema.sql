@@ -85,6 +85,7 @@ CREATE TABLE public.contacts (
     result_code_id integer,
     callback_at timestamp with time zone,
     callback_user_id integer,
+    after_care_until timestamp with time zone,
     CONSTRAINT contacts_check CHECK (((cardinality(number_tries) = cardinality(phone_numbers)) AND (cardinality(number_last_cause) = cardinality(phone_numbers)) AND (cardinality(number_end_reason) = cardinality(phone_numbers)) AND (cardinality(number_invalid) = cardinality(phone_numbers)))),
     CONSTRAINT contacts_check1 CHECK (((callback_user_id IS NULL) OR (callback_at IS NOT NULL))),
     CONSTRAINT contacts_max_attempts_check CHECK ((max_attempts > 0)),
@@ -94,6 +95,12 @@ CREATE TABLE public.contacts (
     CONSTRAINT contacts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'done'::text, 'finished'::text])))
 )
 WITH (autovacuum_vacuum_insert_threshold='100000', autovacuum_vacuum_insert_scale_factor='0');
+
+CREATE FUNCTION public.contact_after_care_over(d public.contacts) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(d.after_care_until, '-infinity') <= now()
+$$;
 
 CREATE FUNCTION public.contact_callable(d public.contacts) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -354,6 +361,8 @@ CREATE TABLE public.campaigns (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     callback_grace_s integer DEFAULT 300 NOT NULL,
     wrapup_limit_s integer DEFAULT 60 NOT NULL,
+    abandon_after_care boolean,
+    call_hours_override boolean DEFAULT false NOT NULL,
     CONSTRAINT campaigns_abandon_limit_check CHECK (((abandon_limit > (0)::double precision) AND (abandon_limit < (1)::double precision))),
     CONSTRAINT campaigns_agent_timeout_s_check CHECK (((agent_timeout_s >= 1) AND (agent_timeout_s <= 10))),
     CONSTRAINT campaigns_aggressiveness_check CHECK ((aggressiveness > (0)::double precision)),

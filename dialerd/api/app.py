@@ -9,7 +9,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from dialerd.api import calltasks, campaigns, contacts, dnc, metrics, openapi, proxy
+from dialerd.api import abandonrate, calltasks, campaigns, contacts, dnc, metrics, openapi, proxy
 from dialerd.api.auth import client_for_token
 from dialerd.api.body import BadBody
 from dialerd.api.context import CLIENT_ID, POOL
@@ -126,6 +126,7 @@ def init_app(
     app.add_routes(contacts.routes)
     app.add_routes(campaigns.routes)
     app.add_routes(dnc.routes)
+    app.add_routes(abandonrate.routes)
     app.add_routes(calltasks.routes)
     app.cleanup_ctx.append(calltasks.import_worker)
     return app

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from dialerd.api import examples
+from dialerd.api.abandonrate import AbandonRate, AbandonRateDay
 from dialerd.api.contacts import MAX_TEXT, ContactImport, ContactUpdate
 from dialerd.api.dnc import MAX_PAGE, DncAdd, DncAdded, DncPage
 from dialerd.api.errors import DiallerError, DiallerStatus, json_response
@@ -81,6 +82,7 @@ class Op:
     answer_example: Any = None
     public: bool = False
     queued: type[BaseModel] | None = None  # 200's other model: an import queued (importAsync)
+    csv: bool = False  # 200 is text/csv (the answer's columns are the model's fields)
 
 
 _BOOL = {"type": "boolean", "default": False}
@@ -107,6 +109,10 @@ _CODE_ID = Param(
     {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
     "the result code's ID",
     True,
+)
+_DAYS = tuple(
+    Param(name, "query", {"type": "string", "format": "date"}, f"{what} (YYYY-MM-DD)", True)
+    for name, what in (("from", "the first day"), ("to", "the last day, at most 366 in all"))
 )
 _CONTACTS = Records[DiallerContact]
 _CAMPAIGNS, _CAMPAIGN_LIST = Records[CampaignRecord], RecordList[CampaignRecord]
@@ -364,6 +370,23 @@ OPERATIONS: list[Op] = [
             ),
         ),
     ),
+    Op(
+        "get",
+        "/dialler/campaigns/{id}/abandonrate",
+        "A campaign's abandon rate by day and over 30 days, and the pacer's window",
+        "campaigns",
+        AbandonRate,
+        (_CAMPAIGN_ID, *_DAYS),
+    ),
+    Op(
+        "get",
+        "/dialler/campaigns/{id}/abandonrate.csv",
+        "The abandon rate by day as CSV",
+        "campaigns",
+        AbandonRateDay,
+        (_CAMPAIGN_ID, *_DAYS),
+        csv=True,
+    ),
     Op("get", "/health", "Health", "health", DiallerStatus, errors=(), public=True),
 ]
 
@@ -433,6 +456,12 @@ def document() -> dict[str, Any]:
         if op.queued is not None:
             ok = {"anyOf": [ok, refs[(op.queued, "serialization")]]}
         responses: dict[str, Any] = {"200": _response("done", ok, op.answer_example)}
+        if op.csv:
+            columns = ", ".join(op.answer.model_fields) if op.answer else ""
+            responses["200"] = {
+                "description": f"a header line ({columns}), then a line per day",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
         for status in (*op.errors, *(() if op.public else (401,))):
             responses[str(status)] = _response(_REASONS[status], envelope)
         for status, (model, text) in op.more.items():

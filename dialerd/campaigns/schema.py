@@ -94,6 +94,18 @@ class CampaignSettings(BaseModel):
         description="an agent's own callback goes to anyone once the agent has been signed"
         " out this long past its time",
     )
+    abandon_after_care: bool | None = Field(
+        None,
+        alias="bAbandonAfterCare",
+        description="a person whose call was abandoned is not called again within 72 hours"
+        " but with an agent on the line; null: on where DefaultRegion is GB",
+    )
+    call_hours_override: bool = Field(
+        False,
+        alias="bCallHoursOverride",
+        description="an admin lets the window reach outside the calling hours of"
+        " DefaultRegion's country and of each callee's",
+    )
     active: bool = Field(True, alias="bActive")
 
     @field_validator("window_days")

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from dialerd import metrics
+from dialerd.compliance import after_care_on
 from dialerd.config import Settings
 from dialerd.dialer.breaker import TrunkBreaker
 from dialerd.dialer.feed import StatsFeed
@@ -47,7 +48,7 @@ from dialerd.dialer.pacing import (
 )
 from dialerd.dialer.ports import DialerStore, LiveStore, Pbx, PbxEvent, PreviewStore
 from dialerd.dialer.preview import Reservation, pause_moves, reservations
-from dialerd.dialer.rules import CallWindow, decider, number_zones, pick_slot
+from dialerd.dialer.rules import CallWindow, callee, decider, pick_slot
 from dialerd.dialer.scheduler import DueCall, Scheduler, stop_dnc
 from dialerd.domain import (
     AFTER_CALL_REASON,
@@ -699,9 +700,18 @@ class Engine:
                 if other.campaign.queue == e.transfer_queue:
                     self._after_calls.append((e.transfer_agent, other.campaign.id, attempt.id))
                     break
+        after_care = run is not None and after_care_on(
+            run.campaign.abandon_after_care, run.campaign.default_region
+        )
         self._to_close.append(
             ClosedAttempt(
-                attempt.id, attempt.contact_id, attempt.slot, outcome, e.channel, retry_at_once
+                attempt.id,
+                attempt.contact_id,
+                attempt.slot,
+                outcome,
+                e.channel,
+                retry_at_once,
+                after_care,
             )
         )
         metrics.count_attempt(attempt.campaign_id, outcome)
@@ -936,10 +946,10 @@ class Engine:
                 continue
             number = contact.slots[slot].number
             assert number is not None
-            zones = number_zones(number, campaign.timezone)
+            where = callee(number, campaign.timezone)
             window = CallWindow.of(campaign)
-            if not window.is_open(now, zones):
-                await self.store.release([(contact.id, window.next_opening(now, zones))])
+            if not window.is_open(now, *where):
+                await self.store.release([(contact.id, window.next_opening(now, *where))])
                 continue
             if not await preview.offer(want.agent, claim, slot, number):
                 await self.store.release([(contact.id, now)])  # it has one by now

@@ -3,10 +3,11 @@
 The claim itself is one SQL statement (``claim_contacts``: due contacts, ``FOR UPDATE SKIP
 LOCKED``, a lease), so two dialerd processes on one database never get the same contact and a
 crashed process's claims come back after the lease. The call window needs each number's time
-zone, so it is checked here, after the claim: a contact outside its window is released with
-``dt_next_try`` at the window's next opening and is not looked at again before then. The
-claim says which numbers are on a do-not-call list: they are skipped, and a contact with no
-other number left is not dialled but stopped (``DialerStore.stop_dnc``).
+zone and country (its calling hours), so it is checked here, after the claim: a contact
+outside its window is released with ``dt_next_try`` at the window's next opening and is not
+looked at again before then. The claim says which numbers are on a do-not-call list: they are
+skipped, and a contact with no other number left is not dialled but stopped
+(``DialerStore.stop_dnc``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime
 import structlog
 
 from dialerd.dialer.ports import DialerStore
-from dialerd.dialer.rules import CallWindow, dnc_stopped_slot, number_zones, pick_slot
+from dialerd.dialer.rules import CallWindow, callee, dnc_stopped_slot, pick_slot
 from dialerd.domain import Campaign, ClaimedContact
 
 log = structlog.get_logger(__name__)
@@ -50,11 +51,11 @@ class Scheduler:
                 continue
             number = contact.slots[slot].number
             assert number is not None
-            zones = number_zones(number, campaign.timezone)
-            if window.is_open(now, zones):
+            where = callee(number, campaign.timezone)
+            if window.is_open(now, *where):
                 calls.append(DueCall(contact.id, number, slot))
             else:
-                later.append((contact.id, window.next_opening(now, zones)))
+                later.append((contact.id, window.next_opening(now, *where)))
         await self.store.release(later)
         return calls
 

@@ -146,6 +146,7 @@ class PostgresDialerStore:
                         c.attempt_id,
                         up.last_result_mailbox,
                         up.callback_spent,
+                        up.after_care_until,
                     )
                 )
             await conn.executemany(q("close_attempt"), history)

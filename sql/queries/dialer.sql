@@ -3,21 +3,22 @@
 -- active, for instance $2 with a lease of $3 seconds: the callbacks whose time has come first,
 -- in their time order (contacts_callbacks), then the others by next try, never tried first
 -- (contacts_due, whose range up to now is what contact_due lets through: migration 0020).
--- wallboard's next_due_contacts shows the same list. dnc: which of each contact's numbers are
--- on a do-not-call list of the campaign's client (migration 0022).
+-- No agent is on the line before the callee answers, so contacts in their abandon after-care
+-- are left (migration 0023). wallboard's next_due_contacts shows the same list. dnc: which of
+-- each contact's numbers are on a do-not-call list of the campaign's client (migration 0022).
 WITH cp AS (
     SELECT id, client_id, callback_grace_s AS grace FROM campaigns WHERE id = $1 AND active
 ), callbacks AS (
     SELECT d.id FROM contacts d
     WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NOT NULL
-      AND contact_due(d, (SELECT grace FROM cp))
+      AND contact_due(d, (SELECT grace FROM cp)) AND contact_after_care_over(d)
     ORDER BY d.dt_next_try, d.id
     LIMIT $4
     FOR UPDATE SKIP LOCKED
 ), others AS (
     SELECT d.id FROM contacts d
     WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NULL
-      AND contact_due(d, (SELECT grace FROM cp))
+      AND contact_due(d, (SELECT grace FROM cp)) AND contact_after_care_over(d)
     ORDER BY coalesce(d.dt_next_try, '-infinity'), d.id
     LIMIT greatest($4 - (SELECT count(*) FROM callbacks), 0)
     FOR UPDATE SKIP LOCKED
@@ -115,14 +116,15 @@ WHERE id = $1 AND status <> 'closed'
 
 -- name: update_contact_after_attempt
 -- Moves a contact on after its attempt $12 (see dialerd/dialer/rules.py) and releases it; $14:
--- its callback, if it had one, was made.
+-- its callback, if it had one, was made; $15: its abandon after-care's end, if one began.
 UPDATE contacts
 SET number_tries = $2, number_last_cause = $3, number_end_reason = $4, number_invalid = $5,
     next_number = $6, state = $7, attempts = $8, dt_next_try = $9, last_connres = $10,
     last_cause = $11, last_result_mailbox = $13, open_attempt_id = NULL, claimed_by = NULL,
     lease_until = NULL, updated_at = now(),
     callback_at = CASE WHEN $14 THEN NULL ELSE callback_at END,
-    callback_user_id = CASE WHEN $14 THEN NULL ELSE callback_user_id END
+    callback_user_id = CASE WHEN $14 THEN NULL ELSE callback_user_id END,
+    after_care_until = greatest(after_care_until, $15)
 WHERE id = $1 AND open_attempt_id = $12
 
 -- name: renew_leases

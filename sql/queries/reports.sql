@@ -177,3 +177,11 @@ FROM cp
 CROSS JOIN LATERAL abandons(cp.id, cp.midnight, 'infinity') today
 CROSS JOIN LATERAL abandons(cp.id, now() - interval '30 days', 'infinity') window30
 ORDER BY cp.id
+
+-- name: abandon_window
+-- The pacer's window of client $1's campaign $2: its live answers and abandoned calls of the
+-- 30 x 24 hours up to now (as campaign_figures and abandon_counts count them), and its limit.
+SELECT cp.abandon_limit, w.answered, w.abandoned
+FROM campaigns cp
+CROSS JOIN LATERAL abandons(cp.id, now() - interval '30 days', 'infinity') w
+WHERE cp.client_id = $1 AND cp.id = $2

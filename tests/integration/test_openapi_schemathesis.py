@@ -66,7 +66,8 @@ async def served(db_dsn: str, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     await _dialerd(env, "system", "add", "MY_SYSTEM")
     await _dialerd(env, "infofield", "add", "216", "City")
     campaign = ("--id", "123", "--name", "Spring", "--queue", "sales")
-    await _dialerd(env, "campaign", "create", *campaign, "--dial-string", "PJSIP/{number}@trunk")
+    dials = ("--dial-string", "PJSIP/{number}@trunk", "--caller-id", '"Spring" <+4722334455>')
+    await _dialerd(env, "campaign", "create", *campaign, *dials)
     log = (tmp_path / "serve.log").open("wb")
     server = await asyncio.create_subprocess_exec(
         str(BIN / "dialerd"), "serve", env=env, stderr=log, stdout=log

@@ -73,6 +73,8 @@ def campaign(campaign_id: int = 1, **changes: object) -> Campaign:
         min_call_interval_h=12.0,
         retry_minutes={},
         callback_grace_s=300,
+        abandon_after_care=None,
+        call_hours_override=False,
         active=True,
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         updated_at=datetime(2026, 1, 1, tzinfo=UTC),
