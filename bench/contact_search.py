@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -38,6 +38,9 @@ from dialerd.store.contact_search import arguments
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect, create_pool
 from dialerd.store.sqlfiles import q
+
+if TYPE_CHECKING:
+    from dialerd.store.campaigns import Conn
 
 ADMIN_DSN = os.environ.get(
     "DIALERD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -183,8 +186,8 @@ def form_of(fields: dict[str, str], sort: str) -> dict[str, str]:
     return {**form, "sort": sort}
 
 
-async def deep_cursor(conn: asyncpg.Connection, sort: str, total: int) -> Cursor:
-    """A cursor 90% of the way through the campaign in ``sort``'s order."""
+async def deep_cursor(conn: Conn, campaign: int, sort: str, total: int) -> Cursor:
+    """A cursor 90% of the way through the campaign (``total`` contacts) in ``sort``'s order."""
     name = sort.removeprefix("-")
     at = total // 10 if sort.startswith("-") else total * 9 // 10
     row = await conn.fetchrow(
@@ -194,7 +197,7 @@ async def deep_cursor(conn: asyncpg.Connection, sort: str, total: int) -> Cursor
             ORDER BY {dict(id="c.id", name='lower(c.name) COLLATE "C", c.id',
                            next_try="coalesce(c.dt_next_try, '-infinity'), c.id")[name]}
             OFFSET $2 LIMIT 1""",  # the bench's own way to a deep row; the screen never skips
-        CAMPAIGN,
+        campaign,
         at,
     )  # fmt: skip
     assert row is not None
@@ -278,7 +281,7 @@ async def run(dsn: str, n: int, runs: int) -> None:
     del rows
     await conn.execute("VACUUM ANALYZE contacts")
     print(f"{n} contacts loaded in {time.perf_counter() - start:.0f} s")
-    deep = {sort: await deep_cursor(conn, sort, n) for sort in SORTS}
+    deep = {sort: await deep_cursor(conn, CAMPAIGN, sort, n) for sort in SORTS}
     pool = await create_pool(dsn, min_size=1, max_size=2)
     tz = ZoneInfo("Europe/Oslo")
     worst = 0.0

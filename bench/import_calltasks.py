@@ -112,9 +112,12 @@ def free_port() -> int:
 
 
 async def wait_healthy(
-    session: aiohttp.ClientSession, base: str, server: asyncio.subprocess.Process
+    session: aiohttp.ClientSession,
+    base: str,
+    server: asyncio.subprocess.Process,
+    seconds: float = 10,
 ) -> None:
-    for _ in range(200):
+    for _ in range(int(seconds / 0.05)):
         if server.returncode is not None:
             raise SystemExit("dialerd serve exited")
         try:

@@ -11,12 +11,13 @@ from typing import Any
 from dialerd import logs
 from dialerd.campaigns.cli import register as register_campaign
 from dialerd.config import Settings
+from dialerd.dnc.cli import register as register_dnc
 from dialerd.simulator.cli import register as register_simulate
 from dialerd.store import admin
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect
 from dialerd.users.cli import register as register_user
-from dialerd.users.tokens import create_token
+from dialerd.users.cli import register_token
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -35,15 +36,6 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from dialerd.service import serve
 
     await serve(settings)
-    return 0
-
-
-async def _token_create(args: argparse.Namespace, settings: Settings) -> int:
-    conn = await connect(settings.require_database_url())
-    try:
-        print(await create_token(conn, args.client))
-    finally:
-        await conn.close()
     return 0
 
 
@@ -76,11 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("serve", help="run the HTTP API and the dialer").set_defaults(run=_serve)
 
-    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
-    create = token.add_parser("create", help="create a token for a client; printed once")
-    create.add_argument("--client", type=int, required=True, help="client id")
-    create.set_defaults(run=_token_create)
-
     system = sub.add_parser("system", help="calling systems (systemCode)").add_subparsers(
         dest="action", required=True
     )
@@ -102,7 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Areas that bring their own subcommands: each is a function(subparsers) -> None.
-REGISTRARS: list[Callable[[Any], None]] = [register_campaign, register_simulate, register_user]
+REGISTRARS: list[Callable[[Any], None]] = [
+    register_token,
+    register_campaign,
+    register_dnc,
+    register_simulate,
+    register_user,
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -168,6 +168,8 @@ class Campaign:
     min_call_interval_h: float
     retry_minutes: Mapping[str, float]  # CONNRES → minutes to the next try
     callback_grace_s: int  # one agent's callback goes to anyone once it is signed out this long
+    abandon_after_care: bool | None  # None: on where default_region asks for it (compliance.py)
+    call_hours_override: bool  # an admin let the window reach outside the country's hours
     active: bool
     created_at: datetime
     updated_at: datetime
@@ -202,10 +204,11 @@ class NumberSlot:
     last_cause: int | None = None  # Q.850; None: never called
     last_connres: int | None = None  # the end reason of its last attempt
     invalid: bool = False
+    dnc: bool = False  # on a do-not-call list when claimed (never stored with the contact)
 
     @property
     def dialable(self) -> bool:
-        return self.number is not None and not self.invalid
+        return self.number is not None and not self.invalid and not self.dnc
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,7 @@ class ContactUpdate:
     last_cause: int | None
     last_result_mailbox: bool
     callback_spent: bool  # somebody was called: a callback the contact had is made
+    after_care_until: datetime | None = None  # abandoned: no call without an agent until then
 
 
 # -- result codes --------------------------------------------------------------------------------
@@ -385,8 +389,24 @@ class Outcome:
 @dataclass(frozen=True)
 class ClaimedContact:
     id: int
-    slots: tuple[NumberSlot, ...]  # numbers and invalid flags only
+    slots: tuple[NumberSlot, ...]  # numbers, invalid and do-not-call flags only
     next_number: int
+
+
+DNC_DETAIL = "DNC"
+"""The history's detail of a contact not dialled because its numbers are on a do-not-call
+list (CONNRES 0)."""
+
+
+@dataclass(frozen=True)
+class DncEntry:
+    """A number on a do-not-call list: a client's, or the installation's (``client_id``
+    None), which every client's calls obey (docs/compliance.md)."""
+
+    client_id: int | None
+    number: str  # E.164
+    source: str  # api, console, cli, or "file <name>"
+    added_at: datetime
 
 
 @dataclass(frozen=True)
@@ -416,6 +436,7 @@ class ClosedAttempt:
     outcome: Outcome
     channel: str | None
     retry_at_once: bool = False  # nobody was called: the contact is due again at once
+    after_care: bool = False  # the campaign's abandon after-care is on
 
 
 Decide = Callable[[Contact, ClosedAttempt, Mapping[str, float]], ContactUpdate]

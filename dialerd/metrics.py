@@ -1,5 +1,6 @@
 """The process's Prometheus metrics that count as things happen (docs/metrics.md): calls and
-attempts, AMI reconnects and action latency, claim latency, imports, HTTP requests. The gauges
+attempts, AMI reconnects and action latency, claim latency, imports, HTTP requests, the event
+loop's lag. The gauges
 of what is true now (calls in flight, agents, the pacer, abandon rates) are read when
 ``/metrics`` is scraped (``dialerd/api/metrics.py``).
 
@@ -9,6 +10,8 @@ app in one process never sees another's series. Campaign labels are campaign ids
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 
@@ -95,6 +98,25 @@ HTTP_SECONDS = Histogram(
     buckets=_BUCKETS,
     registry=REGISTRY,
 )
+# A sleep's overshoot: under a millisecond when idle; 100 ms is late for every AMI event behind it.
+_LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+LOOP_LAG_INTERVAL_S = 0.1
+EVENT_LOOP_LAG = Histogram(
+    "dialerd_event_loop_lag_seconds",
+    f"How much later than asked a {LOOP_LAG_INTERVAL_S} s sleep of the event loop woke up: how "
+    "long a callback (an AMI event, an HTTP request, a tick) waited for the loop",
+    buckets=_LAG_BUCKETS,
+    registry=REGISTRY,
+)
+
+
+async def watch_loop_lag(interval: float = LOOP_LAG_INTERVAL_S) -> None:
+    """Until cancelled: sleeps ``interval`` again and again and records each wake-up's delay."""
+    loop = asyncio.get_running_loop()
+    while True:
+        asked = loop.time() + interval
+        await asyncio.sleep(interval)
+        EVENT_LOOP_LAG.observe(max(0.0, loop.time() - asked))
 
 
 def count_attempt(campaign_id: int, outcome: Outcome) -> None:

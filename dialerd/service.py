@@ -12,6 +12,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from dialerd import metrics
 from dialerd.api.app import init_app
 from dialerd.api.contacts import MAX_TEXT
 from dialerd.api.metrics import LiveView, metrics_app
@@ -84,7 +85,12 @@ async def run_dialer(dialer: Dialer, stop: asyncio.Event) -> None:
 async def serve(settings: Settings) -> None:
     """Runs until SIGTERM/SIGINT. A crashed dialer stops the whole service (exit status 1), so
     that a supervisor restarts it instead of leaving an API that no longer dials."""
-    pool = await create_pool(settings.require_database_url())
+    pool = await create_pool(
+        settings.require_database_url(),
+        connect_timeout_s=settings.db_connect_timeout_s,
+        command_timeout_s=settings.db_command_timeout_s,
+    )
+    lag = asyncio.create_task(metrics.watch_loop_lag(), name="loop-lag")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -123,5 +129,6 @@ async def serve(settings: Settings) -> None:
             dialer.cancel()
         for runner in runners:
             await runner.cleanup()
+        lag.cancel()
         await pool.close()
         log.info("stopped")

@@ -125,13 +125,11 @@ ASTERISK_SITE_DIR=$work/site
 EOF
 chmod 0600 "$work/compose.env"
 cat >"$work/site/pjsip_agents.conf" <<EOF
-[agent1](agent-aor-template)
-[agent1]
-type = auth
-auth_type = userpass
+[agent1](dialerd-agent-aor)
+[agent1](dialerd-agent-auth)
 username = agent1
 password = $agent_password
-[agent1](agent-template)
+[agent1](dialerd-agent)
 auth = agent1
 aors = agent1
 EOF
@@ -212,8 +210,9 @@ api() { # method path [json body]
 }
 stamp="$(date -u +%Y%m%dT%H%M%S)"
 campaign="$(api POST /dialler/campaigns "{\"Name\": \"compose proof $stamp\", \"Queue\": \"proof\",
-  \"DialString\": \"PJSIP/{number}@trunk\", \"DialMode\": \"progressive\", \"WindowStart\": \"00:00\",
-  \"WindowEnd\": \"23:59\", \"WindowDays\": [1, 2, 3, 4, 5, 6, 7]}")" || die "campaign: $campaign"
+  \"DialString\": \"PJSIP/{number}@dialerd-trunk\", \"CallerID\": \"+4930123499\",
+  \"DialMode\": \"progressive\", \"WindowStart\": \"00:00\", \"WindowEnd\": \"23:59\",
+  \"WindowDays\": [1, 2, 3, 4, 5, 6, 7]}")" || die "campaign: $campaign"
 campaign_id="$(python3 -c 'import json, sys; print(json.load(sys.stdin)["records"][0]["ID"])' <<<"$campaign")"
 t2="$(now_s)"
 imported="$(api POST /itxdialer/calltaskimport "{\"systemCode\": \"PROOF\", \"callCode\": $campaign_id,

@@ -8,11 +8,13 @@
 #   scripts/lab.sh status  show what runs; prints KEY=value lines when up
 #   scripts/lab.sh trunk-down / trunk-up   stop / restart the far end (the "carrier") and wait
 #                          until Asterisk's qualify has its contact Unavailable / Reachable
+#   scripts/lab.sh pbx-kill / pbx-up   SIGKILL Asterisk / start it again on the same config and
+#                          wait until a call works
 #
 # Knobs (env): LAB_DIR (<repo>/.lab), LAB_AMI_PORT (5038), LAB_SIP_PORT (5060),
 # LAB_AGENTS (3), LAB_TALK_TIME (5 s), LAB_WRAPUP (2 s), LAB_BENCH_AGENTS (20),
 # LAB_BENCH_TALK (1 s), LAB_RTP_START/LAB_RTP_END (20000/29999),
-# LAB_AMI_USERNAME (dialerd), LAB_AMI_SECRET (random, kept per LAB_DIR).
+# LAB_AMI_SECRET (random, kept per LAB_DIR).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,7 +30,8 @@ bench_agents="${LAB_BENCH_AGENTS:-20}"
 bench_talk="${LAB_BENCH_TALK:-1}"
 rtp_start="${LAB_RTP_START:-20000}"
 rtp_end="${LAB_RTP_END:-29999}"
-ami_user="${LAB_AMI_USERNAME:-dialerd}"
+# the production AMI user (manager_dialerd.conf), with the lab's secret
+ami_user=dialerd
 # sipp's RTP socket: off the SIP port so two labs on the same IPs do not clash
 media_port=$((sip_port + 2))
 # The tone phones (name:address:Hz), each a sipp that answers at once and sends one sine: the
@@ -78,6 +81,7 @@ logs="$lab_dir/log"
 ast_pidfile="$run/lab-asterisk.pid"
 env_file="$lab_dir/lab.env"
 trunk_down_mark="$run/trunk-down"
+pbx_down_mark="$run/pbx-killed"
 
 # A pid is ours only if it still runs the program we started (pids get reused). A zombie has
 # exited: our daemons' parent is pid 1, which here reaps them only 1-2 s later.
@@ -261,7 +265,6 @@ render() { # template output
     -e "s|@PREFIX@|$prefix|g" \
     -e "s|@SIP_PORT@|$sip_port|g" \
     -e "s|@AMI_PORT@|$ami_port|g" \
-    -e "s|@AMI_USER@|$ami_user|g" \
     -e "s|@AMI_SECRET@|$secret|g" \
     -e "s|@RTP_START@|$rtp_start|g" \
     -e "s|@RTP_END@|$rtp_end|g" \
@@ -282,9 +285,11 @@ write_config() {
   render "$conf_src/lab/manager.conf.in" "$etc/manager.conf"
   render "$conf_src/lab/rtp.conf.in" "$etc/rtp.conf"
   render "$conf_src/lab/extensions.conf.in" "$etc/extensions.conf"
-  cp "$conf_src/modules.conf" "$conf_src/lab/logger.conf" "$conf_src/lab/cdr.conf" "$etc/"
-  # The dialer contexts, AMD tuning and modules are the production files, unchanged.
-  cp "$conf_src/extensions_dialerd.conf" "$conf_src/amd.conf" "$etc/"
+  cp "$conf_src/lab/modules.conf" "$conf_src/lab/logger.conf" "$conf_src/lab/cdr.conf" \
+    "$conf_src/lab/musiconhold.conf" "$etc/"
+  # The production snippets, unchanged, included by the lab's files as a PBX includes them;
+  # the AMD tuning is the production file.
+  cp "$conf_src"/*_dialerd.conf "$conf_src/amd.conf" "$etc/"
 
   render "$conf_src/lab/pjsip.conf.in" "$etc/pjsip.conf"
   local i
@@ -310,11 +315,11 @@ write_config() {
     for ((i = 1; i <= bench_agents; i++)); do
       printf 'member => Local/%d@dialerd-lab-autoanswer/n,0,bench%d\n' "$i" "$i"
     done
-    printf '\n[lab-agents](dialerd-campaign)\n'
+    printf '\n[lab-agents](lab-campaign)\n'
     for ((i = 1; i <= agents; i++)); do
       printf 'member => PJSIP/agent%d,0,agent%d\n' "$i" "$i"
     done
-    printf '\n[lab-tones](dialerd-campaign)\nmember => PJSIP/toneagent1,0,toneagent1\n'
+    printf '\n[lab-tones](lab-campaign)\nmember => PJSIP/toneagent1,0,toneagent1\n'
   } >>"$etc/queues.conf"
 
   # Data dir: the install's (docs, keys...) by symlink, plus our prompts.
@@ -323,7 +328,7 @@ write_config() {
     [[ "$(basename "$d")" == sounds ]] && continue
     ln -s "$d" "$lab_dir/data/$(basename "$d")"
   done
-  cp "$conf_src"/sounds/dialerd/*.wav "$lab_dir/data/sounds/dialerd/"
+  cp -r "$conf_src"/sounds/dialerd/. "$lab_dir/data/sounds/dialerd/"
 
   render "$conf_src/lab/sipp/$farend_src" "$lab_dir/sipp/farend.xml"
   render "$conf_src/lab/sipp/$agent_src" "$lab_dir/sipp/agent.xml"
@@ -340,11 +345,15 @@ start_sipp() { # name ip scenario
   # parent's exit status is not meaningful (non-zero even on success): judge
   # by the PID it prints and by that process running.
   # Appending: after trunk-down/trunk-up the earlier far end's output stays.
+  # sipp-NAME-calls.log: the scenario's <log> lines, written as they happen; the far end's has
+  # one "INVITE INVITE sip:<number>@ digit <d>" per call received (retransmissions are not
+  # new calls), which the fault tests count against the dialer's history.
   # sipp's <pause distribution> draws from GSL, which seeds every process with 0 unless told:
   # all agents would draw the same talk times.
   export GSL_RNG_SEED=$((RANDOM << 15 | RANDOM))
   (cd "$logs" && sipp -sf "$scen" -i "$ip" -p "$sip_port" -mi "$ip" -mp "$media_port" \
     -t u1 -bg -trace_err -error_file "$logs/sipp-$name-errors.log" -error_overwrite false \
+    -trace_logs -log_file "$logs/sipp-$name-calls.log" -log_overwrite false \
     </dev/null >>"$out" 2>&1) || true
   pid="$(sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p' "$out" | tail -n1)"
   [[ -n "$pid" ]] || die "sipp $name failed to start: $(tail -n 5 "$out")"
@@ -386,7 +395,7 @@ cmd_down() {
     [[ -e "$f" ]] || continue
     stop_pid "$f" sipp "$(basename "$f" .pid)"
   done
-  rm -f "$env_file" "$trunk_down_mark"
+  rm -f "$env_file" "$trunk_down_mark" "$pbx_down_mark"
   log "down ($lab_dir)"
 }
 
@@ -409,11 +418,54 @@ cmd_status() {
     fi
   done
   [[ -f "$trunk_down_mark" ]] && log "sipp-farend: stopped by trunk-down (scripts/lab.sh trunk-up)"
+  [[ -f "$pbx_down_mark" ]] && log "asterisk: killed by pbx-kill (scripts/lab.sh pbx-up)"
   if ((rc == 0)) && [[ -f "$env_file" ]]; then
     ast_cli 'queue show lab-agents' >&2 2>/dev/null || true
     print_env
   fi
   return "$rc"
+}
+
+# Starts Asterisk on the lab's config and returns once a call works (see "What `up` waits for"
+# in asterisk_conf/lab/README.md). Needs prefix, ami_port, agents.
+start_asterisk() { # secret
+  local secret="$1"
+  log "starting asterisk ($prefix, config $etc)"
+  local t0
+  t0="$(now_us)"
+  # setsid: own session, so the caller's terminal signals do not reach it.
+  nohup setsid "$prefix/sbin/asterisk" -C "$etc/asterisk.conf" -f -n \
+    </dev/null >>"$logs/console.log" 2>&1 &
+  printf '%s\n' "$!" >"$ast_pidfile"
+
+  # Ready means a call works. AMI takes logins long before that: before the channel drivers
+  # are loaded an Originate fails at once (Failure, Reason 0, no channel).
+  poll 60 fully_booted || die "asterisk not fully booted within 60 s (see $logs/full)"
+  local booted
+  booted="$(now_us)"
+  pid_alive "$ast_pidfile" asterisk || die "pid $(<"$ast_pidfile") is not asterisk"
+  # A port taken since the checks above (another lab starting on it): our AMI logins and calls
+  # would reach that lab.
+  if grep -m 1 'Address already in use' "$logs/messages" >&2; then
+    die "asterisk could not bind its AMI or SIP port (see $logs/messages)"
+  fi
+  poll 10 ami_login_ok "$secret" || die "AMI did not accept a login on 127.0.0.1:$ami_port (see $logs/messages)"
+  poll 20 lab_reachable "$booted" ||
+    die "far end contact '$(farend_status)' (want Avail), $(agents_free) of $agents agents available, within 20 s (see $logs/full)"
+  log "booted, AMI on 127.0.0.1:$ami_port, far end and $agents agents reachable after $(since "$t0") s"
+  local failed
+  failed="$(probe_call "$secret")" || die "probe call to $probe_channel: $failed (see $logs/full)"
+  # A qualify Asterisk sent just before it was ready, whose answer it dropped, marks its contact
+  # Unavailable when it times out: up to the longest qualify_timeout after the boot, possibly
+  # just after the check above passed (seen up to 0.8 s after Ready; an agent's timeout is 1 s).
+  # The probe took a second more: a contact lost meanwhile is waited for again, else the first
+  # call after `up` finds the far end refusing every Originate, or an agent away.
+  if ! lab_reachable "$booted"; then
+    log "far end contact '$(farend_status)', $(agents_free) of $agents agents available after the probe call: waiting again"
+    poll 20 lab_reachable "$booted" ||
+      die "after the probe call: far end contact '$(farend_status)', $(agents_free) of $agents agents available, within 20 s (see $logs/full)"
+  fi
+  log "probe call answered; up after $(since "$t0") s"
 }
 
 cmd_up() {
@@ -457,42 +509,7 @@ cmd_up() {
     start_sipp "$name" "$ip" "$lab_dir/sipp/tone-$name.xml"
   done
 
-  log "starting asterisk ($prefix, config $etc)"
-  local t0
-  t0="$(now_us)"
-  # setsid: own session, so the caller's terminal signals do not reach it.
-  nohup setsid "$prefix/sbin/asterisk" -C "$etc/asterisk.conf" -f -n \
-    </dev/null >>"$logs/console.log" 2>&1 &
-  printf '%s\n' "$!" >"$ast_pidfile"
-
-  # Ready means a call works. AMI takes logins long before that: before the channel drivers
-  # are loaded an Originate fails at once (Failure, Reason 0, no channel).
-  poll 60 fully_booted || die "asterisk not fully booted within 60 s (see $logs/full)"
-  local booted
-  booted="$(now_us)"
-  pid_alive "$ast_pidfile" asterisk || die "pid $(<"$ast_pidfile") is not asterisk"
-  # A port taken since the checks above (another lab starting on it): our AMI logins and calls
-  # would reach that lab.
-  if grep -m 1 'Address already in use' "$logs/messages" >&2; then
-    die "asterisk could not bind its AMI or SIP port (see $logs/messages)"
-  fi
-  poll 10 ami_login_ok "$secret" || die "AMI did not accept a login on 127.0.0.1:$ami_port (see $logs/messages)"
-  poll 20 lab_reachable "$booted" ||
-    die "far end contact '$(farend_status)' (want Avail), $(agents_free) of $agents agents available, within 20 s (see $logs/full)"
-  log "booted, AMI on 127.0.0.1:$ami_port, far end and $agents agents reachable after $(since "$t0") s"
-  local failed
-  failed="$(probe_call "$secret")" || die "probe call to $probe_channel: $failed (see $logs/full)"
-  # A qualify Asterisk sent just before it was ready, whose answer it dropped, marks its contact
-  # Unavailable when it times out: up to the longest qualify_timeout after the boot, possibly
-  # just after the check above passed (seen up to 0.8 s after Ready; an agent's timeout is 1 s).
-  # The probe took a second more: a contact lost meanwhile is waited for again, else the first
-  # call after `up` finds the far end refusing every Originate, or an agent away.
-  if ! lab_reachable "$booted"; then
-    log "far end contact '$(farend_status)', $(agents_free) of $agents agents available after the probe call: waiting again"
-    poll 20 lab_reachable "$booted" ||
-      die "after the probe call: far end contact '$(farend_status)', $(agents_free) of $agents agents available, within 20 s (see $logs/full)"
-  fi
-  log "probe call answered; up after $(since "$t0") s"
+  start_asterisk "$secret"
 
   cat >"$env_file" <<EOF
 DIALERD_AMI_HOST=127.0.0.1
@@ -555,14 +572,44 @@ cmd_trunk_up() {
   log "trunk up: far end running, its contact Reachable after $(since "$t0") s"
 }
 
+# Asterisk dies (SIGKILL: no hangups sent, no AMI goodbye) and comes back on the same config, as
+# after a crash and its supervisor's restart. The far end and agents keep running; calls they
+# had are left to their own timers.
+cmd_pbx_kill() {
+  running_lab
+  local pid
+  pid="$(<"$ast_pidfile")"
+  kill -9 "$pid"
+  poll 10 pbx_gone || die "asterisk (pid $pid) still runs 10 s after SIGKILL"
+  touch "$pbx_down_mark"
+  log "asterisk (pid $pid) killed"
+}
+
+pbx_gone() { ! pid_alive "$ast_pidfile" asterisk; }
+
+cmd_pbx_up() {
+  [[ -f "$env_file" ]] || die "the lab in $lab_dir was never up"
+  if pid_alive "$ast_pidfile" asterisk; then
+    log "asterisk already running"
+    return 0
+  fi
+  ami_port="$(sed -n 's/^DIALERD_AMI_PORT=//p' "$env_file")"
+  agents="$(sed -n 's/^LAB_AGENTS=//p' "$env_file")"
+  prefix="$(sed -n 's/^LAB_ASTERISK_PREFIX=//p' "$env_file")"
+  start_asterisk "$(sed -n 's/^DIALERD_AMI_SECRET=//p' "$env_file")"
+  rm -f "$pbx_down_mark"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   trunk-down) cmd_trunk_down ;;
   trunk-up) cmd_trunk_up ;;
+  pbx-kill) cmd_pbx_kill ;;
+  pbx-up) cmd_pbx_up ;;
   *)
-    printf 'usage: %s up|down|status|trunk-down|trunk-up\n' "$0" >&2
+    printf 'usage: %s up|down|status|trunk-down|trunk-up|pbx-kill|pbx-up\n' "$0" >&2
     exit 2
     ;;
 esac

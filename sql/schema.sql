@@ -85,6 +85,7 @@ CREATE TABLE public.contacts (
     result_code_id integer,
     callback_at timestamp with time zone,
     callback_user_id integer,
+    after_care_until timestamp with time zone,
     CONSTRAINT contacts_check CHECK (((cardinality(number_tries) = cardinality(phone_numbers)) AND (cardinality(number_last_cause) = cardinality(phone_numbers)) AND (cardinality(number_end_reason) = cardinality(phone_numbers)) AND (cardinality(number_invalid) = cardinality(phone_numbers)))),
     CONSTRAINT contacts_check1 CHECK (((callback_user_id IS NULL) OR (callback_at IS NOT NULL))),
     CONSTRAINT contacts_max_attempts_check CHECK ((max_attempts > 0)),
@@ -94,6 +95,12 @@ CREATE TABLE public.contacts (
     CONSTRAINT contacts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'done'::text, 'finished'::text])))
 )
 WITH (autovacuum_vacuum_insert_threshold='100000', autovacuum_vacuum_insert_scale_factor='0');
+
+CREATE FUNCTION public.contact_after_care_over(d public.contacts) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(d.after_care_until, '-infinity') <= now()
+$$;
 
 CREATE FUNCTION public.contact_callable(d public.contacts) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -141,6 +148,20 @@ BEGIN
     END IF;
     RETURN NULL;
 END
+$$;
+
+CREATE FUNCTION public.dnc_listed(n text, client integer) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM dnc_numbers d
+                   WHERE coalesce(d.client_id, -1) IN (client, -1) AND d.number = n)
+$$;
+
+CREATE FUNCTION public.dnc_slots(numbers text[], client integer) RETURNS boolean[]
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT array_agg(n IS NOT NULL AND dnc_listed(n, client) ORDER BY i)
+    FROM unnest(numbers) WITH ORDINALITY AS u(n, i)
 $$;
 
 CREATE FUNCTION public.fresh_number_state(numbers text[], OUT tries integer[], OUT last_cause integer[], OUT end_reason integer[], OUT invalid boolean[]) RETURNS record
@@ -242,7 +263,10 @@ CREATE TABLE public.api_tokens (
     client_id integer NOT NULL,
     token_hash bytea NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    revoked_at timestamp with time zone
+    revoked_at timestamp with time zone,
+    name text DEFAULT ''::text NOT NULL,
+    expires_at timestamp with time zone,
+    last_used_at timestamp with time zone
 );
 
 ALTER TABLE public.api_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -337,6 +361,8 @@ CREATE TABLE public.campaigns (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     callback_grace_s integer DEFAULT 300 NOT NULL,
     wrapup_limit_s integer DEFAULT 60 NOT NULL,
+    abandon_after_care boolean,
+    call_hours_override boolean DEFAULT false NOT NULL,
     CONSTRAINT campaigns_abandon_limit_check CHECK (((abandon_limit > (0)::double precision) AND (abandon_limit < (1)::double precision))),
     CONSTRAINT campaigns_agent_timeout_s_check CHECK (((agent_timeout_s >= 1) AND (agent_timeout_s <= 10))),
     CONSTRAINT campaigns_aggressiveness_check CHECK ((aggressiveness > (0)::double precision)),
@@ -424,6 +450,16 @@ ALTER TABLE public.contacts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.dnc_numbers (
+    client_id integer,
+    number text NOT NULL COLLATE pg_catalog."C",
+    source text NOT NULL,
+    added_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT dnc_numbers_client_id_check CHECK ((client_id >= 0)),
+    CONSTRAINT dnc_numbers_number_check CHECK ((number ~~ '+%'::text)),
+    CONSTRAINT dnc_numbers_source_check CHECK ((source <> ''::text))
 );
 
 CREATE TABLE public.file_import_parts (
@@ -686,7 +722,7 @@ CREATE INDEX contacts_claimed_by ON public.contacts USING btree (claimed_by) WHE
 
 CREATE INDEX contacts_closed_next_try ON public.contacts USING btree (campaign_id, state, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (state <> 'open'::text);
 
-CREATE INDEX contacts_due ON public.contacts USING btree (campaign_id, dt_next_try NULLS FIRST, id) WHERE ((state = 'open'::text) AND (NOT locked));
+CREATE INDEX contacts_due ON public.contacts USING btree (campaign_id, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE ((state = 'open'::text) AND (NOT locked));
 
 CREATE INDEX contacts_ext_cust_id ON public.contacts USING btree (ext_cust_id) WHERE (ext_cust_id IS NOT NULL);
 
@@ -699,6 +735,8 @@ CREATE UNIQUE INDEX contacts_open_ext_key ON public.contacts USING btree (campai
 CREATE INDEX contacts_phone_numbers ON public.contacts USING gin (phone_numbers) WITH (gin_pending_list_limit='16384');
 
 CREATE INDEX contacts_user_data ON public.contacts USING btree (user_data, id);
+
+CREATE UNIQUE INDEX dnc_numbers_key ON public.dnc_numbers USING btree (COALESCE(client_id, '-1'::integer), number);
 
 CREATE INDEX file_imports_campaign ON public.file_imports USING btree (campaign_id, id DESC);
 

@@ -31,5 +31,10 @@ say() { # name text...
   printf '%s: %s s\n' "$name.wav" "$(soxi -D "$out/$name.wav")"
 }
 
+# The campaign queues' music-on-hold class (musiconhold_dialerd.conf) loops it.
+mkdir -p "$out/hold"
+sox -n -r 8000 -c 1 -b 16 -e signed-integer "$out/hold/silence.wav" trim 0 1
+printf 'hold/silence.wav: %s s\n' "$(soxi -D "$out/hold/silence.wav")"
+
 say abandon "We are sorry, all our agents are busy. We will call you back."
 say machine "Hello, this is a courtesy call. We will try to reach you again later. Thank you."

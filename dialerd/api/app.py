@@ -9,13 +9,14 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from dialerd.api import calltasks, campaigns, contacts, metrics, openapi
+from dialerd.api import abandonrate, calltasks, campaigns, contacts, dnc, metrics, openapi, proxy
 from dialerd.api.auth import client_for_token
 from dialerd.api.body import BadBody
 from dialerd.api.context import CLIENT_ID, POOL
 from dialerd.api.errors import ApiError, DiallerStatus, error_response, json_response
 from dialerd.calltasks.errors import CalltaskError
 from dialerd.config import Settings
+from dialerd.store.pool import database_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +24,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _PUBLIC = frozenset({"/", "/health", metrics.PATH, *openapi.PUBLIC})  # /metrics: its own token
 _OTHERS = web.AppKey("mounted_prefixes", tuple[str, ...])  # sub-apps with their own middlewares
+DATABASE_UNAVAILABLE = "Service unavailable: the database cannot be reached, try again shortly"
+RETRY_AFTER_S = "5"
 _REASONS = {
     400: "Bad request",
     401: "Unauthorized: missing or invalid API token",
@@ -56,7 +59,14 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if exc.status < 400:
             raise
         return error_response(request.path, exc.status, _REASONS.get(exc.status, exc.reason))
-    except Exception:
+    except Exception as exc:
+        if database_unavailable(exc):
+            # Down or restarting: the client may try again; nothing was half-written (every
+            # write is one transaction), and the pool's timeouts bound the wait.
+            log.warning("request_database_unavailable", path=request.path, error=repr(exc))
+            unavailable = error_response(request.path, 503, DATABASE_UNAVAILABLE)
+            unavailable.headers["Retry-After"] = RETRY_AFTER_S
+            return unavailable
         log.exception("request_failed", method=request.method, path=request.path)
         return error_response(request.path, 500, "Internal server error")
 
@@ -93,6 +103,7 @@ def init_app(
     /metrics when it has a token (``live_view``: this process's engine's, if it dials)."""
     app = web.Application(
         middlewares=[
+            proxy.forwarded_middleware,
             metrics.http_metrics_middleware,
             request_id_middleware,
             errors_middleware,
@@ -101,6 +112,7 @@ def init_app(
         client_max_size=settings.max_body_bytes,
     )
     app[POOL] = pool
+    app[proxy.TRUSTED] = settings.proxy_networks()
     if settings.metrics_token:
         app[metrics.METRICS_TOKEN] = settings.metrics_token
         if live_view is not None:
@@ -113,6 +125,8 @@ def init_app(
     openapi.add_routes(app, settings)
     app.add_routes(contacts.routes)
     app.add_routes(campaigns.routes)
+    app.add_routes(dnc.routes)
+    app.add_routes(abandonrate.routes)
     app.add_routes(calltasks.routes)
     app.cleanup_ctx.append(calltasks.import_worker)
     return app

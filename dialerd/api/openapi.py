@@ -20,7 +20,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from dialerd.api import examples
+from dialerd.api.abandonrate import AbandonRate, AbandonRateDay
 from dialerd.api.contacts import MAX_TEXT, ContactImport, ContactUpdate
+from dialerd.api.dnc import MAX_PAGE, DncAdd, DncAdded, DncPage
 from dialerd.api.errors import DiallerError, DiallerStatus, json_response
 from dialerd.api.records import DiallerContact, DiallerContactsHistory, RecordList, Records
 from dialerd.calltasks.errors import CalltaskStatus
@@ -80,6 +82,7 @@ class Op:
     answer_example: Any = None
     public: bool = False
     queued: type[BaseModel] | None = None  # 200's other model: an import queued (importAsync)
+    csv: bool = False  # 200 is text/csv (the answer's columns are the model's fields)
 
 
 _BOOL = {"type": "boolean", "default": False}
@@ -106,6 +109,10 @@ _CODE_ID = Param(
     {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
     "the result code's ID",
     True,
+)
+_DAYS = tuple(
+    Param(name, "query", {"type": "string", "format": "date"}, f"{what} (YYYY-MM-DD)", True)
+    for name, what in (("from", "the first day"), ("to", "the last day, at most 366 in all"))
 )
 _CONTACTS = Records[DiallerContact]
 _CAMPAIGNS, _CAMPAIGN_LIST = Records[CampaignRecord], RecordList[CampaignRecord]
@@ -303,6 +310,83 @@ OPERATIONS: list[Op] = [
         (_CAMPAIGN_ID, _CODE_ID),
         errors=(404, 409),
     ),
+    Op(
+        "get",
+        "/dialler/dnc",
+        "A page of the client's do-not-call list",
+        "do-not-call",
+        DncPage,
+        (
+            Param(
+                "filter",
+                "query",
+                {"type": "string", "pattern": r"^\+?[0-9]{0,20}$"},
+                "only numbers that start with this (E.164, with or without its +)",
+            ),
+            Param(
+                "limitStart",
+                "query",
+                {"type": "integer", "minimum": 0, "maximum": 10**9},
+                "the first record's index (default 0)",
+            ),
+            Param(
+                "limitPageSize",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                "records on the page (default 100)",
+            ),
+        ),
+        errors=(400,),
+    ),
+    Op(
+        "post",
+        "/dialler/dnc",
+        "Put numbers on the client's do-not-call list",
+        "do-not-call",
+        DncAdded,
+        body=DncAdd,
+        errors=(400, 413),
+        body_examples={"two numbers": {"PhoneNumbers": ["+4930123456", "+12025550123"]}},
+    ),
+    Op(
+        "delete",
+        "/dialler/dnc",
+        "Take a number off the client's do-not-call list",
+        "do-not-call",
+        None,
+        (
+            Param(
+                "phoneNumber",
+                "query",
+                {"type": "string", "minLength": 1, "maxLength": 64},
+                "the number (E.164, or national with defaultRegion)",
+                True,
+            ),
+            Param(
+                "defaultRegion",
+                "query",
+                {"type": "string", "maxLength": 2},
+                "ISO 3166 region of a number without its country code, e.g. US",
+            ),
+        ),
+    ),
+    Op(
+        "get",
+        "/dialler/campaigns/{id}/abandonrate",
+        "A campaign's abandon rate by day and over 30 days, and the pacer's window",
+        "campaigns",
+        AbandonRate,
+        (_CAMPAIGN_ID, *_DAYS),
+    ),
+    Op(
+        "get",
+        "/dialler/campaigns/{id}/abandonrate.csv",
+        "The abandon rate by day as CSV",
+        "campaigns",
+        AbandonRateDay,
+        (_CAMPAIGN_ID, *_DAYS),
+        csv=True,
+    ),
     Op("get", "/health", "Health", "health", DiallerStatus, errors=(), public=True),
 ]
 
@@ -372,6 +456,12 @@ def document() -> dict[str, Any]:
         if op.queued is not None:
             ok = {"anyOf": [ok, refs[(op.queued, "serialization")]]}
         responses: dict[str, Any] = {"200": _response("done", ok, op.answer_example)}
+        if op.csv:
+            columns = ", ".join(op.answer.model_fields) if op.answer else ""
+            responses["200"] = {
+                "description": f"a header line ({columns}), then a line per day",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
         for status in (*op.errors, *(() if op.public else (401,))):
             responses[str(status)] = _response(_REASONS[status], envelope)
         for status, (model, text) in op.more.items():
@@ -415,8 +505,9 @@ def document() -> dict[str, Any]:
             "title": "dialerd",
             "version": "1",
             "description": "The calltask import, the dialler contacts API, the campaigns and "
-            "their result codes. Every endpoint but /health needs `Authorization: Bearer "
-            "<token>` (`dialerd token create`). Errors of /itxdialer/… come as "
+            "their result codes, the client's do-not-call list. Every endpoint but /health "
+            "needs `Authorization: Bearer <token>` (`dialerd token create`). Errors of "
+            "/itxdialer/… come as "
             '`{"statusCode": n, "statusText": "…"}`, all others as `{"status": n, "error": "…"}`.',
         },
         "paths": paths,

@@ -154,6 +154,10 @@ class DiallerContactsHistory(BaseModel):
     Agent: str | None
     bAbandoned: bool
     bMachine: bool
+    Detail: str | None = Field(
+        description="why, where the outcome needs it: DNC (not dialled, the number is on a "
+        "do-not-call list), NOT SENT…, NO CHANNEL…, the answering machine's"
+    )
 
 
 Item = TypeVar("Item", bound=BaseModel)
@@ -294,4 +298,5 @@ def render_history(row: asyncpg.Record) -> dict[str, Any]:
         "Agent": row["agent"],
         "bAbandoned": row["abandoned"],
         "bMachine": row["machine"],
+        "Detail": row["detail"],
     }

@@ -18,14 +18,12 @@ import structlog
 from dialerd.calltasks.errors import UNKNOWN_ERROR, CalltaskError
 from dialerd.calltasks.service import Answer, import_calltasks
 from dialerd.store import calltasks as store
+from dialerd.store.pool import database_unavailable
 
 if TYPE_CHECKING:
     from dialerd.store.campaigns import Conn
 
 log = structlog.get_logger(__name__)
-
-# The connection is gone: the transaction is lost with it and the job stays queued.
-_CONNECTION_LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
 class JobWorker:
@@ -49,7 +47,11 @@ class JobWorker:
             try:
                 while await self.run_one():
                     pass
-            except _CONNECTION_LOST as exc:
+            except Exception as exc:
+                # The database is gone (down, restarting): the transaction is lost with it and
+                # the job stays queued. Anything else is a bug, and not retried for ever.
+                if not database_unavailable(exc):
+                    raise
                 log.warning(f"{self.name}_disconnected", error=repr(exc))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_seconds):  # not wait_for: see pbx/ami.py
@@ -94,7 +96,7 @@ class ImportWorker(JobWorker):
                     conn, job.client_id, job.request, return_tasks=job.return_tasks
                 )
         except Exception as exc:
-            if isinstance(exc, _CONNECTION_LOST) or conn.is_closed():
+            if database_unavailable(exc) or conn.is_closed():
                 raise
             # What the synchronous call would have answered: 500, nothing imported.
             log.exception("calltask_import_job_crashed")

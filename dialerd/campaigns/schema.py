@@ -55,7 +55,7 @@ class CampaignSettings(BaseModel):
         None, alias="Queue", description="Asterisk queue that answered calls go to"
     )
     dial_string: Annotated[Text, StringConstraints(max_length=200, pattern=_DIAL_STRING)] | None = (
-        Field(None, alias="DialString", description="e.g. PJSIP/{number}@trunk")
+        Field(None, alias="DialString", description="e.g. PJSIP/{number}@dialerd-trunk")
     )
     caller_id: Annotated[Text, StringConstraints(max_length=80)] | None = Field(
         None, alias="CallerID"
@@ -93,6 +93,18 @@ class CampaignSettings(BaseModel):
         alias="CallbackGraceSeconds",
         description="an agent's own callback goes to anyone once the agent has been signed"
         " out this long past its time",
+    )
+    abandon_after_care: bool | None = Field(
+        None,
+        alias="bAbandonAfterCare",
+        description="a person whose call was abandoned is not called again within 72 hours"
+        " but with an agent on the line; null: on where DefaultRegion is GB",
+    )
+    call_hours_override: bool = Field(
+        False,
+        alias="bCallHoursOverride",
+        description="an admin lets the window reach outside the calling hours of"
+        " DefaultRegion's country and of each callee's",
     )
     active: bool = Field(True, alias="bActive")
 

@@ -23,6 +23,7 @@ from dialerd.console import (
     assets,
     campaigns,
     contacts,
+    dnc,
     imports,
     reports,
     setup,
@@ -33,6 +34,7 @@ from dialerd.console import (
 from dialerd.console.context import COOKIE, CSRF_FIELD, CSRF_HEADER, POOL, SESSION, SETTINGS
 from dialerd.console.guard import Handler, is_public, roles_of
 from dialerd.console.render import MENU, MenuItem, page, setup_templates
+from dialerd.store.pool import database_unavailable
 from dialerd.users import service as users
 
 log = structlog.get_logger(__name__)
@@ -44,6 +46,7 @@ SCREENS: list[ModuleType] = [
     campaigns,
     contacts,
     imports,
+    dnc,
     wallboard,
     reports,
     admin,
@@ -98,24 +101,22 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if exc.status < 400:
             raise
         message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else None
-        return page(
-            request,
-            "error.html",
-            {"status": exc.status, "reason": exc.reason, "message": message},
-            status=exc.status,
-        )
-    except Exception:
+        return _error_page(request, exc.status, exc.reason, message)
+    except Exception as exc:
+        if database_unavailable(exc):  # down or restarting: bounded by the pool's timeouts
+            log.warning("console_database_unavailable", path=request.path, error=repr(exc))
+            message = "The database cannot be reached; try again in a moment."
+            return _error_page(request, 503, "Service unavailable", message)
         log.exception("console_request_failed", method=request.method, path=request.path)
-        return page(
-            request,
-            "error.html",
-            {
-                "status": 500,
-                "reason": "Internal error",
-                "message": "Something went wrong; the error is in dialerd's log.",
-            },
-            status=500,
-        )
+        message = "Something went wrong; the error is in dialerd's log."
+        return _error_page(request, 500, "Internal error", message)
+
+
+def _error_page(
+    request: web.Request, status: int, reason: str, message: str | None
+) -> web.Response:
+    context = {"status": status, "reason": reason, "message": message}
+    return page(request, "error.html", context, status=status)
 
 
 @web.middleware

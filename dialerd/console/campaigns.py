@@ -19,6 +19,7 @@ from dialerd.campaigns import resultcodes, service
 from dialerd.campaigns.resultcodes import ResultCodeNotFound
 from dialerd.campaigns.schema import ALIASES, CampaignSettings, json_value
 from dialerd.campaigns.service import CampaignConflict, CampaignNotFound, CampaignRejected
+from dialerd.compliance import after_care_on
 from dialerd.console.audit import audit
 from dialerd.console.context import POOL, SESSION
 from dialerd.console.guard import requires
@@ -86,7 +87,7 @@ SECTIONS: list[tuple[str, list[Field]]] = [
         "Asterisk",
         [
             Field("Queue", "Queue", "The Asterisk queue whose agents take the answered calls"),
-            Field("DialString", "Dial string", "e.g. PJSIP/{number}@trunk"),
+            Field("DialString", "Dial string", "e.g. PJSIP/{number}@dialerd-trunk"),
             Field("CallerID", "Caller ID", 'e.g. "Sales" <4721000000>'),
             Field("MaxCallsInFlight", "Calls in flight at most", "Empty: the installation's cap"),
             Field(
@@ -144,7 +145,24 @@ SECTIONS: list[tuple[str, list[Field]]] = [
             ),
         ],
     ),
+    (
+        "Compliance",
+        [
+            Field(
+                "bAbandonAfterCare",
+                "Abandon after-care",
+                "A person whose call was abandoned is called again within 72 hours only with an"
+                " agent on the line (on by default where the default region is GB)",
+            ),
+            Field(
+                "bCallHoursOverride",
+                "Window may exceed the country's calling hours",
+                "Only an admin may set this",
+            ),
+        ],
+    ),
 ]
+OVERRIDE = ALIASES["call_hours_override"]
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 CHOICES: dict[str, list[str]] = {
     "DialMode": [m.value for m in DialMode],
@@ -250,6 +268,9 @@ async def _form(
 ) -> web.Response:
     """The campaign's form; an existing campaign's also has its result codes."""
     errors = errors or {}
+    after_care = ALIASES["abandon_after_care"]
+    if values.get(after_care) is None:  # the region's default, as the checkbox shows it
+        values = values | {after_care: after_care_on(None, values.get(ALIASES["default_region"]))}
     codes: list[dict[str, Any]] = []
     if campaign_id is not None:
         async with request.app[POOL].acquire() as conn:
@@ -333,6 +354,9 @@ async def _save(request: web.Request, campaign_id: int | None) -> web.StreamResp
     form = await request.post()
     body = body_of(form)
     user = request[SESSION].user
+    if not user.role.may(Role.ADMIN):  # the override stays as an admin left it
+        kept = False if campaign_id is None else (await _show(request, campaign_id))[OVERRIDE]
+        body[OVERRIDE] = kept
     try:
         async with request.app[POOL].acquire() as conn:
             if campaign_id is None:
@@ -378,6 +402,8 @@ async def _set_active(request: web.Request, active: bool) -> web.StreamResponse:
             )
     except CampaignNotFound:
         raise web.HTTPNotFound(text=f"No campaign {campaign_id}") from None
+    except CampaignRejected as exc:  # e.g. no caller ID: its form says what to set
+        return await _form(request, await _show(request, campaign_id), campaign_id, exc.fields, 400)
     await audit(
         request,
         "campaign.resume" if active else "campaign.pause",

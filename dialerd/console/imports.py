@@ -5,19 +5,18 @@ refused rows. All of it is dialerd.imports; this module is HTTP only."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from dialerd.campaigns import service as campaigns
 from dialerd.console.audit import audit
 from dialerd.console.context import POOL, SESSION, SETTINGS
 from dialerd.console.guard import requires
 from dialerd.console.render import MenuItem, page
+from dialerd.console.upload import read_upload
 from dialerd.domain import Role
 from dialerd.imports import service
 from dialerd.imports.jobs import ImportJobs
@@ -28,7 +27,6 @@ MENU_ITEM = MenuItem("Imports", "imports", Role.SUPERVISOR)
 JOBS = web.AppKey("console_import_jobs", ImportJobs)
 _INT4_MAX = 2**31 - 1
 _MAX_COLUMNS = 16384  # Excel's widest sheet
-_CHUNK_BYTES = 1 << 18  # of an upload, read and written at a time
 
 
 async def import_jobs(app: web.Application) -> AsyncIterator[None]:
@@ -68,33 +66,6 @@ async def import_list(request: web.Request) -> web.StreamResponse:
     return await _list(request)
 
 
-async def _read_upload(
-    request: web.Request, max_bytes: int, target: Path
-) -> tuple[int | None, str, int]:
-    """(campaign id, file name, bytes written) of the multipart form, its file written to
-    ``target`` as it comes, a chunk at a time; it is not read past the first chunk over what an
-    import accepts."""
-    campaign_id: int | None = None
-    name = ""
-    size = 0
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            continue
-        if part.name == "campaign":
-            raw = (await part.text()).strip()
-            campaign_id = int(raw) if raw.isdigit() and int(raw) <= _INT4_MAX else None
-        elif part.name == "file":
-            name = part.filename or "upload"
-            file = await asyncio.to_thread(target.open, "wb")
-            with file:
-                size = 0
-                while size <= max_bytes and (chunk := await part.read_chunk(_CHUNK_BYTES)):
-                    await asyncio.to_thread(file.write, chunk)
-                    size += len(chunk)
-    return campaign_id, name, size
-
-
 @routes.post("/imports", name="import_upload")
 @requires(Role.SUPERVISOR)
 async def upload(request: web.Request) -> web.StreamResponse:
@@ -102,7 +73,10 @@ async def upload(request: web.Request) -> web.StreamResponse:
     max_bytes = request.app[SETTINGS].import_max_bytes
     with service.scratch() as folder:
         path = folder / "upload"
-        campaign_id, name, size = await _read_upload(request, max_bytes, path)
+        sent = await read_upload(request, max_bytes, path)
+        raw = sent.fields.get("campaign", "")
+        campaign_id = int(raw) if raw.isdigit() and int(raw) <= _INT4_MAX else None
+        name, size = sent.name, sent.size
         if campaign_id is None:
             return await _list(request, "Choose the campaign to import into.", 400)
         if not name:

@@ -1,6 +1,7 @@
 """Admin pages for what integrations need: calling systems (the calltask API's systemCode) and
 their CRM links (the workspace's screen pop), info fields (its emprId), the client's API tokens
-(a new token is shown once, then only its id) and the client's pause reasons (the workspace).
+(a new token is shown once, then only its id, name, expiry and last use) and the client's pause
+reasons (the workspace).
 
 Calling systems and info fields are shared by every client of the installation, as the calltask
 API's lookups are; tokens belong to the admin's client.
@@ -9,6 +10,7 @@ API's lookups are; tokens belong to the admin's client.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -45,6 +47,7 @@ async def _page(
             "systems": await store.calling_systems(pool),
             "fields": await store.info_fields(pool),
             "tokens": await tokens.tokens_of_client(pool, client_id),
+            "token_name_max": tokens.MAX_NAME_LENGTH,
             "reasons": await agent_store.pause_reasons(pool, client_id),
             "placeholders": PLACEHOLDERS,
             "error": error,
@@ -101,8 +104,15 @@ async def field_define(request: web.Request) -> web.StreamResponse:
 @requires(Role.ADMIN)
 async def token_create(request: web.Request) -> web.StreamResponse:
     client_id = request[SESSION].user.client_id
-    token = await tokens.create_token(request.app[POOL], client_id)
-    await audit(request, "token.create", f"API token of client {client_id}")
+    posted = await request.post()
+    name, days = str(posted.get("name", "")), str(posted.get("days", "")).strip()
+    try:
+        expires = tokens.parse_expiry(f"{days}d", datetime.now(UTC)) if days else None
+        token = await tokens.create_token(request.app[POOL], client_id, name, expires)
+    except tokens.TokenError as exc:
+        return await _page(request, error=str(exc), status=400)
+    detail = {"name": name.strip(), "expires": expires.isoformat() if expires else None}
+    await audit(request, "token.create", f"API token of client {client_id}", detail)
     return await _page(request, new_token=token)
 
 

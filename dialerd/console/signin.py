@@ -55,7 +55,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
         path="/console/",
         httponly=True,
         samesite="Lax",
-        secure=request.app[SETTINGS].secure_cookies,
+        secure=request.app[SETTINGS].secure_cookies or request.secure,
     )
     raise response
 

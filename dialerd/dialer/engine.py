@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from dialerd import metrics
+from dialerd.compliance import after_care_on
 from dialerd.config import Settings
 from dialerd.dialer.breaker import TrunkBreaker
 from dialerd.dialer.feed import StatsFeed
@@ -47,8 +48,8 @@ from dialerd.dialer.pacing import (
 )
 from dialerd.dialer.ports import DialerStore, LiveStore, Pbx, PbxEvent, PreviewStore
 from dialerd.dialer.preview import Reservation, pause_moves, reservations
-from dialerd.dialer.rules import CallWindow, decider, number_zones, pick_slot
-from dialerd.dialer.scheduler import DueCall, Scheduler
+from dialerd.dialer.rules import CallWindow, callee, decider, pick_slot
+from dialerd.dialer.scheduler import DueCall, Scheduler, stop_dnc
 from dialerd.domain import (
     AFTER_CALL_REASON,
     PREVIEW_REASON,
@@ -268,6 +269,9 @@ class Engine:
         self._stats_logged_at = clock()
         self.placed = 0
         self.ticks = 0  # rounds begun: tests wait on it instead of on the wall clock
+        # The store could not be reached since (monotonic): no calls are placed, and the closes
+        # stay in _to_close, in order, until a flush writes them (docs/dialer.md).
+        self.store_lost_at: float | None = None
         self.draining = False
 
     # -- wiring -------------------------------------------------------------------------------
@@ -295,10 +299,7 @@ class Engine:
             ]
         try:
             while not stop.is_set():
-                try:
-                    await self.tick()
-                except Exception:
-                    log.exception("dialer_tick_failed")
+                await self.step()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.settings.tick_seconds):  # see pbx/ami.py
                         await stop.wait()
@@ -328,15 +329,60 @@ class Engine:
             await asyncio.sleep(min(0.2, self.settings.tick_seconds))
         log.info("dialer_stopped", left_open=len(self.attempts))
 
+    async def step(self) -> None:
+        """One round as :meth:`run` has it: a failure is logged, not raised (an unreachable
+        store once, as ``dialer_store_lost``), and the next round tries again."""
+        try:
+            await self.tick()
+        except Exception as exc:
+            if self.store.unavailable(exc):
+                self._store_lost(exc)
+            else:
+                log.exception("dialer_tick_failed")
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        """A side loop's failure: an unreachable store is the tick's news (dialer_store_lost),
+        not a stack trace every round."""
+        if not self.store.unavailable(exc):
+            log.exception(what)
+
+    def _store_lost(self, exc: BaseException) -> None:
+        if self.store_lost_at is None:
+            self.store_lost_at = self._clock()
+            log.warning(
+                "dialer_store_lost",
+                error=repr(exc),
+                calls=len(self.attempts),
+                closes_kept=len(self._to_close),
+            )
+
+    async def _store_back(self, written: int) -> None:
+        """The store answers again (the campaigns read, the kept closes written): starts whose
+        answer was lost are reconciled before anything is dialled."""
+        assert self.store_lost_at is not None
+        if self.pbx.ready and self._reconciled.is_set():
+            await self.reconcile()
+        log.info(
+            "dialer_store_back",
+            down_s=round(self._clock() - self.store_lost_at, 1),
+            closes_written=written,
+            calls=len(self.attempts),
+        )
+        self.store_lost_at = None
+
     async def tick(self) -> None:
-        """One round: campaigns, closes, leases, agents ready again, then calls to place."""
+        """One round: campaigns, closes, leases, agents ready again, then calls to place.
+        While the store cannot be reached each round fails at its first write or read; the
+        first that gets through writes what was kept and dialling resumes."""
         self.ticks += 1
         now = self._clock()
-        if now - self._campaigns_at >= CAMPAIGN_REFRESH_S:
+        if now - self._campaigns_at >= CAMPAIGN_REFRESH_S or self.store_lost_at is not None:
             await self._refresh_campaigns()
             self._campaigns_at = now
         self._expire_failures()
-        await self._flush_closes()
+        written = await self._flush_closes()
+        if self.store_lost_at is not None:
+            await self._store_back(written)
         if self.live is not None:
             await self._after_call_work(self.live, now)
         if (
@@ -654,9 +700,18 @@ class Engine:
                 if other.campaign.queue == e.transfer_queue:
                     self._after_calls.append((e.transfer_agent, other.campaign.id, attempt.id))
                     break
+        after_care = run is not None and after_care_on(
+            run.campaign.abandon_after_care, run.campaign.default_region
+        )
         self._to_close.append(
             ClosedAttempt(
-                attempt.id, attempt.contact_id, attempt.slot, outcome, e.channel, retry_at_once
+                attempt.id,
+                attempt.contact_id,
+                attempt.slot,
+                outcome,
+                e.channel,
+                retry_at_once,
+                after_care,
             )
         )
         metrics.count_attempt(attempt.campaign_id, outcome)
@@ -681,9 +736,13 @@ class Engine:
                 else:
                     self._close(attempt)
 
-    async def _flush_closes(self) -> None:
+    async def _flush_closes(self) -> int:
+        """Writes the closes kept since the last flush; returns how many. On failure they
+        are kept, in order, for the next one: a close is written once whatever the replay
+        (the store completes only open attempts, and moves on only the contact whose open
+        attempt it is), so a write whose answer was lost may be sent again."""
         if not self._to_close or self._closing:
-            return
+            return 0
         self._closing = True
         batch, self._to_close = self._to_close, []
         try:
@@ -694,6 +753,7 @@ class Engine:
             raise
         finally:
             self._closing = False
+        return len(batch)
 
     # -- the live view ------------------------------------------------------------------------
 
@@ -759,8 +819,8 @@ class Engine:
         while True:
             try:
                 await self.publish_live()
-            except Exception:
-                log.exception("live_view_publish_failed")
+            except Exception as exc:
+                self._failed("live_view_publish_failed", exc)
             await asyncio.sleep(LIVE_INTERVAL_S)
 
     async def _stop_live(self, live: LiveStore) -> None:
@@ -802,8 +862,8 @@ class Engine:
             try:
                 for command in await live.next_commands(COMMAND_WAIT_S):
                     await self.carry_out(live, command)
-            except Exception:
-                log.exception("agent_actions_failed")
+            except Exception as exc:
+                self._failed("agent_actions_failed", exc)
                 await asyncio.sleep(COMMAND_WAIT_S)
 
     async def carry_out(self, live: LiveStore, command: AgentCommand) -> None:
@@ -881,15 +941,15 @@ class Engine:
                 return False
             contact, campaign = claim.contact, campaigns[claim.campaign_id]
             slot = pick_slot(contact.slots, contact.next_number)
-            if slot is None:  # the claim only returns contacts with a valid number
-                await self.store.release([(contact.id, now)])
-                return False
+            if slot is None:  # every number it has left is on a do-not-call list
+                await stop_dnc(self.store, campaign.id, [contact])
+                continue
             number = contact.slots[slot].number
             assert number is not None
-            zones = number_zones(number, campaign.timezone)
+            where = callee(number, campaign.timezone)
             window = CallWindow.of(campaign)
-            if not window.is_open(now, zones):
-                await self.store.release([(contact.id, window.next_opening(now, zones))])
+            if not window.is_open(now, *where):
+                await self.store.release([(contact.id, window.next_opening(now, *where))])
                 continue
             if not await preview.offer(want.agent, claim, slot, number):
                 await self.store.release([(contact.id, now)])  # it has one by now
@@ -931,7 +991,11 @@ class Engine:
                 caller_id_number(run.campaign.caller_id),
             )
             if not started:
-                raise PbxRefused("call", "that contact cannot be called now (locked or closed)")
+                raise PbxRefused(
+                    "call",
+                    "that contact cannot be called now (locked, closed, or its number is on a "
+                    "do-not-call list)",
+                )
             [s] = started
             attempt = Attempt(
                 AttemptEvents(s.id, started=s.started),

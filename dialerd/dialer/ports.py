@@ -34,6 +34,11 @@ class DialerStore(Protocol):
     @property
     def instance_id(self) -> str: ...
 
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the store cannot be reached (down, restarting): the engine
+        then places no calls and keeps its closes until it can write them."""
+        ...
+
     async def campaigns(self) -> list[DialableCampaign]:
         """The campaigns that may dial (active, with a queue and a dial string)."""
         ...
@@ -52,6 +57,12 @@ class DialerStore(Protocol):
     ) -> list[StartedAttempt]:
         """Writes the history rows of (contact id, number, 0-based slot) before dialling;
         returns the attempts that may be dialled (contacts still ours, open, unlocked)."""
+        ...
+
+    async def stop_dnc(self, stops: Sequence[tuple[int, str, int]]) -> None:
+        """Claimed contacts whose every number left is on a do-not-call list, each with the
+        number it would have been dialled on and its 0-based slot: not dialled, their history
+        says why (CONNRES 0, ``DNC``), they are finished and released."""
         ...
 
     async def mark_dialing(self, attempt_ids: Sequence[int]) -> None: ...

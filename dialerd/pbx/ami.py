@@ -135,6 +135,7 @@ class _Session:
         self.pending: dict[str, _Pending] = {}
         self.logged_in = False
         self.lost = asyncio.Event()
+        self.booted = asyncio.Event()  # Asterisk said FullyBooted
         self.reason = ""
         self.watchdog: asyncio.Task[None] | None = None
 
@@ -163,6 +164,7 @@ class AmiConnection:
         ping_timeout: float = 3.0,
         reconnect_min: float = 0.5,
         reconnect_max: float = 10.0,
+        boot_wait: float = 30.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -172,6 +174,7 @@ class AmiConnection:
         self.ping_timeout = ping_timeout
         self.reconnect_min = reconnect_min
         self.reconnect_max = reconnect_max
+        self.boot_wait = boot_wait
         self.on_ready: list[Callable[[], Awaitable[None]]] = []
         self.on_lost: list[Callable[[], None]] = []
         self._listeners: list[Listener] = []
@@ -270,6 +273,8 @@ class AmiConnection:
         if session.lost.is_set():
             return
         event = decode(raw)
+        if event.name == "FullyBooted":
+            session.booted.set()
         action_id = event.get("ActionID")
         pending = session.pending.get(action_id) if action_id else None
         if pending is not None and pending.take(event):
@@ -348,6 +353,7 @@ class AmiConnection:
         # may use the session until this Login has been answered.
         login = {"Action": "Login", "Username": self.username, "Secret": self._secret}
         await self._request(session, login, self.ping_timeout)
+        await self._booted(session)
         session.logged_in = True
         self.connects += 1
         if self.connects > 1:
@@ -362,6 +368,26 @@ class AmiConnection:
         log.info(
             "ami_ready", ms=round((time.monotonic() - started) * 1000, 1), connects=self.connects
         )
+
+    async def _booted(self, session: _Session) -> None:
+        """An Asterisk still loading its modules (just restarted) takes logins, but its
+        Originates fail at once with no channel. It says FullyBooted at a login once it is
+        booted, else when it is; the connection is ready only then. An Asterisk that never
+        says so (a manager user without the ``system`` read class) is taken as booted after
+        ``boot_wait``, with a warning."""
+        lost = asyncio.ensure_future(session.lost.wait())
+        booted = asyncio.ensure_future(session.booted.wait())
+        try:
+            await asyncio.wait(
+                [lost, booted], timeout=self.boot_wait, return_when="FIRST_COMPLETED"
+            )
+        finally:
+            lost.cancel()
+            booted.cancel()
+        if session.lost.is_set():
+            raise AmiUnavailable(f"AMI connection lost before FullyBooted: {session.reason}")
+        if not session.booted.is_set():
+            log.warning("ami_no_fully_booted", waited_s=self.boot_wait)
 
     async def _watchdog(self, session: _Session) -> None:
         """panoramisk never checks its pings' answers, so a half-open TCP connection (a

@@ -74,6 +74,20 @@ class AbandonDay:
 
 
 @dataclass(frozen=True)
+class AbandonWindow:
+    """A campaign's live answers and abandoned calls in the pacer's window now: the 30 x 24
+    hours up to now."""
+
+    abandon_limit: float
+    answered: int
+    abandoned: int
+
+    @property
+    def rate(self) -> float | None:
+        return ratio(self.abandoned, self.answered)
+
+
+@dataclass(frozen=True)
 class OutcomeDay:
     """How many attempts of a day ended with one CONNRES and cause."""
 

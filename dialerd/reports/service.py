@@ -15,6 +15,7 @@ import asyncpg
 
 from dialerd.reports.figures import (
     AbandonDay,
+    AbandonWindow,
     AgentFigures,
     CampaignAbandons,
     CampaignFigures,
@@ -76,6 +77,26 @@ async def attempts(
         yield batches
     finally:
         await batches.aclose()  # a client that went away frees the connection
+
+
+@dataclass(frozen=True)
+class AbandonReport:
+    """One campaign's abandon rate by day (and the 30 days ending with each), and the
+    pacer's window now: the 30 × 24 hours the predictive pacer holds under the limit."""
+
+    days: list[AbandonDay]
+    window: AbandonWindow
+
+
+async def abandon_report(
+    conn: Conn, client_id: int, campaign_id: int, period: Period
+) -> AbandonReport:
+    await _check_campaign(conn, client_id, campaign_id)
+    rows = await store.abandon_by_day(conn, client_id, campaign_id, period.first, period.last)
+    window = await store.abandon_window(conn, client_id, campaign_id)
+    if window is None:  # deleted meanwhile
+        raise ReportNotFound(campaign_id)
+    return AbandonReport([AbandonDay(**r) for r in rows], AbandonWindow(**window))
 
 
 async def campaign_figures(conn: Conn, client_id: int) -> dict[int, CampaignFigures]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -11,12 +12,15 @@ from dialerd.store.sqlfiles import q
 Db = asyncpg.Connection | asyncpg.Pool
 
 
-async def insert_token(db: Db, client_id: int, token_hash: bytes) -> None:
-    await db.execute(q("insert_token"), client_id, token_hash)
+async def insert_token(
+    db: Db, client_id: int, token_hash: bytes, name: str, expires_at: datetime | None
+) -> int:
+    token_id: int = await db.fetchval(q("insert_token"), client_id, token_hash, name, expires_at)
+    return token_id
 
 
 async def client_of_token(db: Db, token_hash: bytes) -> int | None:
-    """The client of a valid (not revoked) token, or None."""
+    """The client of a valid (not revoked, not expired) token, or None; notes its use."""
     client_id: int | None = await db.fetchval(q("client_for_token"), token_hash)
     return client_id
 
@@ -36,11 +40,11 @@ async def define_info_field(db: Db, field_id: int, name: str) -> None:
     await db.execute(q("upsert_info_field"), field_id, name)
 
 
-async def tokens_of_client(db: Db, client_id: int) -> list[dict[str, Any]]:
+async def tokens_of_client(db: Db, client_id: int | None) -> list[dict[str, Any]]:
     return [dict(r) for r in await db.fetch(q("tokens_of_client"), client_id)]
 
 
-async def revoke_token(db: Db, client_id: int, token_id: int) -> bool:
+async def revoke_token(db: Db, client_id: int | None, token_id: int) -> bool:
     return await db.fetchval(q("revoke_token"), client_id, token_id) is not None
 
 

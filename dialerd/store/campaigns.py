@@ -43,6 +43,8 @@ COLUMNS = (
     "min_call_interval_h",
     "retry_minutes",
     "callback_grace_s",
+    "abandon_after_care",
+    "call_hours_override",
     "active",
 )
 """The settable columns, in the parameter order of campaign_insert and campaign_update."""

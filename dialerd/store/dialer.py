@@ -11,6 +11,7 @@ import asyncpg
 
 from dialerd import metrics
 from dialerd.domain import (
+    DNC_DETAIL,
     AbandonCounts,
     ClaimedContact,
     ClosedAttempt,
@@ -22,6 +23,7 @@ from dialerd.domain import (
     StartedAttempt,
 )
 from dialerd.store import campaigns
+from dialerd.store.pool import database_unavailable
 from dialerd.store.slots import columns, slots_of
 from dialerd.store.sqlfiles import q
 
@@ -33,6 +35,9 @@ class PostgresDialerStore:
         self.pool = pool
         self.instance_id = instance_id
         self.lease_seconds = float(lease_seconds)
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return database_unavailable(exc)
 
     async def campaigns(self) -> list[DialableCampaign]:
         async with self.pool.acquire() as conn:
@@ -73,6 +78,18 @@ class PostgresDialerStore:
             self.lease_seconds,
         )
         return [StartedAttempt(r["id"], r["contact_id"], r["dt_call_start"]) for r in rows]
+
+    async def stop_dnc(self, stops: Sequence[tuple[int, str, int]]) -> None:
+        if stops:
+            contact_ids, numbers, slots = zip(*stops, strict=True)
+            await self.pool.execute(
+                q("stop_dnc_contacts"),
+                list(contact_ids),
+                list(numbers),
+                [s + 1 for s in slots],
+                self.instance_id,
+                DNC_DETAIL,
+            )
 
     async def mark_dialing(self, attempt_ids: Sequence[int]) -> None:
         if attempt_ids:
@@ -129,6 +146,7 @@ class PostgresDialerStore:
                         c.attempt_id,
                         up.last_result_mailbox,
                         up.callback_spent,
+                        up.after_care_until,
                     )
                 )
             await conn.executemany(q("close_attempt"), history)

@@ -50,6 +50,20 @@ async def report(
         )
 
 
+async def abandon_by_day(
+    conn: Conn, client_id: int, campaign_id: int, first: date, last: date
+) -> list[Row]:
+    async with _without_jit(conn):
+        return list(
+            await conn.fetch(q("report_abandon_by_day"), client_id, campaign_id, first, last)
+        )
+
+
+async def abandon_window(conn: Conn, client_id: int, campaign_id: int) -> Row | None:
+    row: Row | None = await conn.fetchrow(q("abandon_window"), client_id, campaign_id)
+    return row
+
+
 async def stream_attempts(
     pool: asyncpg.Pool,
     client_id: int,

@@ -14,18 +14,19 @@ Columns = tuple[list[str | None], list[int], list[int | None], list[int | None],
 
 
 def slots_of(row: asyncpg.Record) -> tuple[NumberSlot, ...]:
-    """The slots of a contact row; a row with only the numbers and their invalid flags (the
-    claim's) gets the other fields' defaults."""
+    """The slots of a contact row; a row with only the numbers, their invalid flags and
+    their do-not-call flags (``dnc``: the claim's) gets the other fields' defaults."""
     numbers = row["phone_numbers"]
     unknown = [None] * len(numbers)
     return tuple(
-        NumberSlot(n, tries or 0, cause, connres, bool(invalid))
-        for n, tries, cause, connres, invalid in zip(
+        NumberSlot(n, tries or 0, cause, connres, bool(invalid), bool(dnc))
+        for n, tries, cause, connres, invalid, dnc in zip(
             numbers,
             row.get("number_tries") or unknown,
             row.get("number_last_cause") or unknown,
             row.get("number_end_reason") or unknown,
             row["number_invalid"],
+            row.get("dnc") or unknown,
             strict=True,
         )
     )

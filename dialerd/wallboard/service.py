@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from dialerd.dialer.rules import CallWindow, number_zones, pick_slot
+from dialerd.dialer.rules import Callee, CallWindow, callee, pick_slot
 from dialerd.domain import SPY_KINDS, AgentAction, AgentActionKind, Campaign
 from dialerd.reports.figures import ratio
 from dialerd.store import campaigns as campaign_store
@@ -57,8 +57,8 @@ def hopper_entry(
     the call window is open for that number (else the claim gives it back until then)."""
     slot = pick_slot(contact.slots, contact.next_number)
     number = contact.slots[slot].number if slot is not None else None
-    zones = number_zones(number, window.timezone) if number else (window.timezone,)
-    opens = window.next_opening(now, zones)
+    where = callee(number, window.timezone) if number else Callee((window.timezone,), None)
+    opens = window.next_opening(now, *where)
     return {
         "contact_id": contact.id,
         "name": contact.name,

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Writes Asterisk's configuration for dialerd's container (docs/operations.md, "Containers"):
-# the production files of asterisk_conf/ and the container's own (asterisk.conf, logger.conf,
-# rtp.conf), then the site's files over them (the agents' phones and the campaigns' queues:
-# pjsip_agents.conf, queues_campaigns.conf, or any other file to replace), then the settings
-# from the environment into manager.conf, pjsip.conf and rtp.conf. It refuses to write a
-# configuration that still holds a template's CHANGE-ME.
+# Writes Asterisk's configuration for dialerd's container (docs/operations.md, "Containers"): the
+# container's own files (docker/asterisk/conf: asterisk.conf, logger.conf, rtp.conf, modules.conf
+# and a PBX's pjsip.conf, extensions.conf, queues.conf, musiconhold.conf, manager.conf, each
+# #include-ing dialerd's snippets as asterisk_conf/README.md tells an operator), the snippets
+# (asterisk_conf/*_dialerd.conf, amd.conf), then the site's files (the agents' phones,
+# pjsip_agents.conf, and the campaigns' queues, queues_campaigns.conf, both required; any other
+# file replaces the image's), then the settings from the environment: into the host files (the
+# AMI's port and address, the transport, RTP ports) and what the README's install steps have an
+# operator fill in the snippets (the trunk's address and credentials, the AMI user's secret and
+# permit). It refuses to write a configuration that still holds a template's CHANGE-ME.
 #   render_config.sh <templates dir> <site dir> <output dir>
 # Environment (defaults in brackets):
 #   DIALERD_AMI_SECRET       the AMI secret of the user dialerd (required; dialerd's own setting)
@@ -103,33 +107,38 @@ rtp_start="$(port ASTERISK_RTP_START 10000)"
 rtp_end="$(port ASTERISK_RTP_END 20000)"
 ((rtp_start < rtp_end)) || die "ASTERISK_RTP_START must be below ASTERISK_RTP_END"
 
+for conf in pjsip_agents.conf queues_campaigns.conf; do
+  [[ -f "$site/$conf" ]] || die "the site directory has no $conf (pjsip.conf and queues.conf include it)"
+done
 mkdir -p "$out"
 find "$out" -mindepth 1 -delete
 cp "$templates"/*.conf "$out/"
-if compgen -G "$site/*.conf" >/dev/null; then
-  cp "$site"/*.conf "$out/"
-fi
+cp "$site"/*.conf "$out/"
 
 edit "$out/manager.conf" \
   "set${tab}general${tab}${tab}port${tab}$ami_port" \
-  "set${tab}general${tab}${tab}bindaddr${tab}$ami_bind" \
+  "set${tab}general${tab}${tab}bindaddr${tab}$ami_bind"
+edit "$out/manager_dialerd.conf" \
   "set${tab}dialerd${tab}${tab}secret${tab}$secret" \
   "set${tab}dialerd${tab}${tab}permit${tab}$ami_permit"
 
+edit "$out/pjsip.conf" "set${tab}transport-udp${tab}transport${tab}bind${tab}$sip_bind"
 trunk_edits=(
-  "set${tab}transport-udp${tab}transport${tab}bind${tab}$sip_bind"
-  "set${tab}trunk${tab}aor${tab}contact${tab}sip:$trunk"
-  "set${tab}trunk${tab}identify${tab}match${tab}$trunk_match"
+  "set${tab}dialerd-trunk${tab}aor${tab}contact${tab}sip:$trunk"
+  "set${tab}dialerd-trunk${tab}identify${tab}match${tab}$trunk_match"
 )
 if [[ -n "${ASTERISK_TRUNK_USERNAME:-}" ]]; then
   trunk_edits+=(
-    "set${tab}trunk${tab}auth${tab}username${tab}$(value ASTERISK_TRUNK_USERNAME)"
-    "set${tab}trunk${tab}auth${tab}password${tab}$(value ASTERISK_TRUNK_PASSWORD)"
+    "set${tab}dialerd-trunk${tab}auth${tab}username${tab}$(value ASTERISK_TRUNK_USERNAME)"
+    "set${tab}dialerd-trunk${tab}auth${tab}password${tab}$(value ASTERISK_TRUNK_PASSWORD)"
   )
 else
-  trunk_edits+=("drop${tab}trunk${tab}auth${tab}" "drop${tab}trunk${tab}endpoint${tab}outbound_auth")
+  trunk_edits+=(
+    "drop${tab}dialerd-trunk${tab}auth${tab}"
+    "drop${tab}dialerd-trunk${tab}endpoint${tab}outbound_auth"
+  )
 fi
-edit "$out/pjsip.conf" "${trunk_edits[@]}"
+edit "$out/pjsip_dialerd.conf" "${trunk_edits[@]}"
 
 edit "$out/rtp.conf" \
   "set${tab}general${tab}${tab}rtpstart${tab}$rtp_start" \

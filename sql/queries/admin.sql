@@ -1,10 +1,23 @@
 -- name: insert_token
--- Stores a new API token's hash for a client.
-INSERT INTO api_tokens (client_id, token_hash) VALUES ($1, $2)
+-- Stores a new API token's hash for a client, with its name and expiry (NULL: never).
+INSERT INTO api_tokens (client_id, token_hash, name, expires_at) VALUES ($1, $2, $3, $4)
+RETURNING id
 
 -- name: client_for_token
--- The client of a valid (not revoked) token.
-SELECT client_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL
+-- The client of a valid token (not revoked, not expired), read from the table on every request
+-- so that a revoke on any node counts at once; its last use is written only when the one
+-- recorded is a minute old or more, so a busy token costs one write a minute, not one a request.
+WITH valid AS (
+    SELECT id, client_id, last_used_at FROM api_tokens
+    WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+), used AS (
+    UPDATE api_tokens t SET last_used_at = now()
+    FROM valid
+    WHERE t.id = valid.id
+      AND (valid.last_used_at IS NULL OR valid.last_used_at <= now() - interval '1 minute')
+    RETURNING t.id
+)
+SELECT client_id FROM valid
 
 -- name: insert_calling_system
 -- Registers a calling system (the calltask API's systemCode); nothing if it exists.
@@ -36,13 +49,16 @@ SELECT setval(pg_get_serial_sequence('campaigns', 'id'),
               greatest((SELECT max(id) FROM campaigns), (SELECT max(id) FROM ins), 123))
 
 -- name: tokens_of_client
--- A client's API tokens, newest first (never the token: only its hash is stored).
-SELECT id, created_at, revoked_at FROM api_tokens WHERE client_id = $1 ORDER BY id DESC
+-- A client's API tokens (NULL: every client's), newest first (never the token: only its hash is stored); expired:
+-- its expiry has passed.
+SELECT id, client_id, name, created_at, expires_at, last_used_at, revoked_at,
+       expires_at IS NOT NULL AND expires_at <= now() AS expired
+FROM api_tokens WHERE $1::integer IS NULL OR client_id = $1 ORDER BY id DESC
 
 -- name: revoke_token
--- Revokes a live token of a client.
+-- Revokes a live token of a client (NULL: of any client, the operator's command).
 UPDATE api_tokens SET revoked_at = now()
-WHERE client_id = $1 AND id = $2 AND revoked_at IS NULL
+WHERE ($1::integer IS NULL OR client_id = $1) AND id = $2 AND revoked_at IS NULL
 RETURNING id
 
 -- name: calling_systems

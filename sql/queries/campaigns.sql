@@ -6,11 +6,11 @@ INSERT INTO campaigns (
     max_lines_per_agent, abandon_limit, aggressiveness, max_calls_in_flight, max_originate_rate,
     ring_timeout_s, agent_timeout_s, wrapup_limit_s, amd_enabled, machine_action, window_start,
     window_end, window_days, timezone, default_region, max_attempts, min_call_interval_h,
-    retry_minutes, callback_grace_s, active)
+    retry_minutes, callback_grace_s, abandon_after_care, call_hours_override, active)
 VALUES (
     COALESCE($1::integer, nextval(pg_get_serial_sequence('campaigns', 'id'))), $2,
     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-    $23, $24, $25, $26, $27, $28)
+    $23, $24, $25, $26, $27, $28, $29, $30)
 RETURNING id
 
 -- name: campaign_sync_id_sequence
@@ -26,7 +26,8 @@ UPDATE campaigns SET
     agent_timeout_s = $15, wrapup_limit_s = $16, amd_enabled = $17, machine_action = $18,
     window_start = $19, window_end = $20, window_days = $21, timezone = $22,
     default_region = $23, max_attempts = $24, min_call_interval_h = $25, retry_minutes = $26,
-    callback_grace_s = $27, active = $28, updated_at = now()
+    callback_grace_s = $27, abandon_after_care = $28, call_hours_override = $29, active = $30,
+    updated_at = now()
 WHERE id = $1 AND client_id = $2
 
 -- name: campaign_lock
@@ -41,7 +42,8 @@ SELECT id, client_id, name, queue, dial_string, caller_id, dial_mode, dial_ratio
        max_originate_rate, ring_timeout_s, agent_timeout_s, wrapup_limit_s, amd_enabled,
        machine_action,
        window_start, window_end, window_days, timezone, default_region, max_attempts,
-       min_call_interval_h, retry_minutes, callback_grace_s, active, created_at, updated_at
+       min_call_interval_h, retry_minutes, callback_grace_s, abandon_after_care,
+       call_hours_override, active, created_at, updated_at
 FROM campaigns
 WHERE ($1::integer IS NULL OR client_id = $1)
   AND ($2::integer IS NULL OR id = $2)

@@ -2,28 +2,32 @@
 -- Claims up to $4 due contacts (contact_due, migration 0013) of campaign $1, while it is
 -- active, for instance $2 with a lease of $3 seconds: the callbacks whose time has come first,
 -- in their time order (contacts_callbacks), then the others by next try, never tried first
--- (contacts_due). wallboard's next_due_contacts shows the same list.
+-- (contacts_due, whose range up to now is what contact_due lets through: migration 0020).
+-- No agent is on the line before the callee answers, so contacts in their abandon after-care
+-- are left (migration 0023). wallboard's next_due_contacts shows the same list. dnc: which of
+-- each contact's numbers are on a do-not-call list of the campaign's client (migration 0022).
 WITH cp AS (
-    SELECT id, callback_grace_s AS grace FROM campaigns WHERE id = $1 AND active
+    SELECT id, client_id, callback_grace_s AS grace FROM campaigns WHERE id = $1 AND active
 ), callbacks AS (
     SELECT d.id FROM contacts d
     WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NOT NULL
-      AND contact_due(d, (SELECT grace FROM cp))
+      AND contact_due(d, (SELECT grace FROM cp)) AND contact_after_care_over(d)
     ORDER BY d.dt_next_try, d.id
     LIMIT $4
     FOR UPDATE SKIP LOCKED
 ), others AS (
     SELECT d.id FROM contacts d
     WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NULL
-      AND contact_due(d, (SELECT grace FROM cp))
-    ORDER BY d.dt_next_try NULLS FIRST, d.id
+      AND contact_due(d, (SELECT grace FROM cp)) AND contact_after_care_over(d)
+    ORDER BY coalesce(d.dt_next_try, '-infinity'), d.id
     LIMIT greatest($4 - (SELECT count(*) FROM callbacks), 0)
     FOR UPDATE SKIP LOCKED
 )
 UPDATE contacts c
 SET claimed_by = $2, lease_until = now() + make_interval(secs => $3)
 WHERE c.id IN (SELECT id FROM callbacks UNION ALL SELECT id FROM others)
-RETURNING c.id, c.phone_numbers, c.number_invalid, c.next_number
+RETURNING c.id, c.phone_numbers, c.number_invalid, c.next_number,
+          dnc_slots(c.phone_numbers, (SELECT client_id FROM cp)) AS dnc
 
 -- name: release_contacts
 -- Gives back claimed contacts that were not dialled ($1 ids), due again at $2 (per id).
@@ -35,7 +39,8 @@ WHERE c.id = r.id AND c.claimed_by = $3 AND c.open_attempt_id IS NULL
 -- name: start_attempts
 -- Writes the history rows of new attempts (pending) and marks their contacts as having an
 -- attempt in progress, in one statement, before any Originate is sent. Contacts that were
--- locked, closed, deleted or lost to another instance since the claim are left out.
+-- locked, closed, deleted or lost to another instance since the claim are left out, and so
+-- are those whose number was put on a do-not-call list since (the last check before the call).
 -- $1 contact ids, $2 numbers, $3 1-based offsets, $4 A number, $5 instance, $6 lease seconds.
 WITH r AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[]) AS r(contact_id, number, slot)
@@ -47,6 +52,7 @@ WITH r AS (
     JOIN contacts c ON c.id = r.contact_id
     JOIN campaigns cp ON cp.id = c.campaign_id
     WHERE c.claimed_by = $5 AND c.state = 'open' AND NOT c.locked AND c.open_attempt_id IS NULL
+      AND NOT dnc_listed(r.number, cp.client_id)
     ORDER BY c.id
     FOR UPDATE OF c
     RETURNING id, contact_id, dt_call_start
@@ -57,6 +63,31 @@ WITH r AS (
     FROM ins WHERE c.id = ins.contact_id
 )
 SELECT id, contact_id, dt_call_start FROM ins
+
+-- name: stop_dnc_contacts
+-- Contacts claimed by instance $4 whose every number left is on a do-not-call list ($1 ids,
+-- $2 the number that would have been dialled, $3 its 1-based offset): a closed history row
+-- each, CONNRES 0 with the detail $5, and the contact finished and released; nothing dialled.
+WITH r AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[]) AS r(contact_id, number, slot)
+), ins AS (
+    INSERT INTO contact_history (contact_id, campaign_id, client_id, user_data, phone_number,
+                                 phone_number_offset, b_number, instance_id, status,
+                                 dt_call_end, connres, detail)
+    SELECT c.id, c.campaign_id, cp.client_id, c.user_data, r.number, r.slot, r.number, $4,
+           'closed', now(), 0, $5
+    FROM r
+    JOIN contacts c ON c.id = r.contact_id
+    JOIN campaigns cp ON cp.id = c.campaign_id
+    WHERE c.claimed_by = $4 AND c.state = 'open' AND c.open_attempt_id IS NULL
+    ORDER BY c.id
+    FOR UPDATE OF c
+    RETURNING contact_id, dt_call_end
+)
+UPDATE contacts c
+SET state = 'finished', last_connres = 0, last_cause = NULL, dt_last_try = ins.dt_call_end,
+    claimed_by = NULL, lease_until = NULL, updated_at = now()
+FROM ins WHERE c.id = ins.contact_id
 
 -- name: mark_dialing
 -- Attempts whose Originate Asterisk acknowledged.
@@ -85,14 +116,15 @@ WHERE id = $1 AND status <> 'closed'
 
 -- name: update_contact_after_attempt
 -- Moves a contact on after its attempt $12 (see dialerd/dialer/rules.py) and releases it; $14:
--- its callback, if it had one, was made.
+-- its callback, if it had one, was made; $15: its abandon after-care's end, if one began.
 UPDATE contacts
 SET number_tries = $2, number_last_cause = $3, number_end_reason = $4, number_invalid = $5,
     next_number = $6, state = $7, attempts = $8, dt_next_try = $9, last_connres = $10,
     last_cause = $11, last_result_mailbox = $13, open_attempt_id = NULL, claimed_by = NULL,
     lease_until = NULL, updated_at = now(),
     callback_at = CASE WHEN $14 THEN NULL ELSE callback_at END,
-    callback_user_id = CASE WHEN $14 THEN NULL ELSE callback_user_id END
+    callback_user_id = CASE WHEN $14 THEN NULL ELSE callback_user_id END,
+    after_care_until = greatest(after_care_until, $15)
 WHERE id = $1 AND open_attempt_id = $12
 
 -- name: renew_leases

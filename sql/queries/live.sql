@@ -65,21 +65,22 @@ FROM agent_commands WHERE id = $1 AND client_id = $2
 
 -- name: next_due_contacts
 -- The wallboard's hopper: the next $2 contacts campaign $1 would claim, in claim_contacts'
--- order and by its rule, contact_due (tests/integration/test_wallboard.py holds the two to the
--- same list): the callbacks whose time has come, then the others.
+-- order and by its rules, contact_due and contact_after_care_over (tests/integration/
+-- test_wallboard.py holds the two to the same list): the callbacks whose time has come, then
+-- the others.
 WITH cp AS (
     SELECT id, callback_grace_s AS grace FROM campaigns WHERE id = $1
 ), due AS (
     (SELECT d.*, 0 AS rank FROM contacts d
      WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NOT NULL
-       AND contact_due(d, (SELECT grace FROM cp))
+       AND contact_due(d, (SELECT grace FROM cp)) AND contact_after_care_over(d)
      ORDER BY d.dt_next_try, d.id
      LIMIT $2)
     UNION ALL
     (SELECT d.*, 1 AS rank FROM contacts d
      WHERE d.campaign_id = (SELECT id FROM cp) AND d.callback_at IS NULL
-       AND contact_due(d, (SELECT grace FROM cp))
-     ORDER BY d.dt_next_try NULLS FIRST, d.id
+       AND contact_due(d, (SELECT grace FROM cp)) AND contact_after_care_over(d)
+     ORDER BY coalesce(d.dt_next_try, '-infinity'), d.id
      LIMIT $2)
 )
 SELECT id, name, phone_numbers, number_invalid, next_number, dt_next_try

@@ -85,7 +85,8 @@ GROUP BY u.id, u.client_id, u.endpoint, s.started_at
 -- Claims one contact for agent $1 (engine $4, lease $5 s): its own due callback in campaigns
 -- $2 (contact_callable: it is the agent's, no grace to wait; migration 0017), else the next
 -- due contact of the preview campaigns $3 as claim_contacts orders them: callbacks first, by
--- time, then the others by next try, never tried first. Only active campaigns.
+-- time, then the others by next try, never tried first. Only active campaigns. dnc: as
+-- claim_contacts'.
 WITH own AS (
     SELECT d.id FROM contacts d JOIN campaigns cp ON cp.id = d.campaign_id AND cp.active
     WHERE d.campaign_id = ANY($2::integer[]) AND d.callback_user_id = $1
@@ -105,7 +106,7 @@ WITH own AS (
     WHERE d.campaign_id = ANY($3::integer[]) AND d.callback_at IS NULL
       AND contact_due(d, cp.callback_grace_s)
       AND NOT EXISTS (SELECT 1 FROM own) AND NOT EXISTS (SELECT 1 FROM callbacks)
-    ORDER BY d.dt_next_try NULLS FIRST, d.id
+    ORDER BY coalesce(d.dt_next_try, '-infinity'), d.id
     LIMIT 1
     FOR UPDATE OF d SKIP LOCKED
 )
@@ -113,7 +114,9 @@ UPDATE contacts c
 SET claimed_by = $4, lease_until = now() + make_interval(secs => $5)
 WHERE c.id IN (SELECT id FROM own UNION ALL SELECT id FROM callbacks UNION ALL SELECT id FROM others)
 RETURNING c.id, c.campaign_id, c.phone_numbers, c.number_invalid, c.next_number,
-          c.callback_user_id IS NOT DISTINCT FROM $1 AS callback
+          c.callback_user_id IS NOT DISTINCT FROM $1 AS callback,
+          dnc_slots(c.phone_numbers, (SELECT client_id FROM campaigns WHERE id = c.campaign_id))
+              AS dnc
 
 -- name: insert_offer
 -- Offers contact $3 to agent $1 (client $2) if it holds none, and tells its workspace.

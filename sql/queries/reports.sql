@@ -115,7 +115,7 @@ WITH cp AS (
     SELECT c.campaign_id, count(*) AS contacts
     FROM contacts c  -- contacts_open_attempt: as many as calls in flight
     WHERE c.open_attempt_id IS NOT NULL AND c.state = 'open' AND NOT c.locked
-      AND (c.dt_next_try IS NULL OR c.dt_next_try <= now())
+      AND coalesce(c.dt_next_try, '-infinity') <= now()
     GROUP BY c.campaign_id
 )
 SELECT cp.id AS campaign_id, cp.abandon_limit,
@@ -130,9 +130,9 @@ FROM cp
 LEFT JOIN in_progress ON in_progress.campaign_id = cp.id
 CROSS JOIN LATERAL (
     SELECT count(*) AS waiting
-    FROM contacts c  -- contacts_due, index only
+    FROM contacts c  -- contacts_due, its range of those due (migration 0020)
     WHERE c.campaign_id = cp.id AND c.state = 'open' AND NOT c.locked
-      AND (c.dt_next_try IS NULL OR c.dt_next_try <= now())
+      AND coalesce(c.dt_next_try, '-infinity') <= now()
 ) due
 CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE c.state = 'open') AS open,
@@ -177,3 +177,11 @@ FROM cp
 CROSS JOIN LATERAL abandons(cp.id, cp.midnight, 'infinity') today
 CROSS JOIN LATERAL abandons(cp.id, now() - interval '30 days', 'infinity') window30
 ORDER BY cp.id
+
+-- name: abandon_window
+-- The pacer's window of client $1's campaign $2: its live answers and abandoned calls of the
+-- 30 x 24 hours up to now (as campaign_figures and abandon_counts count them), and its limit.
+SELECT cp.abandon_limit, w.answered, w.abandoned
+FROM campaigns cp
+CROSS JOIN LATERAL abandons(cp.id, now() - interval '30 days', 'infinity') w
+WHERE cp.client_id = $1 AND cp.id = $2

@@ -48,6 +48,7 @@ async def test_a_supervisor_creates_pauses_resumes_and_copies_a_campaign(
     await page.get_by_label("Name", exact=True).fill("Renewals")
     await page.get_by_label("Queue").fill("sales")
     await page.get_by_label("Dial string").fill("PJSIP/{number}@trunk")
+    await page.get_by_label("Caller ID").fill('"Acme" <+4722334455>')
     await page.get_by_label("Dial mode").select_option("predictive")
     await page.get_by_label("Abandon limit").fill("3")  # a percentage where a fraction is due
     await page.get_by_label("Time zone").fill("Europe/Oslo")

@@ -47,6 +47,8 @@ async def test_every_screen_reads_well_at_desktop_and_tablet_width(
         f"/console/contacts?campaign={campaign_id}",
         f"/console/contacts/{ola}",
         "/console/imports",
+        "/console/dnc",
+        "/console/dnc?list=installation",
         "/console/wallboard",
         f"/console/wallboard/{campaign_id}",
         "/console/reports",

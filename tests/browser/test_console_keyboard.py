@@ -66,6 +66,7 @@ async def test_campaigns_are_created_and_edited_by_keyboard(page: Page, server: 
     await type_into(page, page.get_by_label("Name", exact=True), "Renewals")
     await type_into(page, page.get_by_label("Queue"), "sales")
     await type_into(page, page.get_by_label("Dial string"), "PJSIP/{number}@trunk")
+    await type_into(page, page.get_by_label("Caller ID"), '"Acme" <+4722334455>')
     await choose(page, page.get_by_label("Dial mode"), "predictive")
     await type_into(page, page.get_by_label("Time zone"), "Europe/Oslo")
     await press_on(page, page.get_by_label("Sat"), "Space")

@@ -136,6 +136,7 @@ async def test_cli_create_update_list_show(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = ["--name", "Cli", "--queue", "q1", "--dial-string", "Local/{number}@out"]
+    db += ["--caller-id", '"Cli" <+4722334455>']
     assert (
         await _cli(settings, "campaign", "create", "--id", "7", *db, "--window-days", "[6,7]") == 0
     )
@@ -161,6 +162,9 @@ async def test_cli_create_update_list_show(
     assert orjson.loads(capsys.readouterr().out) == [updated]
     assert await _cli(settings, "campaign", "update", "7", "--max-attempts", "0") == 1
     assert "MaxAttempts" in capsys.readouterr().err
+    # Active with a dial string: a caller ID stays set (docs/compliance.md).
+    assert await _cli(settings, "campaign", "update", "7", "--caller-id", "") == 1
+    assert "CallerID: an active campaign must send a caller ID" in capsys.readouterr().err
     assert await _cli(settings, "campaign", "show", "8") == 1
 
 

@@ -786,7 +786,7 @@ HISTORY_FIELDS = {
     "BNumber", "UserData2", "ClientsID", "UserData3", "dtCallStart", "bTestCall", "PhoneNumber",
     "DiallerContactsHistoryID", "DiallerResultCodesTypesID",
     # extras
-    "Status", "dtAgentConnect", "Agent", "bAbandoned", "bMachine",
+    "Status", "dtAgentConnect", "Agent", "bAbandoned", "bMachine", "Detail",
 }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -65,7 +66,8 @@ async def served(db_dsn: str, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     await _dialerd(env, "system", "add", "MY_SYSTEM")
     await _dialerd(env, "infofield", "add", "216", "City")
     campaign = ("--id", "123", "--name", "Spring", "--queue", "sales")
-    await _dialerd(env, "campaign", "create", *campaign, "--dial-string", "PJSIP/{number}@trunk")
+    dials = ("--dial-string", "PJSIP/{number}@trunk", "--caller-id", '"Spring" <+4722334455>')
+    await _dialerd(env, "campaign", "create", *campaign, *dials)
     log = (tmp_path / "serve.log").open("wb")
     server = await asyncio.create_subprocess_exec(
         str(BIN / "dialerd"), "serve", env=env, stderr=log, stdout=log
@@ -75,15 +77,17 @@ async def served(db_dsn: str, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
         async with aiohttp.ClientSession(
             base, headers={"Authorization": f"Bearer {token}"}
         ) as http:
-            for _ in range(100):
+            # A loaded machine took 26 s to start it: the deadline is for a serve that hangs.
+            deadline = time.monotonic() + 90
+            while True:
                 try:
                     async with http.get("/health") as resp:
                         if resp.status == 200:
                             break
                 except aiohttp.ClientConnectionError:
+                    if server.returncode is not None or time.monotonic() > deadline:
+                        pytest.fail("dialerd serve did not answer /health (serve.log)")
                     await asyncio.sleep(0.1)
-            else:
-                pytest.fail("dialerd serve did not answer /health")
             body = examples.CALLTASK_REQUEST
             async with http.post("/itxdialer/calltaskimport", json=body) as resp:
                 assert resp.status == 200, await resp.text()

@@ -24,11 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from panoramisk import Manager
 
+from dialerd.config import Settings
 from tests.browser.conftest import browser, page, server  # noqa: F401 (the wallboard's lab test)
+from tests.conftest import Api
 from tests.pbx.bare import bare_manager
+from tests.pbx.harness import Harness, Serve
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_SH = REPO / "scripts" / "lab.sh"
@@ -92,6 +96,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.pbx)
+    # A test that restarts Asterisk runs after the others: the session's raw AMI client
+    # (`ami`) does not survive it.
+    items.sort(key=lambda item: item.get_closest_marker("asterisk_restart") is not None)
 
 
 @dataclass(frozen=True)
@@ -393,3 +400,18 @@ async def ami(lab: Lab) -> AsyncIterator[Ami]:
         yield client
     finally:
         client.manager.close()
+
+
+@pytest.fixture
+async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harness:
+    return Harness(api, pool, lab, settings)
+
+
+@pytest.fixture
+async def serve(h: Harness) -> AsyncIterator[Serve]:
+    """Starts ``dialerd serve`` processes (see :class:`Serve`); kills what still runs after
+    the test and lets the calls left behind end (talk time) and the agents get free."""
+    processes = Serve(h)
+    yield processes
+    processes.kill_all()
+    await asyncio.sleep(h.lab.wrapup + 3.5)

@@ -249,6 +249,8 @@ async def test_no_agents_is_abandoned(ami: Ami) -> None:
 
 async def test_all_agents_busy_is_abandoned(ami: Ami, lab: Lab) -> None:
     await agents_idle(lab)
+    log = lab.lab_dir / "log" / "full"
+    start = log.stat().st_size
     busy = [ami.send_originate(f"0600{i}", AGENT_QUEUE) for i in range(lab.agents)]
     await asyncio.gather(*(task for _, task in busy))
     for attempt, _ in busy:
@@ -274,6 +276,13 @@ async def test_all_agents_busy_is_abandoned(ami: Ami, lab: Lab) -> None:
     waited = result.t - answered_at(events)
     assert 1.0 <= waited <= 3.0, waited
     assert not named(events, "AgentConnect")
+    # it waited in the campaign template's hold class, silence (asterisk_conf/README.md)
+    (join,) = named(events, "QueueCallerJoin")
+    with log.open("rb") as f:
+        f.seek(start)
+        text = f.read().decode(errors="replace")
+    assert f"class 'dialerd-silence', on channel '{join.get('channel')}'" in text
+    assert "no musiconhold loaded" not in text
 
     events = ami.for_attempt(leaving)
     assert not results(events)

@@ -7,21 +7,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-import asyncpg
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from dialerd import metrics
 from dialerd.api.metrics import exposition
-from dialerd.config import Settings
-from tests.conftest import Api
-from tests.pbx.conftest import Lab
-from tests.pbx.test_dialer_e2e import Harness, closed_count, number
-
-
-@pytest.fixture
-async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harness:
-    return Harness(api, pool, lab, settings)
+from tests.pbx.harness import Harness, number
+from tests.pbx.test_dialer_e2e import closed_count
 
 
 def value(name: str, **labels: str) -> float:

@@ -20,16 +20,13 @@ import asyncio
 import time
 from collections.abc import Callable
 
-import asyncpg
 import pytest
 
-from dialerd.config import Settings
 from dialerd.domain import AgentActionKind
 from dialerd.wallboard.service import Wallboard
-from tests.conftest import Api
-from tests.pbx.conftest import Ami, Event, Lab, TonePhone
+from tests.pbx.conftest import Ami, Event, TonePhone
+from tests.pbx.harness import Harness, number, wait_until
 from tests.pbx.media import HEARD_DBFS, PT_PCMU, SILENT_DBFS, Capture, RtpPacket, tone_dbfs
-from tests.pbx.test_dialer_e2e import Harness, number, wait_until
 from tests.pbx.test_wallboard_lab import act, campaign_of
 
 SUPERVISOR, AGENT, CUSTOMER = "supervisor1", "toneagent1", "tonecustomer"
@@ -54,11 +51,6 @@ DURING = {
 }
 # before it; the supervisor's phone is not on a call yet
 BEFORE: dict[str, set[str]] = {SUPERVISOR: set(), AGENT: {CUSTOMER}, CUSTOMER: {AGENT}}
-
-
-@pytest.fixture
-async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harness:
-    return Harness(api, pool, lab, settings)
 
 
 @pytest.mark.parametrize(

@@ -9,24 +9,15 @@ import asyncio
 import time
 from typing import Any
 
-import asyncpg
-import pytest
 from playwright.async_api import Page
 
-from dialerd.config import Settings
 from dialerd.domain import AgentActionKind
 from dialerd.wallboard.service import Wallboard, WallboardError
 from tests.browser.conftest import Server, shot, sign_in
-from tests.conftest import Api
-from tests.pbx.conftest import Ami, Lab
-from tests.pbx.test_dialer_e2e import Harness, number, wait_until
+from tests.pbx.conftest import Ami
+from tests.pbx.harness import Harness, number, wait_until
 
 ACTED_ON = "PJSIP/agent3"  # the agent the supervisor pauses and signs out
-
-
-@pytest.fixture
-async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harness:
-    return Harness(api, pool, lab, settings)
 
 
 async def act(

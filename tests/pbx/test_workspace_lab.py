@@ -14,19 +14,17 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-import pytest
 from playwright.async_api import Browser, Page, expect
 
-from dialerd.config import Settings
 from dialerd.domain import AFTER_CALL_REASON, AgentStatus, Role
 from dialerd.store import admin as admin_store
 from dialerd.store import agents
 from dialerd.users.service import add_user
 from dialerd.wallboard.service import Wallboard
 from tests.browser.conftest import VIEWPORT, Server, shot, sign_in
-from tests.conftest import PASSWORD, Api
+from tests.conftest import PASSWORD
 from tests.pbx.conftest import Ami, Event, Lab, attempt_ids
-from tests.pbx.test_dialer_e2e import Harness, number, wait_until
+from tests.pbx.harness import Harness, number, wait_until
 
 QUEUE = "lab-workspace"
 
@@ -42,11 +40,6 @@ OBSERVE = """() => {
   new MutationObserver(look).observe(document.body, {subtree: true, childList: true});
   look();
 }"""
-
-
-@pytest.fixture
-async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harness:
-    return Harness(api, pool, lab, settings)
 
 
 async def agent(server: Server, login: str, phone: str, campaign_id: int) -> int:

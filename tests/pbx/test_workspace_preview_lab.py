@@ -12,23 +12,15 @@ import time
 from typing import Any
 
 import asyncpg
-import pytest
 from playwright.async_api import Page, expect
 
-from dialerd.config import Settings
 from dialerd.domain import PREVIEW_REASON
 from tests.browser.conftest import Server, shot, sign_in
-from tests.conftest import Api
-from tests.pbx.conftest import Ami, Event, Lab
-from tests.pbx.test_dialer_e2e import Harness, number, wait_until
+from tests.pbx.conftest import Ami, Event
+from tests.pbx.harness import Harness, number, wait_until
 from tests.pbx.test_workspace_lab import QUEUE, agent, members, signed_in
 
 ADA = "PJSIP/agent1"
-
-
-@pytest.fixture
-async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harness:
-    return Harness(api, pool, lab, settings)
 
 
 def agent_connect(attempt: int) -> Any:

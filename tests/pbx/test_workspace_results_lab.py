@@ -10,18 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-import asyncpg
-import pytest
 from playwright.async_api import Page, expect
 
-from dialerd.config import Settings
 from dialerd.domain import AFTER_CALL_REASON, AgentStatus
 from dialerd.store import agents
 from tests.browser.conftest import Server, shot, sign_in
-from tests.conftest import Api
 from tests.integration.test_workspace import BERLIN  # the zone of number()'s numbers
-from tests.pbx.conftest import Ami, Lab, attempt_ids
-from tests.pbx.test_dialer_e2e import Harness, number
+from tests.pbx.conftest import Ami, attempt_ids
+from tests.pbx.harness import Harness, number
 from tests.pbx.test_workspace_lab import (  # the workspace lab's fixtures and helpers
     QUEUE,
     agent,
@@ -31,11 +27,6 @@ from tests.pbx.test_workspace_lab import (  # the workspace lab's fixtures and h
 )
 
 PHONE = "PJSIP/agent1"
-
-
-@pytest.fixture
-async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harness:
-    return Harness(api, pool, lab, settings)
 
 
 async def add_code(h: Harness, campaign: int, name: str, type_id: int) -> int:

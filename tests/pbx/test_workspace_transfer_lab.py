@@ -13,25 +13,17 @@ import time
 from typing import Any
 
 import asyncpg
-import pytest
 from playwright.async_api import Page, expect
 
-from dialerd.config import Settings
 from dialerd.domain import AFTER_CALL_REASON, AgentStatus
 from dialerd.store import agents
 from tests.browser.conftest import Server, sign_in
-from tests.conftest import Api
-from tests.pbx.conftest import Ami, Event, Lab, attempt_ids
-from tests.pbx.test_dialer_e2e import Harness, number, wait_until
+from tests.pbx.conftest import Ami, Event, attempt_ids
+from tests.pbx.harness import Harness, number, wait_until
 from tests.pbx.test_workspace_lab import QUEUE, agent, connected_to, members, signed_in
 
 PHONE = "PJSIP/toneagent1"
 OTHER_QUEUE = "lab-agents"  # the lab's campaign queue with static sipp agents
-
-
-@pytest.fixture
-async def h(api: Api, pool: asyncpg.Pool, lab: Lab, settings: Settings) -> Harness:
-    return Harness(api, pool, lab, settings)
 
 
 async def attempt_row(pool: asyncpg.Pool, attempt: int) -> asyncpg.Record:

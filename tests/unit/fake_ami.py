@@ -30,8 +30,9 @@ Fields = dict[str, str | list[str]]
 Handler = Callable[["FakeClient", Fields], None]
 
 
-async def eventually(check: Callable[[], bool], within: float = 1.0) -> None:
-    """Waits until ``check()`` is true; fails the test after ``within`` seconds."""
+async def eventually(check: Callable[[], bool], within: float = 10.0) -> None:
+    """Waits until ``check()`` is true; fails the test after ``within`` seconds (by default
+    long enough for a loaded machine: only a failing test waits it out)."""
     deadline = time.monotonic() + within
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -90,6 +91,9 @@ class FakeClient:
         )
 
 
+FULLY_BOOTED: Fields = {"Event": "FullyBooted", "Privilege": "system,all", "Status": "Fully Booted"}
+
+
 class FakeAmi:
     def __init__(self, username: str = "dialerd", secret: str = "s3cret") -> None:
         self.host = "127.0.0.1"
@@ -97,6 +101,7 @@ class FakeAmi:
         self.username = username
         self.secret = secret
         self.reject_logins = False
+        self.booted = True  # says FullyBooted at a login; else a restarted Asterisk still loading
         self.channels: list[Fields] = []  # CoreShowChannel events
         self.params: list[Fields] = []  # QueueParams events
         self.members: list[Fields] = []  # QueueMember events
@@ -215,7 +220,13 @@ class FakeAmi:
             return
         client.logged_in = True
         client.respond(action, Message="Authentication accepted")
-        client.send({"Event": "FullyBooted", "Privilege": "system,all", "Status": "Fully Booted"})
+        if self.booted:
+            client.send(FULLY_BOOTED)
+
+    def boot(self) -> None:
+        """Loading done: FullyBooted to every logged-in client, as Asterisk raises it."""
+        self.booted = True
+        self.push(FULLY_BOOTED)
 
     def _originate(self, client: FakeClient, action: Fields) -> None:
         client.respond(action, Message="Originate successfully queued")

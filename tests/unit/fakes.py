@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from dialerd.dialer.ports import PbxEvent
 from dialerd.domain import (
+    DNC_DETAIL,
     AbandonCounts,
     AgentAction,
     AgentClaim,
@@ -23,6 +24,7 @@ from dialerd.domain import (
     Channel,
     ClaimedContact,
     ClosedAttempt,
+    Connres,
     Contact,
     ContactState,
     Decide,
@@ -71,6 +73,8 @@ def campaign(campaign_id: int = 1, **changes: object) -> Campaign:
         min_call_interval_h=12.0,
         retry_minutes={},
         callback_grace_s=300,
+        abandon_after_care=None,
+        call_hours_override=False,
         active=True,
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         updated_at=datetime(2026, 1, 1, tzinfo=UTC),
@@ -116,7 +120,23 @@ class MemoryStore:
     campaign_list: list[DialableCampaign] = field(default_factory=list)
     contacts: dict[int, StoredContact] = field(default_factory=dict)
     attempts: dict[int, StoredAttempt] = field(default_factory=dict)
+    dnc: set[str] = field(default_factory=set)  # numbers on a do-not-call list
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    down: bool = False  # every call raises ConnectionError, as an unreachable database would
+    lose_answers: int = 0  # the next n writes are done, then raise (their answer was lost)
+    closes: list[int] = field(default_factory=list)  # attempt ids in the order written
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return isinstance(exc, ConnectionError)
+
+    def _reach(self) -> None:
+        if self.down:
+            raise ConnectionError("store down")
+
+    def _answer(self) -> None:
+        if self.lose_answers > 0:
+            self.lose_answers -= 1
+            raise ConnectionError("connection lost before the answer")
 
     def add_contact(self, campaign_id: int, *numbers: str, max_attempts: int = 3) -> int:
         cid = next(self._ids)
@@ -137,6 +157,7 @@ class MemoryStore:
         return [a for a in self.attempts.values() if a.contact_id == contact_id]
 
     async def campaigns(self) -> list[DialableCampaign]:
+        self._reach()
         return list(self.campaign_list)
 
     def _due(self, c: StoredContact, now: datetime) -> bool:
@@ -151,6 +172,7 @@ class MemoryStore:
         )
 
     async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:
+        self._reach()
         now = self.now()
         due = [
             c for c in self.contacts.values() if c.campaign_id == campaign_id and self._due(c, now)
@@ -159,13 +181,15 @@ class MemoryStore:
         claimed = []
         for c in due[:limit]:
             c.claimed_by, c.lease_until = self.instance_id, self._lease(now)
-            claimed.append(ClaimedContact(c.contact.id, c.contact.slots, c.contact.next_number))
+            slots = tuple(replace(s, dnc=s.number in self.dnc) for s in c.contact.slots)
+            claimed.append(ClaimedContact(c.contact.id, slots, c.contact.next_number))
         return claimed
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.lease_seconds)
 
     async def release(self, due: Sequence[tuple[int, datetime]]) -> None:
+        self._reach()
         for contact_id, at in due:
             c = self.contacts[contact_id]
             if c.claimed_by == self.instance_id and c.open_attempt_id is None:
@@ -174,11 +198,12 @@ class MemoryStore:
     async def start_attempts(
         self, starts: Sequence[tuple[int, str, int]], a_number: str | None
     ) -> list[StartedAttempt]:
+        self._reach()
         started = []
         now = self.now()
         for contact_id, number, slot in starts:
             c = self.contacts.get(contact_id)
-            if c is None or c.claimed_by != self.instance_id or c.locked:
+            if c is None or c.claimed_by != self.instance_id or c.locked or number in self.dnc:
                 continue
             attempt = StoredAttempt(
                 next(self._ids), contact_id, c.campaign_id, slot, number, now, self.instance_id
@@ -186,19 +211,41 @@ class MemoryStore:
             self.attempts[attempt.id] = attempt
             c.open_attempt_id = attempt.id
             started.append(StartedAttempt(attempt.id, contact_id, now))
+        self._answer()
         return started
 
+    async def stop_dnc(self, stops: Sequence[tuple[int, str, int]]) -> None:
+        now = self.now()
+        for contact_id, number, slot in stops:
+            c = self.contacts[contact_id]
+            if c.claimed_by != self.instance_id or c.open_attempt_id is not None:
+                continue
+            attempt = StoredAttempt(
+                next(self._ids), contact_id, c.campaign_id, slot, number, now, self.instance_id
+            )
+            attempt.status = "closed"
+            attempt.outcome = Outcome(
+                Connres.NOT_DIALLED, None, None, None, None, now, None, None, False, False,
+                DNC_DETAIL,
+            )  # fmt: skip
+            self.attempts[attempt.id] = attempt
+            c.contact = replace(c.contact, state=ContactState.FINISHED)
+            c.claimed_by = c.lease_until = None
+
     async def mark_dialing(self, attempt_ids: Sequence[int]) -> None:
+        self._reach()
         for i in attempt_ids:
             if self.attempts[i].status == "pending":
                 self.attempts[i].status = "dialing"
 
     async def close_attempts(self, closed: Sequence[ClosedAttempt], decide: Decide) -> None:
+        self._reach()
         for done in closed:
             attempt = self.attempts[done.attempt_id]
             if attempt.status == "closed":
                 continue
             attempt.status, attempt.outcome = "closed", done.outcome
+            self.closes.append(done.attempt_id)
             c = self.contacts.get(done.contact_id)
             if c is None or c.open_attempt_id != done.attempt_id:
                 continue
@@ -213,13 +260,16 @@ class MemoryStore:
             )
             c.dt_next_try = up.dt_next_try
             c.open_attempt_id = c.claimed_by = c.lease_until = None
+        self._answer()
 
     async def renew_leases(self) -> None:
+        self._reach()
         for c in self.contacts.values():
             if c.claimed_by == self.instance_id:
                 c.lease_until = self._lease(self.now())
 
     async def take_over_open_attempts(self) -> list[OpenAttempt]:
+        self._reach()
         return [
             OpenAttempt(a.id, a.contact_id, a.campaign_id, a.slot, a.status, a.started)
             for a in self.attempts.values()
@@ -227,6 +277,7 @@ class MemoryStore:
         ]
 
     async def abandon_counts(self, since: datetime) -> dict[int, AbandonCounts]:
+        self._reach()
         return {}
 
 

@@ -135,7 +135,7 @@ def test_history_country_codes_come_from_the_numbers() -> None:
          "user_data3", "outbound", "test_call", "phone_number", "phone_number_offset",
          "dt_call_start", "dt_call_alert", "dt_call_connect", "dt_call_end", "connres",
          "cause_code", "caller_hangup", "users_id", "result_code_id", "result_code_type_id",
-         "created_at", "status", "dt_agent_connect", "agent", "abandoned", "machine"]
+         "created_at", "status", "dt_agent_connect", "agent", "abandoned", "machine", "detail"]
     )  # fmt: skip
     row |= {"a_number": "49894614950703", "b_number": "+4722000002"}
     record = render_history(cast(asyncpg.Record, row))

@@ -1,7 +1,8 @@
 """The containers (docs/operations.md, "Containers"): docker-compose.yml names what the stack
 needs (health checks, restart policies, volumes, the host's network, images built here on
-debian:bookworm-slim), and the Asterisk image's render_config.sh fills the production templates
-of asterisk_conf/ from the environment and refuses what would not work.
+debian:bookworm-slim), and the Asterisk image's render_config.sh writes a PBX of its own that
+includes the snippets of asterisk_conf/ unchanged but for what an operator fills in, from the
+environment, and refuses what would not work.
 
 The real proof, a call through the running stack, is scripts/compose_proof.sh (too slow here)."""
 
@@ -28,16 +29,17 @@ SETTINGS = {
     "ASTERISK_RTP_START": "35100",
     "ASTERISK_RTP_END": "35199",
 }
-AGENTS = """[agent1](agent-aor-template)
-[agent1]
-type = auth
-auth_type = userpass
+AGENTS = """[agent1](dialerd-agent-aor)
+[agent1](dialerd-agent-auth)
 username = agent1
 password = agent-pw
-[agent1](agent-template)
+[agent1](dialerd-agent)
 auth = agent1
 aors = agent1
 """
+QUEUES = "[sales](dialerd-campaign)\nmember => PJSIP/agent1,0,Agent 1\n"
+SITE = {"pjsip_agents.conf": AGENTS, "queues_campaigns.conf": QUEUES}
+SNIPPETS = ROOT / "asterisk_conf"
 
 
 def services() -> dict[str, dict[str, Any]]:
@@ -103,7 +105,8 @@ def templates(tmp_path: Path) -> Path:
     """The templates as the Asterisk image holds them (docker/asterisk/Dockerfile's COPY)."""
     into = tmp_path / "templates"
     into.mkdir()
-    for conf in [*ROOT.glob("asterisk_conf/*.conf"), *ROOT.glob("docker/asterisk/conf/*.conf")]:
+    copied = [SNIPPETS / "lab" / "modules.conf", *ROOT.glob("docker/asterisk/conf/*.conf")]
+    for conf in [*SNIPPETS.glob("*.conf"), *copied]:
         shutil.copy(conf, into)
     return into
 
@@ -135,57 +138,110 @@ def section(conf: str, name: str, kind: str) -> dict[str, str]:
     raise AssertionError(f"no [{name}] of type {kind!r}")
 
 
-def test_the_settings_go_into_the_production_templates(templates: Path) -> None:
-    rc, err, out = render(templates, {"pjsip_agents.conf": AGENTS}, **SETTINGS)
+def test_the_asterisk_compile_does_not_depend_on_the_configuration() -> None:
+    """docker's layer cache keeps the compile while only configuration files change."""
+    lines = (ROOT / "docker" / "asterisk" / "Dockerfile").read_text().splitlines()
+    compile_at = next(i for i, line in enumerate(lines) if line.endswith(" build_asterisk.sh"))
+    copies = [i for i, line in enumerate(lines) if line.startswith("COPY ") and "_conf" in line]
+    assert copies and min(copies) > compile_at
+
+
+def test_the_image_s_files_include_each_snippet_where_the_install_says(templates: Path) -> None:
+    """asterisk_conf/README.md, "Production install: what to merge": once, after [general],
+    the agents' phones and the campaign queues after the templates they are made from."""
+    for host, snippet, after, then in [
+        ("extensions.conf", "extensions_dialerd.conf", "[globals]", None),
+        ("pjsip.conf", "pjsip_dialerd.conf", "type = transport", "pjsip_agents.conf"),
+        ("queues.conf", "queues_dialerd.conf", "[general]", "queues_campaigns.conf"),
+        ("musiconhold.conf", "musiconhold_dialerd.conf", "[general]", None),
+        ("manager.conf", "manager_dialerd.conf", "[general]", None),
+    ]:
+        text = (templates / host).read_text()
+        include = f'#include "{snippet}"'
+        assert text.count(include) == 1 and text.index(after) < text.index(include), host
+        if then is not None:
+            assert text.index(include) < text.index(f'#include "{then}"'), host
+
+
+def changed_lines(snippet: str, out: Path) -> tuple[set[str], set[str]]:
+    """The lines of a snippet that the rendering dropped, and those it added."""
+    shipped = set((SNIPPETS / snippet).read_text().splitlines())
+    written = set((out / snippet).read_text().splitlines())
+    return shipped - written, written - shipped
+
+
+def test_the_settings_go_into_the_image_s_files_and_the_snippets(templates: Path) -> None:
+    rc, err, out = render(templates, SITE, **SETTINGS)
     assert rc == 0, err
-    manager = (out / "manager.conf").read_text()
-    assert section(manager, "general", "")["port"] == "35038"
+    assert section((out / "manager.conf").read_text(), "general", "")["port"] == "35038"
+    manager = (out / "manager_dialerd.conf").read_text()
     assert section(manager, "dialerd", "")["secret"] == "s3cret"
-    assert "read = system,call,agent,user" in manager  # the rest is the template's
+    assert changed_lines("manager_dialerd.conf", out) == (
+        {"secret = CHANGE-ME"},
+        {"secret = s3cret"},
+    )
     pjsip = (out / "pjsip.conf").read_text()
     assert section(pjsip, "transport-udp", "transport")["bind"] == "127.0.0.1:35060"
-    assert section(pjsip, "trunk", "aor")["contact"] == "sip:carrier.example.net:5070"
-    assert section(pjsip, "trunk", "identify")["match"] == "carrier.example.net"
+    trunk = (out / "pjsip_dialerd.conf").read_text()
+    assert section(trunk, "dialerd-trunk", "aor")["contact"] == "sip:carrier.example.net:5070"
+    assert section(trunk, "dialerd-trunk", "identify")["match"] == "carrier.example.net"
     # no username: the carrier trusts the address, so no auth section and no outbound_auth
     with pytest.raises(AssertionError):
-        section(pjsip, "trunk", "auth")
-    assert "outbound_auth" not in section(pjsip, "trunk", "endpoint")
-    assert '#include "pjsip_agents.conf"' in pjsip
+        section(trunk, "dialerd-trunk", "auth")
+    assert "outbound_auth" not in section(trunk, "dialerd-trunk", "endpoint")
+    # the agents' templates are as shipped
+    assert section(trunk, "dialerd-agent", "endpoint")["context"] == "dialerd-agents"
     assert (out / "pjsip_agents.conf").read_text() == AGENTS
+    assert (out / "queues_campaigns.conf").read_text() == QUEUES
     rtp = section((out / "rtp.conf").read_text(), "general", "")
     assert (rtp["rtpstart"], rtp["rtpend"]) == ("35100", "35199")
-    assert (out / "extensions_dialerd.conf").read_bytes() == (
-        ROOT / "asterisk_conf" / "extensions_dialerd.conf"
-    ).read_bytes()
+    for unchanged in [
+        "extensions_dialerd.conf",
+        "queues_dialerd.conf",
+        "musiconhold_dialerd.conf",
+        "amd.conf",
+    ]:
+        assert (out / unchanged).read_bytes() == (SNIPPETS / unchanged).read_bytes(), unchanged
 
 
 def test_a_trunk_with_a_username_keeps_its_auth(templates: Path) -> None:
     rc, err, out = render(
         templates,
-        {"pjsip_agents.conf": AGENTS},
+        SITE,
         **SETTINGS,
         ASTERISK_TRUNK_USERNAME="acme",
         ASTERISK_TRUNK_PASSWORD="trunk-pw",
     )
     assert rc == 0, err
-    pjsip = (out / "pjsip.conf").read_text()
-    auth = section(pjsip, "trunk", "auth")
+    trunk = (out / "pjsip_dialerd.conf").read_text()
+    auth = section(trunk, "dialerd-trunk", "auth")
     assert (auth["username"], auth["password"]) == ("acme", "trunk-pw")
-    assert section(pjsip, "trunk", "endpoint")["outbound_auth"] == "trunk"
+    assert section(trunk, "dialerd-trunk", "endpoint")["outbound_auth"] == "dialerd-trunk"
 
 
 @pytest.mark.parametrize(
     ("site", "settings", "says"),
     [
-        # the template's example agent has the password CHANGE-ME
-        ({}, SETTINGS, "CHANGE-ME"),
-        ({"pjsip_agents.conf": AGENTS}, {**SETTINGS, "DIALERD_AMI_SECRET": ""}, "SECRET"),
-        ({"pjsip_agents.conf": AGENTS}, {**SETTINGS, "ASTERISK_TRUNK": ""}, "ASTERISK_TRUNK"),
-        ({"pjsip_agents.conf": AGENTS}, {**SETTINGS, "DIALERD_AMI_SECRET": "a;b"}, "';'"),
-        ({"pjsip_agents.conf": AGENTS}, {**SETTINGS, "ASTERISK_AMI_PORT": "x"}, "port number"),
+        ({"queues_campaigns.conf": QUEUES}, SETTINGS, "no pjsip_agents.conf"),
+        ({"pjsip_agents.conf": AGENTS}, SETTINGS, "no queues_campaigns.conf"),
+        # a site's file copied from the install's example without its password
+        (
+            {**SITE, "pjsip_agents.conf": AGENTS.replace("agent-pw", "CHANGE-ME")},
+            SETTINGS,
+            "CHANGE-ME",
+        ),
+        ({**SITE}, {**SETTINGS, "DIALERD_AMI_SECRET": ""}, "SECRET"),
+        ({**SITE}, {**SETTINGS, "ASTERISK_TRUNK": ""}, "ASTERISK_TRUNK"),
+        ({**SITE}, {**SETTINGS, "DIALERD_AMI_SECRET": "a;b"}, "';'"),
+        ({**SITE}, {**SETTINGS, "ASTERISK_AMI_PORT": "x"}, "port number"),
+        (
+            {**SITE},
+            {**SETTINGS, "ASTERISK_TRUNK_USERNAME": "acme"},
+            "ASTERISK_TRUNK_PASSWORD is not set",
+        ),
         # a site's own pjsip.conf without the transport the setting goes into
         (
-            {"pjsip_agents.conf": AGENTS, "pjsip.conf": "[trunk]\ntype = aor\ncontact = x\n"},
+            {**SITE, "pjsip.conf": '#include "pjsip_dialerd.conf"\n'},
             SETTINGS,
             "[transport-udp] (type transport) bind matched 0 times",
         ),

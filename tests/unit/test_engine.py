@@ -19,6 +19,7 @@ from dialerd.domain import (
     AgentState,
     AgentsView,
     Channel,
+    ClaimedContact,
     Connres,
     ContactState,
     PbxNotSent,
@@ -306,3 +307,125 @@ async def test_a_channel_made_during_an_ami_outage_is_not_taken_for_a_dead_trunk
     [stored] = rig.store.history(contact)
     assert stored.outcome is not None and stored.outcome.connres == Connres.NO_ANSWER
     assert rig.store.contacts[contact].contact.slots[0].tries == 1
+
+
+async def test_a_contact_whose_every_number_is_on_a_dnc_list_is_not_dialled(rig: Rig) -> None:
+    contact = rig.store.add_contact(1, "+4930100001", "+4930100002")
+    rig.store.dnc |= {"+4930100001", "+4930100002"}
+    await rig.tick()
+    assert rig.pbx.originates == []
+    [attempt] = rig.store.history(contact)
+    assert attempt.outcome is not None
+    assert (attempt.outcome.connres, attempt.outcome.detail) == (Connres.NOT_DIALLED, "DNC")
+    assert (attempt.number, attempt.slot) == ("+4930100001", 0)  # the one it would have dialled
+    stored = rig.store.contacts[contact]
+    assert stored.contact.state is ContactState.FINISHED and stored.claimed_by is None
+    await rig.tick(60)
+    assert rig.pbx.originates == [] and len(rig.store.history(contact)) == 1
+
+
+async def test_a_contact_with_one_number_on_a_dnc_list_is_dialled_on_the_other(rig: Rig) -> None:
+    rig.store.add_contact(1, "+4930100001", "+4930100002")
+    rig.store.dnc.add("+4930100001")
+    await rig.tick()
+    [(fields, _)] = rig.pbx.originates
+    assert fields["Channel"] == "PJSIP/+4930100002@farend"
+
+
+async def test_a_number_put_on_a_dnc_list_after_the_claim_is_not_dialled(rig: Rig) -> None:
+    contact = rig.store.add_contact(1, "+4930100001")
+    claim = rig.store.claim
+
+    async def claim_then_listed(campaign_id: int, limit: int) -> list[ClaimedContact]:
+        claimed = await claim(campaign_id, limit)
+        rig.store.dnc.add("+4930100001")  # between the claim and the attempt's start
+        return claimed
+
+    rig.store.claim = claim_then_listed  # type: ignore[method-assign]
+    await rig.tick()
+    assert rig.pbx.originates == [] and rig.store.history(contact) == []
+    assert rig.store.contacts[contact].claimed_by is None  # released, due again at once
+    rig.store.claim = claim  # type: ignore[method-assign]
+    await rig.tick(0.2)
+    [attempt] = rig.store.history(contact)
+    assert attempt.outcome is not None and attempt.outcome.detail == "DNC"
+    assert rig.pbx.originates == []
+
+
+# -- the store unreachable (a database restart) ------------------------------------------------
+
+
+async def three_calls_up(rig: Rig) -> list[int]:
+    rig.pbx.agents = AgentsView(3, 3, 0, 0, 0)
+    for i in range(3):
+        rig.store.add_contact(1, f"+493010000{i}")
+    await rig.engine.step()
+    attempts = rig.attempt_ids()
+    assert len(attempts) == 3
+    return attempts
+
+
+async def test_closes_while_the_store_is_down_are_kept_and_written_in_order_when_it_is_back(
+    rig: Rig,
+) -> None:
+    attempts = await three_calls_up(rig)
+    rig.store.down = True
+    rig.store.add_contact(1, "+4930100009")  # due, and not to be dialled while the store is away
+    with structlog.testing.capture_logs() as logs:
+        for attempt, cause in zip(attempts, ["17", "17", "19"], strict=True):
+            rig.pbx.push("Hangup", attempt, Cause=cause)
+            for _ in range(3):
+                rig.clock.t += 1.0
+                await rig.engine.step()
+        assert rig.engine.store_lost_at is not None
+        assert len(rig.pbx.originates) == 3  # nothing placed while the store was down
+        assert all(rig.store.attempts[a].status != "closed" for a in attempts)
+        rig.store.down = False
+        rig.clock.t += 1.0
+        await rig.engine.step()
+    assert rig.engine.store_lost_at is None
+    assert rig.store.closes == attempts  # each once, in the order the calls ended
+    got = [rig.store.attempts[a].outcome for a in attempts]
+    assert [o.connres if o else None for o in got] == [
+        Connres.BUSY,
+        Connres.BUSY,
+        Connres.NO_ANSWER,
+    ]
+    [lost] = [e for e in logs if e["event"] == "dialer_store_lost"]
+    assert (lost["calls"], lost["closes_kept"]) == (2, 1)  # the first call had ended
+    [back] = [e for e in logs if e["event"] == "dialer_store_back"]
+    assert (back["closes_written"], back["down_s"]) == (3, 9.0)
+    assert not [e for e in logs if e["event"] == "dialer_tick_failed"]
+    assert len(rig.pbx.originates) == 4  # and dialling goes on
+
+
+async def test_a_close_whose_answer_was_lost_is_sent_again_and_counted_once(rig: Rig) -> None:
+    [attempt, *_] = await three_calls_up(rig)
+    contact = rig.store.attempts[attempt].contact_id
+    rig.store.lose_answers = 1  # written, then the connection dropped before the commit's answer
+    rig.pbx.push("Hangup", attempt, Cause="17")
+    await rig.engine.step()
+    assert rig.engine.store_lost_at is not None
+    await rig.engine.step()  # sent again
+    assert rig.engine.store_lost_at is None
+    assert rig.store.closes == [attempt]
+    stored = rig.store.contacts[contact].contact
+    assert (stored.attempts, stored.slots[0].tries) == (1, 1)  # not charged twice
+
+
+async def test_a_start_whose_answer_was_lost_is_reconciled_not_dialled(rig: Rig) -> None:
+    rig.store.add_contact(1, "+4930100000")
+    rig.store.lose_answers = 1  # the history row and the open attempt are in; the answer is not
+    await rig.engine.step()
+    assert rig.pbx.originates == [] and rig.engine.store_lost_at is not None
+    [written] = rig.store.attempts.values()
+    await rig.engine.step()
+    # Back: the attempt nobody follows is closed as unknown (nothing was sent), with the
+    # contact's normal retry delay, not dialled at once.
+    assert written.status == "closed" and written.outcome is not None
+    assert (written.outcome.connres, written.outcome.detail) == (
+        Connres.ERROR,
+        "RECONCILED: NO CHANNEL (pending)",
+    )
+    assert rig.pbx.originates == []
+    assert rig.store.contacts[written.contact_id].dt_next_try is not None

@@ -157,3 +157,22 @@ async def test_an_agent_whose_phone_is_busy_is_offered_nothing(rig: Rig) -> None
     rig.member(AgentState.TALKING, channel="PJSIP/agent1-1")
     await rig.tick()
     assert rig.preview.offers == {} and rig.pbx.actions == []
+
+
+async def test_a_contact_with_every_number_listed_is_stopped_and_the_next_offered(
+    rig: Rig,
+) -> None:
+    listed = rig.store.add_contact(1, "+4930100000")
+    second = rig.store.add_contact(1, "+4930100001")
+    rig.store.dnc.add("+4930100000")
+    await rig.tick()
+    assert rig.preview.offers[7].contact_id == second
+    [stopped] = rig.store.history(listed)
+    assert stopped.outcome is not None and stopped.outcome.detail == "DNC"
+    rig.member(AgentState.PAUSED, PREVIEW_REASON)
+    rig.store.dnc.add("+4930100001")  # listed while offered: the agent's Call is refused
+    assert await rig.call() == (
+        "call: that contact cannot be called now (locked, closed, or its number is on a "
+        "do-not-call list)"
+    )
+    assert rig.pbx.originates == []

@@ -1,7 +1,10 @@
-"""The metrics' pure parts: a closed attempt into the counters, the gauges of a live view."""
+"""The metrics' pure parts: a closed attempt into the counters, the gauges of a live view; the
+event loop's lag."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,3 +89,18 @@ def test_the_live_view_as_gauges() -> None:
     assert 'dialerd_agents{queue="sales",state="talking"} 2.0' in text
     assert 'dialerd_agents{queue="sales",state="free"} 1.0' in text
     assert 'dialerd_agents{queue="support",state="wrapup"} 1.0' in text
+
+
+async def test_the_loop_lag_is_how_late_a_sleep_woke_up() -> None:
+    def lag(sample: str, **labels: str) -> float:
+        return value(f"dialerd_event_loop_lag_seconds_{sample}", **labels)
+
+    count, late, total = lag("count"), lag("count") - lag("bucket", le="0.1"), lag("sum")
+    watcher = asyncio.create_task(metrics.watch_loop_lag(0.01))
+    await asyncio.sleep(0.05)
+    time.sleep(0.3)  # noqa: ASYNC251 (blocks the loop: the watcher wakes up about 0.29 s late)
+    await asyncio.sleep(0.05)
+    watcher.cancel()
+    assert lag("count") - count >= 5
+    assert lag("count") - lag("bucket", le="0.1") - late == 1  # one wake-up over 100 ms
+    assert 0.25 < lag("sum") - total < 0.5

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from dialerd.dialer.rules import CallWindow, after_attempt, number_zones, pick_slot
+from dialerd.dialer.rules import (
+    CallWindow,
+    after_attempt,
+    dnc_stopped_slot,
+    number_zones,
+    pick_slot,
+)
 from dialerd.domain import Connres, Contact, ContactState, ContactUpdate, NumberSlot
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # a Monday
@@ -48,6 +55,16 @@ def test_pick_slot_skips_empty_and_invalid_and_wraps() -> None:
     assert pick_slot(slots(numbers, (False,) * 4), 2) == 3
     assert pick_slot(slots(numbers, (False, False, False, True)), 2) == 1
     assert pick_slot(slots(numbers, (False, True, False, True)), 0) is None
+
+
+def test_numbers_on_a_dnc_list_are_skipped_and_stop_a_contact_with_no_other() -> None:
+    numbers = ("+1", "+2", None, "+3")
+    listed = [replace(s, dnc=s.number in ("+1", "+3")) for s in slots(numbers, (False,) * 4)]
+    assert (pick_slot(listed, 3), dnc_stopped_slot(listed, 3)) == (1, None)
+    listed[1] = replace(listed[1], invalid=True)  # the one left is dead: every other is listed
+    assert (pick_slot(listed, 3), dnc_stopped_slot(listed, 3)) == (None, 3)
+    dead = slots(numbers, (True, True, False, True))  # dead numbers stop nobody as DNC
+    assert dnc_stopped_slot(dead, 0) is None
 
 
 def test_busy_moves_to_the_next_number_after_the_interval() -> None:
