@@ -3,7 +3,8 @@
 # binaries (for a private cluster), a virtualenv with the package, and the console's front-end
 # libraries from npm (pinned by package-lock.json; served from node_modules, never a CDN).
 # With --browser also Debian's Chromium, which the console's browser tests drive. tcpdump: the lab
-# tests capture the RTP that reaches the lab's phones with it; systemd-analyze checks the unit.
+# tests capture the RTP that reaches the lab's phones with it; systemd-analyze checks the unit and
+# docker-compose the compose file (neither needs a running systemd or Docker daemon).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,6 +18,7 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v tcpdump >/dev/null || missing+=(tcpdump)
 command -v systemd-analyze >/dev/null || missing+=(systemd)  # checks the service unit
+command -v docker-compose >/dev/null || missing+=(docker-compose)  # checks the compose file
 if [ "${1:-}" = --browser ]; then command -v chromium >/dev/null || missing+=(chromium); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2

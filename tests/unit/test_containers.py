@@ -89,7 +89,6 @@ def test_data_lives_in_named_volumes_and_dialerd_waits_for_healthy_services() ->
     assert found["dialerd"]["stop_grace_period"] == "11m"
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
 def test_docker_compose_reads_the_file_and_requires_the_secrets(tmp_path: Path) -> None:
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     given = {**env, "POSTGRES_PASSWORD": "pw", **SETTINGS, "ASTERISK_SITE_DIR": str(tmp_path)}
