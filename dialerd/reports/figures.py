@@ -7,11 +7,12 @@ A rate of nothing (no live answers, no calls placed, no agent time) is None, sho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from dialerd.domain import cause_words, connres_words
 
 MAX_DAYS = 366
+EARLIEST = date(1970, 1, 1)  # a report cannot start before it
 """The longest range a report or an export covers."""
 
 
@@ -40,6 +41,10 @@ class Period:
             except ValueError:
                 raise ReportRejected(f"{name}: not a date (YYYY-MM-DD): {text[:40]!r}") from None
         period = cls(days[0], days[1])
+        # asyncpg sends date.min and date.max as -infinity and infinity (a day series that
+        # never ends); no call is that old, nor that far ahead.
+        if period.first < EARLIEST or period.last >= date.max:
+            raise ReportRejected(f"the days must lie from {EARLIEST} to {date.max - timedelta(1)}")
         if period.last < period.first:
             raise ReportRejected("to: must not be before from")
         if period.days > MAX_DAYS:

@@ -87,7 +87,12 @@ async def _their_api_objects(client: Client, token: str, pool: asyncpg.Pool) -> 
             assert resp.status == 200, await resp.text()
             return await resp.json()
 
-    settings = {"Name": "Their secret campaign", "Queue": "sales", "DialString": "PJSIP/{number}@t"}
+    settings = {
+        "Name": "Their secret campaign",
+        "Queue": "sales",
+        "DialString": "PJSIP/{number}@t",
+        "CallerID": "+4930123499",
+    }
     campaign = (await call("POST", "/dialler/campaigns", settings))["records"][0]["ID"]
     code = (
         await call(

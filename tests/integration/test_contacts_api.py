@@ -107,7 +107,7 @@ async def stored(pool: asyncpg.Pool, contact_id: int) -> asyncpg.Record:
 async def bearer(pool: asyncpg.Pool, client_id: int) -> str:
     """An Authorization header with a new token of ``client_id``."""
     token = f"test-{client_id}-{uuid.uuid4().hex}"
-    await pool.execute(q("insert_token"), client_id, hash_token(token))
+    await pool.execute(q("insert_token"), client_id, hash_token(token), "test", None)
     return f"Bearer {token}"
 
 

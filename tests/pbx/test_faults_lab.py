@@ -47,6 +47,7 @@ LEASE_S = 10  # DIALERD_CLAIM_LEASE_SECONDS of the `serve` processes
 # 2,000 contacts take minutes, not hours; ratio 1.5 keeps some 30 calls up.
 CAMPAIGN = {
     "Queue": "bench",
+    "CallerID": '"dialerd" <+4940999999>',  # an active campaign must send one
     "DialMode": "ratio",
     "DialRatio": 1.5,
     "AgentTimeoutSeconds": 10,

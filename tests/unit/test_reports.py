@@ -37,6 +37,9 @@ def test_period_parse() -> None:
         ("2026-11-01", "2026-13-01", "to: not a date"),
         ("2026-11-02", "2026-11-01", "to: must not be before from"),
         ("2025-01-01", "2026-01-02", f"the range is 367 days; at most {MAX_DAYS}"),
+        # asyncpg would send date.min as -infinity: a day series without end
+        ("0001-01-01", "0002-01-01", "the days must lie from 1970-01-01 to 9999-12-30"),
+        ("9999-12-01", "9999-12-31", "the days must lie from 1970-01-01"),
     ],
 )
 def test_period_parse_refuses(first: str, last: str, message: str) -> None:
