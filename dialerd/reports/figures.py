@@ -12,8 +12,9 @@ from datetime import date, timedelta
 from dialerd.domain import cause_words, connres_words
 
 MAX_DAYS = 366
-EARLIEST = date(1970, 1, 1)  # a report cannot start before it
 """The longest range a report or an export covers."""
+EARLIEST = date(1970, 1, 1)
+"""The first day a report or an export may start on."""
 
 
 class ReportRejected(Exception):
