@@ -259,6 +259,7 @@ class Engine:
         self._to_close: list[ClosedAttempt] = []
         self._unwritten: set[int] = set()  # closed here, not yet in the database
         self._after_calls: list[tuple[str, int, int]] = []  # (agent, campaign, attempt) ended
+        self._after_call_lock = asyncio.Lock()  # the tick and the publisher both drain them
         self._after_calls_checked_at = -1e9
         self._closing = False
         self._limiter = _limiter(settings.max_originate_rate, settings.tick_seconds)
@@ -797,6 +798,9 @@ class Engine:
         """One round of the publisher: the agents' seconds sampled, the view written if it
         changed (or as a heartbeat), the minutes that ended recorded."""
         assert self.live is not None
+        # After-call work begun first: no view shows an agent whose call ended free while
+        # the store still has it ready (its page would say Ready for a moment).
+        await self._after_call_work(self.live, self._clock())
         campaigns = self.campaigns_live()
         wall = self._wall()
         self._meter.sample(wall, ((c.campaign.id, a) for c in campaigns for a in c.agents))
@@ -835,6 +839,10 @@ class Engine:
         """A workspace agent whose call ended goes to after-call work (paused in its queues
         with the after-call reason, which the PBX shows as wrap-up); one whose after-call
         work reached the campaign's limit is ready again."""
+        async with self._after_call_lock:
+            await self._after_call_moves(live, now)
+
+    async def _after_call_moves(self, live: LiveStore, now: float) -> None:
         moves: list[tuple[str, list[str], AgentActionKind]] = []
         while self._after_calls:  # one at a time: what a failed write held is tried again
             agent, campaign_id, attempt_id = self._after_calls[0]

@@ -283,6 +283,22 @@ async def test_a_workspace_agent_goes_to_after_call_work_and_is_ready_at_its_lim
     ]
 
 
+async def test_no_view_shows_an_agent_whose_call_ended_before_its_after_call_work_began(
+    rig: LiveRig,
+) -> None:
+    """The publisher may run before the next tick: it begins the after-call work first, so
+    that no page shows the agent ready between the hangup and the after-call state."""
+    rig.live.ready_agents[AGENT] = ["q1"]
+    attempt = await connected_call_ends(rig)
+    await rig.engine.publish_live()
+    assert rig.live.after_call[AGENT] == (1, attempt, ["q1"])
+    assert [(a.kind, a.reason) for a in rig.pbx.actions] == [
+        (AgentActionKind.PAUSE, AFTER_CALL_REASON)
+    ]
+    await rig.engine.tick()
+    assert len(rig.pbx.actions) == 1  # begun once
+
+
 async def test_an_agent_who_is_no_workspace_agent_is_not_paused_after_a_call(
     rig: LiveRig,
 ) -> None:
