@@ -396,6 +396,7 @@ _REASONS = {
     404: "not found",
     409: "conflict: the name or ID is taken, or the contact changed meanwhile",
     413: "request body too large",
+    503: "the database cannot be reached: nothing was written; try again after Retry-After",
 }
 
 
@@ -462,8 +463,13 @@ def document() -> dict[str, Any]:
                 "description": f"a header line ({columns}), then a line per day",
                 "content": {"text/csv": {"schema": {"type": "string"}}},
             }
-        for status in (*op.errors, *(() if op.public else (401,))):
+        # Every operation with a token reads the database (the token's client) first.
+        for status in (*op.errors, *(() if op.public else (401, 503))):
             responses[str(status)] = _response(_REASONS[status], envelope)
+        if "503" in responses:
+            responses["503"]["headers"] = {
+                "Retry-After": {"description": "seconds", "schema": {"type": "integer"}}
+            }
         for status, (model, text) in op.more.items():
             responses[str(status)] = _response(text, refs[(model, "serialization")])
         operation: dict[str, Any] = {

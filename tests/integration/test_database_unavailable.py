@@ -4,15 +4,18 @@ the same process serves as before (its dropped connections replaced)."""
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import AsyncIterator
 
 import asyncpg
+import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from dialerd.api.app import DATABASE_UNAVAILABLE
+from dialerd.api.openapi import document
 from dialerd.config import Settings
 from dialerd.service import build_app
 from dialerd.store.pool import create_pool
@@ -52,6 +55,23 @@ async def test_the_calltask_api_answers_503_in_its_envelope(down: TestClient) ->
     )
     assert resp.status == 503
     assert await resp.json() == {"statusCode": 1, "statusText": DATABASE_UNAVAILABLE}
+
+
+async def test_every_documented_operation_answers_its_documented_503(down: TestClient) -> None:  # type: ignore[type-arg]
+    doc = document()
+    answered = 0
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if "503" not in op["responses"]:
+                continue
+            url = re.sub(r"\{[^}]+\}", "1", path)
+            resp = await down.request(method, url, headers={"Authorization": "Bearer x"})
+            assert resp.status == 503, (method, path)
+            assert resp.headers["Retry-After"].isdigit()
+            schema = op["responses"]["503"]["content"]["application/json"]["schema"]
+            jsonschema.validate(await resp.json(), {**schema, "components": doc["components"]})
+            answered += 1
+    assert answered == sum(len(ops) for path, ops in doc["paths"].items() if path != "/health")
 
 
 async def test_the_console_shows_its_own_503_page(down: TestClient) -> None:  # type: ignore[type-arg]

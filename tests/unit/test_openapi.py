@@ -64,6 +64,10 @@ def test_every_operation_answers_errors_in_its_apis_envelope() -> None:
         envelope = "CalltaskStatus" if path.startswith("/itxdialer/") else "DiallerError"
         for method, op in ops.items():
             assert ("401" in op["responses"]) is (path != "/health"), (method, path)
+            # The token's lookup needs the database: a 503 with Retry-After when it is down.
+            assert ("503" in op["responses"]) is (path != "/health"), (method, path)
+            if path != "/health":
+                assert "Retry-After" in op["responses"]["503"]["headers"]
             for status, answer in op["responses"].items():
                 if int(status) < 400:
                     continue
