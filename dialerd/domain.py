@@ -222,6 +222,7 @@ class Contact:
     max_attempts: int
     min_call_interval_h: float
     next_number: int = 0  # 0-based slot to dial next
+    never_due: bool = False  # a manual call's: called by its agent, never by the dialer
 
 
 class SearchState(StrEnum):

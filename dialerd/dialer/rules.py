@@ -197,7 +197,9 @@ def after_attempt(
       network says does not exist (cause 1 or 28) is marked invalid.
     - Connected to an agent → done. Otherwise the attempt counts (unless it was never dialled)
       and the contact is finished when attempts reach ``max_attempts`` or no valid number is
-      left; else the next try goes to the next valid number after ``slot``.
+      left; else the next try goes to the next valid number after ``slot``. A contact that is
+      never due by itself (an agent's manual call) is finished by its one attempt, even one
+      never dialled: the dialer must not call on its own a number an agent typed.
     - ``dt_next_try`` = now + ``retry_minutes[str(connres)]`` minutes if the campaign sets a
       delay for this outcome, else now + ``min_call_interval_h`` hours; now with
       ``retry_at_once`` (nobody was called: an Originate never sent, or no channel made).
@@ -222,7 +224,9 @@ def after_attempt(
         state = ContactState.DONE
     else:
         attempts += 1 if dialled else 0
-        exhausted = attempts >= contact.max_attempts or pick_slot(slots, 0) is None
+        exhausted = (
+            contact.never_due or attempts >= contact.max_attempts or pick_slot(slots, 0) is None
+        )
         state = ContactState.FINISHED if exhausted else contact.state
     start = slot + 1 if dialled else slot
     next_slot = pick_slot(slots, start % len(slots))

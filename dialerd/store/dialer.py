@@ -199,4 +199,5 @@ def _contact(row: asyncpg.Record) -> Contact:
         attempts=row["attempts"],
         max_attempts=row["max_attempts"],
         min_call_interval_h=row["min_call_interval_h"],
+        never_due=row["never_due"],
     )

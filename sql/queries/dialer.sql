@@ -97,6 +97,7 @@ UPDATE contact_history SET status = 'dialing' WHERE id = ANY($1::bigint[]) AND s
 -- The dialer state of contacts whose attempts are being closed, locked for the update.
 SELECT c.id, c.phone_numbers, c.number_tries, c.number_last_cause, c.number_end_reason,
        c.number_invalid, c.state, c.attempts, c.max_attempts, c.min_call_interval_h,
+       coalesce(c.dt_next_try = 'infinity', false) AS never_due,
        c.open_attempt_id, cp.retry_minutes
 FROM contacts c JOIN campaigns cp ON cp.id = c.campaign_id
 WHERE c.id = ANY($1::bigint[])

@@ -226,6 +226,26 @@ async def test_a_manual_call_is_a_contact_of_the_campaign_offered_in_place_of_th
     assert await pool.fetchval("SELECT count(*) FROM contacts WHERE id = $1", manual) == 0
 
 
+async def test_a_manual_call_whose_originate_never_went_out_is_not_dialled_later(
+    pool: asyncpg.Pool,
+) -> None:
+    campaign = await add_campaign(pool, "p", dial_mode="predictive")
+    ada = await add_agent(pool, "ada", ADA, [campaign])
+    await ready(pool, ada)
+    manual = await preview_store.manual_offer(
+        pool, ada.id, 1, campaign, "Manual call (Ada)", "+4930999999", "e1", 60
+    )
+    dialer = PostgresDialerStore(pool, "e1", 60)
+    [started] = await dialer.start_attempts([(manual, "+4930999999", 0)], "4700000000")
+    unsent = outcome(Connres.NOT_DIALLED, None, dt_alert=None, detail="NOT SENT")
+    await dialer.close_attempts(
+        [ClosedAttempt(started.id, manual, 0, unsent, None)], decider(datetime.now(UTC))
+    )
+    state = await pool.fetchval("SELECT state FROM contacts WHERE id = $1", manual)
+    assert state == "finished"
+    assert await PostgresDialerStore(pool, "e2", 60).claim(campaign, 10) == []
+
+
 async def test_a_called_offer_goes_when_its_attempt_closes_and_cannot_be_skipped_before(
     pool: asyncpg.Pool, store: PostgresPreviewStore
 ) -> None:

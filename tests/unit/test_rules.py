@@ -186,6 +186,23 @@ def test_not_dialled_does_not_count(retry_at_once: bool, next_try: datetime) -> 
     assert up.dt_next_try == next_try
 
 
+@pytest.mark.parametrize("connres", [Connres.NOT_DIALLED, Connres.BUSY, Connres.CONNECTED])
+def test_a_manual_calls_contact_is_over_after_its_one_attempt(connres: Connres) -> None:
+    """Even an Originate never sent ends it: the dialer does not call a typed number itself."""
+    up = after_attempt(
+        replace(contact(), never_due=True),
+        slot=0,
+        connres=connres,
+        cause=None,
+        machine=False,
+        now=NOW,
+        retry_minutes={},
+        retry_at_once=connres is Connres.NOT_DIALLED,
+    )
+    over = ContactState.DONE if connres is Connres.CONNECTED else ContactState.FINISHED
+    assert up.state is over  # a contact() would stay open after a busy or unsent try
+
+
 WINDOW = CallWindow(time(8), time(20), frozenset({1, 2, 3, 4, 5}), "Europe/Berlin")
 
 
