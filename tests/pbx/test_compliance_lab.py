@@ -1,7 +1,7 @@
 """The compliance rules stop calls on the real Asterisk lab: a contact in its abandon
 after-care, a callee outside its country's calling hours. What reaches the far end is counted
-by Asterisk's own channels to it (``PJSIP/farend-…``, one per INVITE), by the contact ids
-they carry (``channelvars``)."""
+on its side: the INVITEs it logged, by number (:class:`FarEndCalls`); each contact has a number
+of its own."""
 
 from __future__ import annotations
 
@@ -15,25 +15,12 @@ import pytest
 
 from dialerd import compliance
 from dialerd.compliance import CountryHours
-from tests.pbx.conftest import Ami
-from tests.pbx.harness import Harness, number
+from tests.pbx.harness import FarEndCalls, Harness, number
 
 # Every contact is due again at once after its call: only the rule under test keeps one back.
 AGAIN_AT_ONCE = {"MinCallIntervalHours": 0, "MaxAttempts": 5}
 # Ratio 3 for the lab's three agents: the calls beyond them find no agent within 2 s.
 ABANDONS = {"DialMode": "ratio", "DialRatio": 3, "AgentTimeoutSeconds": 2, **AGAIN_AT_ONCE}
-
-
-def invites(ami: Ami, since: int, contact: int) -> int:
-    """How many calls Asterisk sent to the far end for ``contact`` from event ``since`` on
-    (the AMI client is the session's; contact ids start again in each test's database)."""
-    channels = {
-        ev.get("channel")
-        for ev in ami.events[since:]
-        if str(ev.get("channel") or "").startswith("PJSIP/farend-")
-        and ev.chanvars().get("DIALERD_CONTACT_ID") == str(contact)
-    }
-    return len(channels)
 
 
 async def attempts(h: Harness, campaign: int) -> dict[int, list[bool]]:
@@ -63,10 +50,7 @@ def after(seconds: float, done: Callable[[], Awaitable[bool]]) -> Callable[[], A
     return check
 
 
-async def test_an_abandoned_contact_is_not_called_again_within_72_hours(
-    h: Harness, ami: Ami
-) -> None:
-    since = len(ami.events)
+async def test_an_abandoned_contact_is_not_called_again_within_72_hours(h: Harness) -> None:
     # Without the after-care an abandoned contact is called again at once.
     free = await h.campaign(bAbandonAfterCare=False, **ABANDONS)
     for _ in range(6):
@@ -80,7 +64,9 @@ async def test_an_abandoned_contact_is_not_called_again_within_72_hours(
     assert status == 200
 
     held = await h.campaign(bAbandonAfterCare=True, **ABANDONS)
-    contacts = [await h.contact(held, number(0)) for _ in range(6)]
+    numbers = {await h.contact(held, n): n for n in (number(0) for _ in range(6))}
+    contacts = list(numbers)
+    far_end = FarEndCalls.since_now(h.lab)
 
     async def first_calls_closed() -> bool:
         return len(await attempts(h, held)) == len(contacts) and await h.all_closed(6)
@@ -89,8 +75,13 @@ async def test_an_abandoned_contact_is_not_called_again_within_72_hours(
     calls = await attempts(h, held)
     abandoned = [c for c in contacts if calls[c][0]]
     assert abandoned, calls
+    invites = far_end.invites()
     for c in contacts:
-        assert len(calls[c]) == 1 and invites(ami, since, c) == 1, (c, calls)
+        assert len(calls[c]) == 1 and invites[numbers[c]] == 1, (c, calls, invites)
+    print(
+        f"abandon after-care: {len(contacts)} contacts, {len(abandoned)} abandoned, "
+        f"{sum(invites[n] for n in numbers.values())} INVITEs, 0 called again"
+    )
     rows = await h.pool.fetch(
         "SELECT id, state, dt_next_try, after_care_until FROM contacts WHERE id = ANY($1)",
         abandoned,
@@ -103,7 +94,7 @@ async def test_an_abandoned_contact_is_not_called_again_within_72_hours(
 
 
 async def test_a_callee_outside_its_country_hours_is_not_called(
-    h: Harness, ami: Ami, monkeypatch: pytest.MonkeyPatch
+    h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The real rows are checked at fixed times in tests/unit/test_compliance.py; the lab's
     clock is the machine's, so here the US row is hours closed now in New York, twelve hours
@@ -114,17 +105,19 @@ async def test_a_callee_outside_its_country_hours_is_not_called(
     closed = CountryHours("US", dict.fromkeys(range(1, 8), (slot,)), "closed now")
     monkeypatch.setitem(compliance.COUNTRY_HOURS, "US", closed)
 
-    since = len(ami.events)
+    far_end = FarEndCalls.since_now(h.lab)
     campaign = await h.campaign(**AGAIN_AT_ONCE)  # its window: all day, every day
-    new_york = await h.contact(campaign, "+12125550100")  # the far end answers (last digit 0)
-    berlin = await h.contact(campaign, number(0))  # no hours for DE: called
+    new_york_number, berlin_number = "+12125550100", number(0)  # the far end answers (0)
+    new_york = await h.contact(campaign, new_york_number)
+    berlin = await h.contact(campaign, berlin_number)  # no hours for DE: called
 
     async def berlin_closed() -> bool:
         return bool((await attempts(h, campaign)).get(berlin))
 
     await h.run_until(after(3, berlin_closed), 60)
-    assert invites(ami, since, berlin) == 1
-    assert invites(ami, since, new_york) == 0
+    invites = far_end.invites()
+    assert (invites[berlin_number], invites[new_york_number]) == (1, 0), invites
+    print(f"country hours: New York 0 INVITEs, Berlin {invites[berlin_number]}")
     assert new_york not in await attempts(h, campaign)
     # Given back until the country's hours open: the slot's next start in New York.
     due = await h.pool.fetchval("SELECT dt_next_try FROM contacts WHERE id = $1", new_york)
