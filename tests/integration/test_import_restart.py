@@ -8,7 +8,9 @@ guessed: the worker's backend in its import transaction before any row is writte
 the COPY of a middle chunk and of the last chunk with rows going in (``pg_stat_progress_copy``).
 After each kill the killed process's transaction must have rolled back (no contact, the job
 queued) before the next process starts. The middle chunk is drawn from a seed, printed
-(``DIALERD_FAULT_SEED`` repeats it); the test prints its counts (README, "Faults").
+(``DIALERD_FAULT_SEED`` repeats it). A job killed at each of its ``MAX_STARTS`` starts is
+reported failed, with its reason, by the next process. Each test prints its counts (README,
+"Faults").
 """
 
 from __future__ import annotations
