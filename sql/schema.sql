@@ -508,6 +508,11 @@ ALTER TABLE public.file_imports ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
     CACHE 1
 );
 
+CREATE TABLE public.import_job_starts (
+    job_id uuid NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.import_jobs (
     id uuid NOT NULL,
     client_id integer NOT NULL,
@@ -742,6 +747,8 @@ CREATE INDEX file_imports_campaign ON public.file_imports USING btree (campaign_
 
 CREATE INDEX file_imports_pending ON public.file_imports USING btree (id) WHERE (status = ANY (ARRAY['queued'::text, 'running'::text]));
 
+CREATE INDEX import_job_starts_job ON public.import_job_starts USING btree (job_id);
+
 CREATE INDEX import_jobs_queued ON public.import_jobs USING btree (created_at) WHERE (status = 'queued'::text);
 
 CREATE UNIQUE INDEX pause_reasons_client ON public.pause_reasons USING btree (client_id, lower(reason));
@@ -801,6 +808,9 @@ ALTER TABLE ONLY public.file_imports
 
 ALTER TABLE ONLY public.file_imports
     ADD CONSTRAINT file_imports_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.import_job_starts
+    ADD CONSTRAINT import_job_starts_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.import_jobs(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.import_mappings
     ADD CONSTRAINT import_mappings_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE CASCADE;

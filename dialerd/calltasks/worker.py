@@ -1,8 +1,10 @@
 """The worker of async calltask imports (``importAsync=true``).
 
-A job is claimed with ``FOR UPDATE SKIP LOCKED`` and imported and marked finished in that same
-transaction: if dialerd dies or loses its connection mid-import, everything rolls back, the job
-is queued again and the next worker (after a restart, or another dialerd) imports it once.
+A job is claimed with ``FOR NO KEY UPDATE SKIP LOCKED`` and imported and marked finished in that
+same transaction: if dialerd dies or loses its connection mid-import, everything rolls back, the
+job is queued again and the next worker (after a restart, or another dialerd) imports it once.
+Each start is recorded on a second connection, committed at once, so that it outlives the
+rollback: a job interrupted ``MAX_STARTS`` times is failed rather than started again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ if TYPE_CHECKING:
     from dialerd.store.campaigns import Conn
 
 log = structlog.get_logger(__name__)
+
+MAX_STARTS = 5
+"""Starts of one job, each interrupted (dialerd killed or stopped, its database lost, a statement
+timed out), after which the next claim fails it instead: a job that brings its dialerd down
+would otherwise do so again at every start, and its poll would answer queued for ever."""
 
 
 class JobWorker:
@@ -84,7 +91,13 @@ class ImportWorker(JobWorker):
                 return False
             # Every line of the job, the import's own too, carries its import_id.
             with structlog.contextvars.bound_contextvars(import_id=str(job.id)):
-                answer = await self._import(conn, job)
+                if job.starts >= MAX_STARTS:
+                    answer = _given_up(job)
+                else:
+                    async with self._pool.acquire() as side:
+                        await store.count_start(side, job.id)
+                    answer = await self._import(conn, job)
+                await store.finish_job(conn, job.id, answer.http_status, answer.body)
         log.info("calltask_import_job_finished", import_id=str(job.id), http=answer.http_status)
         return True
 
@@ -102,5 +115,14 @@ class ImportWorker(JobWorker):
             log.exception("calltask_import_job_crashed")
             error = CalltaskError(UNKNOWN_ERROR, "Internal server error")
             answer = Answer(500, error.body())
-        await store.finish_job(conn, job.id, answer.http_status, answer.body)
         return answer
+
+
+def _given_up(job: store.Job) -> Answer:
+    """The answer of a job interrupted at each of its starts: failed, nothing imported."""
+    log.warning("calltask_import_job_given_up", client_id=job.client_id, starts=job.starts)
+    text = (
+        f"The import was started {job.starts} times and interrupted each time (dialerd"
+        " stopped, or lost its database, in the middle of it); nothing of it was imported"
+    )
+    return Answer(500, CalltaskError(UNKNOWN_ERROR, text).body())

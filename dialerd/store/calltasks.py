@@ -185,6 +185,7 @@ class Job:
     client_id: int
     return_tasks: bool
     request: dict[str, Any]
+    starts: int  # how often a worker started it before, interrupted each time
 
 
 async def insert_job(
@@ -200,7 +201,12 @@ async def claim_job(conn: Conn) -> Job | None:
     row = await conn.fetchrow(q("calltask_job_claim"))
     if row is None:
         return None
-    return Job(row["id"], row["client_id"], row["return_tasks"], row["request"])
+    return Job(row["id"], row["client_id"], row["return_tasks"], row["request"], row["starts"])
+
+
+async def count_start(conn: Conn, job_id: uuid.UUID) -> None:
+    """Records that a worker starts ``job_id``; ``conn`` is not the import's own connection."""
+    await conn.execute(q("calltask_job_start"), job_id)
 
 
 async def finish_job(

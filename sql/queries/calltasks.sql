@@ -100,12 +100,20 @@ CROSS JOIN LATERAL (
 INSERT INTO import_jobs (id, client_id, return_tasks, request) VALUES ($1, $2, $3, $4)
 
 -- name: calltask_job_claim
--- The oldest queued import job that no other worker holds, locked until the transaction ends.
-SELECT id, client_id, return_tasks, request FROM import_jobs
+-- The oldest queued import job that no other worker holds, locked until the transaction ends,
+-- and how often it was started before. NO KEY UPDATE: the start that another connection
+-- records meanwhile (calltask_job_start) takes a key share of the row, which FOR UPDATE blocks.
+SELECT id, client_id, return_tasks, request,
+       (SELECT count(*) FROM import_job_starts s WHERE s.job_id = j.id) AS starts
+FROM import_jobs j
 WHERE status = 'queued'
 ORDER BY created_at
 LIMIT 1
-FOR UPDATE SKIP LOCKED
+FOR NO KEY UPDATE SKIP LOCKED
+
+-- name: calltask_job_start
+-- A worker starts importing job $1 (committed at once, on a connection of its own).
+INSERT INTO import_job_starts (job_id) VALUES ($1)
 
 -- name: calltask_job_finish
 -- Records an import job's answer ($2 'done' or 'failed', $3 HTTP status, $4 body).

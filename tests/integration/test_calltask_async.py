@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from dialerd.api.app import init_app
 from dialerd.api.calltasks import IMPORT_WORKER
-from dialerd.calltasks.worker import ImportWorker
+from dialerd.calltasks.worker import MAX_STARTS, ImportWorker
 from dialerd.config import Settings
 from tests.conftest import Api
 from tests.integration.test_calltask_import import (  # setup: the fixture
@@ -107,13 +107,16 @@ async def campaign_locked(pool: asyncpg.Pool) -> AsyncIterator[None]:
         yield
 
 
-async def blocked_importer(pool: asyncpg.Pool) -> int:
-    """The backend of the worker, once it waits inside its import transaction."""
+async def blocked_importer(pool: asyncpg.Pool, other_than: list[int] | None = None) -> int:
+    """The backend of the worker, once it waits inside its import transaction (not one of
+    ``other_than``, terminated but maybe not yet gone)."""
     for _ in range(100):
         pid = await pool.fetchval(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock'"
             " AND query LIKE '%FROM campaigns WHERE id = $1 FOR KEY SHARE%'"
+            " AND NOT pid = ANY($1::int[])",
+            other_than or [],
         )
         if pid:
             return int(pid)
@@ -154,3 +157,26 @@ async def test_a_lost_connection_mid_import_is_retried(api: Api, pool: asyncpg.P
     status, result = await wait_until_finished(api, queued["statusUrl"])
     assert (status, result["status"]) == (200, "done")
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
+
+
+async def test_a_job_interrupted_at_every_start_is_failed_with_its_reason(
+    api: Api, pool: asyncpg.Pool
+) -> None:
+    worker = api.client.app[IMPORT_WORKER]
+    async with campaign_locked(pool):
+        _, queued = await api.request("POST", ASYNC, json=SPEC_EXAMPLE)
+        terminated: list[int] = []
+        for _ in range(MAX_STARTS):
+            terminated.append(await blocked_importer(pool, terminated))
+            await pool.execute("SELECT pg_terminate_backend($1)", terminated[-1])
+            worker.wake()
+        # The next claim gives up, without the campaign's lock that blocked the others.
+        status, result = await wait_until_finished(api, queued["statusUrl"])
+    assert (status, result["status"], result["statusCode"]) == (500, "failed", 1)
+    assert result["statusText"] == (
+        f"The import was started {MAX_STARTS} times and interrupted each time (dialerd stopped,"
+        " or lost its database, in the middle of it); nothing of it was imported"
+    )
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 0
+    assert await pool.fetchval("SELECT count(*) FROM import_job_starts") == MAX_STARTS
+    assert await worker.run_one() is False
