@@ -11,6 +11,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,14 @@ from tests.pbx.conftest import Ami, Attempt, Event, Lab, Trunk, attempt_ids
 AGENT_QUEUE = "lab-agents"
 EMPTY_QUEUE = "lab-empty"
 BENCH_QUEUE = "bench"
+# The events the engine never reads, which dialerd's AMI user has Asterisk leave out.
+UNREAD = set(
+    re.findall(
+        r"^eventfilter\(action\(exclude\),name\((\w+)\)\)",
+        (Path(__file__).parents[2] / "asterisk_conf" / "manager_dialerd.conf").read_text(),
+        re.MULTILINE,
+    )
+)
 
 
 def named(events: list[Event], name: str) -> list[Event]:
@@ -159,6 +168,8 @@ async def test_human_connects_to_agent(ami: Ami, lab: Lab, digit: str) -> None:
     assert not results(events)
     # every event of the callee channel carries the engine's channel variables
     assert connect.chanvars()["DIALERD_CAMPAIGN_ID"] == "1"
+    # a bridged call makes BridgeEnter, NewConnectedLine…: none reaches dialerd's user
+    assert "BridgeEnter" in UNREAD and not UNREAD & {ev.name for ev in events}
 
 
 async def test_the_agent_s_phone_is_asked_to_answer_by_itself(ami: Ami, lab: Lab) -> None:
