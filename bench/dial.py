@@ -281,8 +281,8 @@ async def serving(
     profile: Path | None = None,
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     """``dialerd serve`` with the dialer: (the process, its /metrics URL) once its AMI
-    connection is ready; SIGTERM (drain) at the end. With ``profile``, under cProfile, which
-    writes its statistics there when the process ends."""
+    connection is ready; SIGTERM (drain) at the end. With ``profile``, under cProfile timing
+    CPU seconds, which writes its statistics there when the process ends."""
     port = free_port()
     settings = {
         "DIALERD_DATABASE_URL": dsn,
@@ -295,10 +295,22 @@ async def serving(
         "DIALERD_AMI_USERNAME": base.ami_username,
         "DIALERD_AMI_SECRET": base.ami_secret,
     }
-    profiler = ("-m", "cProfile", "-o", str(profile)) if profile else ()
+    # CPU time, not wall time: on a loaded machine a process waiting for a core would charge
+    # the wait to whatever it was running.
+    profiled = (
+        "-c",
+        "import cProfile, runpy, sys, time\n"
+        "p = cProfile.Profile(time.process_time)\n"
+        "sys.argv = ['dialerd', 'serve']\n"
+        "p.enable()\n"
+        "try:\n"
+        "    runpy.run_module('dialerd.cli', run_name='__main__')\n"
+        "finally:\n"
+        f"    p.disable(); p.dump_stats({str(profile)!r})\n",
+    )
     server = await asyncio.create_subprocess_exec(
         sys.executable,
-        *(*profiler, "-m", "dialerd.cli", "serve"),
+        *(profiled if profile else ("-m", "dialerd.cli", "serve")),
         env=os.environ | settings | env,
         cwd=ROOT,
     )

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import itertools
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,10 +30,6 @@ from dialerd.domain import PbxError, PbxNotSent, PbxRefused, PbxUnavailable
 from dialerd.pbx._wire import RawMessage, Wire, open_wire
 
 log = structlog.get_logger(__name__)
-
-# "ChanVariable: NAME=value", "DestChanVariable: NAME=value" and the older form that
-# OriginateResponse still uses in Asterisk 22: "ChanVariable(PJSIP/x-0001): NAME=value".
-_CHANVAR = re.compile(r"^(\w*ChanVariable)(?:\(.*\))?$")
 
 _seq = itertools.count(1)
 _STOPPED = "stopped"  # the reason of a loss caused by stop()
@@ -79,21 +74,8 @@ class AmiEvent:
 
 
 def decode(raw: RawMessage) -> AmiEvent:
-    """Channel variables become ``ChanVariable(NAME)`` (``DestChanVariable(NAME)``…) keys;
-    any other repeated header (a Command's ``Output``) is joined with newlines."""
-    fields: dict[str, str] = {}
-    for key, value in raw.items():
-        chanvar = _CHANVAR.match(key) if "ChanVariable" in key else None
-        if chanvar:
-            for item in value if isinstance(value, list) else [value]:
-                name, _, val = item.partition("=")
-                fields[f"{chanvar.group(1)}({name})"] = val
-        elif isinstance(value, str):
-            fields[key] = value
-        else:
-            fields[key] = "\n".join(value)
-    name = fields.get("Event") or ("Response" if "Response" in fields else "")
-    return AmiEvent(name, fields, next(_seq))
+    name = raw.get("Event") or ("Response" if "Response" in raw else "")
+    return AmiEvent(name, raw, next(_seq))
 
 
 def backoff_delay(failures: int, low: float, high: float) -> float:

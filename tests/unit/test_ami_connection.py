@@ -121,13 +121,14 @@ async def test_events_reach_listeners_in_order_with_flat_channel_variables(
 
 
 def test_decode_old_style_channel_variables_and_repeated_headers() -> None:
-    event = decode(
-        {
-            "Event": "OriginateResponse",
-            "ChanVariable(PJSIP/farend-00000000)": ["DIALERD_ATTEMPT_ID=42", "X=a=b"],
-            "Output": ["line 1", "line 2"],
-        }
+    raw = parse_message(
+        "Event: OriginateResponse\r\n"
+        "ChanVariable(PJSIP/farend-00000000): DIALERD_ATTEMPT_ID=42\r\n"
+        "ChanVariable(PJSIP/farend-00000000): X=a=b\r\n"
+        "Output: line 1\r\nOutput: line 2"
     )
+    assert raw is not None
+    event = decode(raw)
     assert event.name == "OriginateResponse"
     assert event.fields["ChanVariable(DIALERD_ATTEMPT_ID)"] == "42"
     assert event.fields["ChanVariable(X)"] == "a=b"
@@ -149,7 +150,7 @@ def test_messages_are_split_at_blank_lines_whatever_the_reads() -> None:
         protocol.data_received(stream[start : start + 7])
     assert messages == [
         {"Response": "Success", "ActionID": "1", "Message": "Authentication accepted"},
-        {"Event": "VarSet", "Value": "a: b", "ChanVariable": ["X=1", "Y=2"]},
+        {"Event": "VarSet", "Value": "a: b", "ChanVariable(X)": "1", "ChanVariable(Y)": "2"},
         {"Event": "Hangup", "Cause": "16"},
     ]
     assert parse_message("Key: value") is None  # neither an event nor a response

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from dialerd.domain import AgentsView
+from dialerd.pbx._wire import parse_message
 from dialerd.pbx.ami import AmiConnection, AmiEvent, decode
 from dialerd.pbx.state import LiveState
 from tests.unit.fake_ami import FakeAmi, FakeClient, Fields, eventually
@@ -38,7 +39,15 @@ def state(clock: Clock) -> LiveState:
 
 
 def ev(name: str, **fields: str | list[str]) -> AmiEvent:
-    return decode({"Event": name, **fields})
+    """The event as Asterisk writes it (a list: the header once per item), parsed."""
+    lines = [f"Event: {name}"] + [
+        f"{key}: {item}"
+        for key, value in fields.items()
+        for item in (value if isinstance(value, list) else [value])
+    ]
+    raw = parse_message("\r\n".join(lines))
+    assert raw is not None
+    return decode(raw)
 
 
 def member(name: str, queue: str = "q1", **fields: str) -> AmiEvent:
