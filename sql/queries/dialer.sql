@@ -128,8 +128,14 @@ SET number_tries = $2, number_last_cause = $3, number_end_reason = $4, number_in
 WHERE id = $1 AND open_attempt_id = $12
 
 -- name: renew_leases
--- Keeps the leases of an instance's contacts (calls in progress) alive.
-UPDATE contacts SET lease_until = now() + make_interval(secs => $2) WHERE claimed_by = $1
+-- Keeps the leases of instance $1's contacts alive: those with a call in progress
+-- (contacts_open_attempt) and those held for one of its preview offers. No index on
+-- claimed_by: it would make every claim and renewal a non-HOT update (migration 0024).
+UPDATE contacts c SET lease_until = now() + make_interval(secs => $2)
+WHERE c.claimed_by = $1
+  AND c.id IN (SELECT d.id FROM contacts d WHERE d.open_attempt_id IS NOT NULL
+               UNION ALL
+               SELECT o.contact_id FROM preview_offers o WHERE o.instance_id = $1)
 
 -- name: take_over_open_attempts
 -- Attempts left open by this instance ($1) or by one whose lease expired (it crashed): takes

@@ -30,6 +30,12 @@ def scan_cost(plan: dict[str, Any]) -> float:
     return sum(float(n["Total Cost"]) for n in nodes(plan) if n.get("Relation Name") == "contacts")
 
 
+def seq_scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        n for n in nodes(plan) if n["Node Type"] == "Seq Scan" and n["Relation Name"] == "contacts"
+    ]
+
+
 async def claim_plan(conn: Conn, campaign_id: int) -> dict[str, Any]:
     explained = await conn.fetchval(
         "EXPLAIN (FORMAT JSON) " + q("claim_contacts"), campaign_id, "me", 60.0, 50
@@ -86,8 +92,10 @@ async def test_the_claim_walks_contacts_due(pool: asyncpg.Pool) -> None:
     # contact_due is inlined: its conditions are the scans' own, no call of it per row.
     filters = " ".join(str(n.get("Filter", "")) for n in nodes(with_index))
     assert "contact_due" not in filters and "agent_signed_out_since" in filters, with_index
-    # The index's order is the claim's ORDER BY: no sort of the due contacts.
+    # The index's order is the claim's ORDER BY: no sort of the due contacts; and the UPDATE
+    # finds the claimed rows by their ids, not by reading the table.
     assert all(n["Node Type"] != "Sort" for n in nodes(with_index)), with_index
+    assert not seq_scans(with_index), with_index
     # Without it the planner goes another, dearer way: the data is big enough to tell. The
     # reads of contacts are compared, not the whole: the UPDATE's own cost is the same either
     # way, and since migration 0020 the other way (contacts_campaign_next_try, which has the
@@ -144,3 +152,75 @@ async def test_the_due_contacts_are_a_range_of_contacts_due(pool: asyncpg.Pool) 
     # The claim got the due ones, never tried first, and nothing later.
     claimed = [n for n in nodes(plans["claim"]) if n.get("Index Name") == "contacts_due"]
     assert claimed[0]["Actual Rows"] == 30, plans["claim"]
+
+
+async def hot_updates(conn: Conn) -> tuple[int, int]:
+    """The updates of contacts in this transaction so far, and how many of them were HOT."""
+    row = await conn.fetchrow(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'contacts'"
+    )
+    assert row is not None
+    return row["n_tup_upd"], row["n_tup_hot_upd"]
+
+
+SPREAD = 100
+
+
+async def test_claims_and_renewals_are_hot_updates(pool: asyncpg.Pool) -> None:
+    """Migration 0024: a claim (claimed_by, lease_until) and a lease's renewal (lease_until)
+    change no indexed column and find room on the row's page (fillfactor 90), so no index of
+    contacts gets an entry for them; with an index on claimed_by, as before, none is HOT.
+    One contact in a hundred is due, spread over the table as in bench/scale.py; the renewal
+    finds the contacts with calls in progress without reading the table."""
+    campaign = await pool.fetchval(
+        "INSERT INTO campaigns (name, caller_id) VALUES ('hot', '4700000000') RETURNING id"
+    )
+    await pool.execute(
+        """INSERT INTO contacts (campaign_id, name, phone_numbers, number_tries,
+               number_last_cause, number_end_reason, number_invalid, max_attempts,
+               min_call_interval_h, dt_next_try)
+           SELECT $1, 'x', '{+4930100000}', '{0}', '{0}', '{0}', '{f}', 3, 0,
+                  CASE WHEN g % $3 = 0 THEN now() - g * interval '1 second'
+                       ELSE now() + interval '1 day' END
+           FROM generate_series(1, $2::int) g""",
+        campaign,
+        CONTACTS,
+        SPREAD,
+    )
+    await pool.execute("ANALYZE contacts")
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            before = await hot_updates(conn)
+            claimed = await conn.fetch(q("claim_contacts"), campaign, "me", 60.0, 50)
+            assert len(claimed) == 50
+            after = await hot_updates(conn)
+            assert (after[0] - before[0], after[1] - before[1]) == (50, 50)
+            # Ten of them called: open_attempt_id is indexed, that update is not HOT.
+            called = [r["id"] for r in claimed[:10]]
+            await conn.fetch(
+                q("start_attempts"), called, ["+4930100000"] * 10, [1] * 10, "4700000000",
+                "me", 60.0,
+            )  # fmt: skip
+            before = await hot_updates(conn)
+            explained = await conn.fetchval(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + q("renew_leases"), "me", 60.0
+            )
+            renewal = explained[0]["Plan"]
+            assert not seq_scans(renewal), renewal
+            after = await hot_updates(conn)
+            assert (after[0] - before[0], after[1] - before[1]) == (10, 10)
+        finally:
+            await tx.rollback()
+        # The same claim with the index migration 0024 dropped: every update a non-HOT one.
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await conn.execute("CREATE INDEX contacts_claimed_by ON contacts (claimed_by)")
+            before = await hot_updates(conn)
+            await conn.fetch(q("claim_contacts"), campaign, "me", 60.0, 50)
+            after = await hot_updates(conn)
+            assert (after[0] - before[0], after[1] - before[1]) == (50, 0)
+        finally:
+            await tx.rollback()
