@@ -726,8 +726,6 @@ CREATE INDEX contacts_ext_cust_id ON public.contacts USING btree (ext_cust_id) W
 
 CREATE INDEX contacts_locked ON public.contacts USING btree (campaign_id) WHERE locked;
 
-CREATE INDEX contacts_open_attempt ON public.contacts USING btree (open_attempt_id) WHERE (open_attempt_id IS NOT NULL);
-
 CREATE UNIQUE INDEX contacts_open_ext_key ON public.contacts USING btree (campaign_id, system_code, ext_cust_id) WHERE ((state = 'open'::text) AND (system_code IS NOT NULL) AND (ext_cust_id IS NOT NULL));
 
 CREATE INDEX contacts_phone_numbers ON public.contacts USING gin (phone_numbers) WITH (gin_pending_list_limit='16384');
