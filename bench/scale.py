@@ -12,7 +12,9 @@ After VACUUM ANALYZE it measures, each through the project's own code:
   ``claim_contacts``), in a campaign with due contacts and in one with none left, and its plan
   by EXPLAIN (ANALYZE, BUFFERS);
 - closing 1,000 attempts through the store's ``close_attempts`` with the dialer's rules
-  (``decider``), the engine's path, after ``claim`` and ``start_attempts`` opened them;
+  (``decider``), the engine's path, after ``claim`` and ``start_attempts`` opened them, and
+  the renewal of those 1,000 calls' leases (``renew_leases``); the claim's and the renewal's
+  share of HOT updates (``pg_stat_xact_user_tables``);
 - the console's call task search (``dialerd.contacts.service.search``): the first page and a
   deep one by its cursor, and the count an action's confirmation shows;
 - ``GET /dialler/contacts?diallerCampaignsID=N`` of ``dialerd serve``, one campaign's whole
@@ -298,6 +300,20 @@ def plan_lines(plan: list[str]) -> list[str]:
     return [*lines, plan[1].strip(), plan[-1].strip()]
 
 
+async def explained(conn: Conn, query: str, *args: Any) -> tuple[list[str], str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of a named query, in the caller's transaction, and how many
+    of the updates of contacts it made were HOT (no index got an entry for them)."""
+    counts = """SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables
+                WHERE relname = 'contacts'"""
+    before = await conn.fetchrow(counts)
+    plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + q(query), *args)
+    after = await conn.fetchrow(counts)
+    assert before is not None and after is not None
+    updated = after["n_tup_upd"] - before["n_tup_upd"]
+    hot = after["n_tup_hot_upd"] - before["n_tup_hot_upd"]
+    return [r[0] for r in plan], f"HOT updates of contacts: {hot} of {updated}"
+
+
 async def claim(pool: asyncpg.Pool, campaigns: int, runs: int) -> tuple[list[Figure], str]:
     """The claim's figures, and its plans' key lines."""
     store = PostgresDialerStore(pool, "bench-claim", 120)
@@ -325,11 +341,9 @@ async def claim(pool: asyncpg.Pool, campaigns: int, runs: int) -> tuple[list[Fig
     plans = []
     async with rolled_back(pool) as conn:
         for campaign, label in ((1, "1% due"), (drained, f"{len(taken):,} due, all claimed")):
-            plan = await conn.fetch(
-                "EXPLAIN (ANALYZE, BUFFERS) " + q("claim_contacts"), campaign, "plan", 120.0, 50
-            )
+            plan, hot = await explained(conn, "claim_contacts", campaign, "plan", 120.0, 50)
             plans.append(f"\nclaim of 50 in campaign {campaign} ({label}): the plan's key lines")
-            plans += ["    " + line for line in plan_lines([r[0] for r in plan])]
+            plans += ["    " + line for line in plan_lines(plan)] + [f"    {hot}"]
     before = await claim_before_0020(pool, drained, runs)
     await store.release([(c.id, datetime.now(UTC) - timedelta(minutes=1)) for c in taken])
     return [
@@ -406,18 +420,28 @@ async def open_attempts(store: PostgresDialerStore, campaigns: list[int], n: int
     return [(a, slots[a.contact_id]) for a in started]
 
 
-async def close(pool: asyncpg.Pool, campaigns: int, runs: int) -> list[Figure]:
+async def close(pool: asyncpg.Pool, campaigns: int, runs: int) -> tuple[list[Figure], str]:
+    """The closes' figures and the renewals' (the leases of the 1,000 calls in progress
+    before each close), and a renewal's plan's key lines."""
     store = PostgresDialerStore(pool, "bench-close", 120)
     order = list(range(1, campaigns + 1))
     random.Random(9).shuffle(order)
     figures = {1000: Figure("close 1,000 attempts, one batch", [], "", "per 1,000"),
                50: Figure("close 1,000 attempts, batches of 50", [], "", "per 1,000")}  # fmt: skip
+    renewals = Figure("renew the leases of 1,000 calls in progress (renew_leases)", [])
+    plan: list[str] = []
     for r in range(runs):
         for size, figure in figures.items():
             # Each run takes fresh campaigns: a closed contact is not due again for hours.
             at = (r * 2 + (size == 50)) * 20 % len(order)
             opened = await open_attempts(store, (order[at:] + order[:at])[:30], 1000)
             assert len(opened) == 1000, len(opened)
+            renewals.times_ms.append((await timed(store.renew_leases))[0])
+            if not plan:
+                async with rolled_back(pool) as conn:
+                    lines, hot = await explained(conn, "renew_leases", store.instance_id, 120.0)
+                plan = ["\nrenewal of 1,000 leases: the plan's key lines"]
+                plan += ["    " + line for line in plan_lines(lines)] + [f"    {hot}"]
             closed = [
                 ClosedAttempt(a.id, a.contact_id, slot, outcome_of(i, a.started), f"PJSIP/t-{a.id}")
                 for i, (a, slot) in enumerate(opened)
@@ -428,7 +452,7 @@ async def close(pool: asyncpg.Pool, campaigns: int, runs: int) -> list[Figure]:
             figure.times_ms.append((time.perf_counter() - started) * 1000)
     left = await pool.fetchval("SELECT count(*) FROM contact_history WHERE status <> 'closed'")
     assert left == 0, left
-    return list(figures.values())
+    return [*figures.values(), renewals], "\n".join(plan)
 
 
 # -- the console's search ------------------------------------------------------------------------
@@ -643,7 +667,8 @@ async def run(dsn: str, args: argparse.Namespace, filled: bool) -> None:
     try:
         claims, plans = await claim(pool, campaigns, args.runs)
         report(claims)
-        report(await close(pool, campaigns, args.close_runs))
+        closes, renewal = await close(pool, campaigns, args.close_runs)
+        report(closes)
         report(await search(pool, campaigns // 2, max(3, args.runs // 4)))
         token = await create_token(conn, CLIENT)
         tasks = await new_campaign(conn, f"Import {uuid.uuid4().hex[:6]}")
@@ -656,6 +681,7 @@ async def run(dsn: str, args: argparse.Namespace, filled: bool) -> None:
         await pool.close()
         await conn.close()
     print(plans)
+    print(renewal)
     print(f"\nended {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {load()}")
 
 

@@ -94,7 +94,7 @@ CREATE TABLE public.contacts (
     CONSTRAINT contacts_phone_numbers_check1 CHECK ((num_nonnulls(VARIADIC phone_numbers) >= 1)),
     CONSTRAINT contacts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'done'::text, 'finished'::text])))
 )
-WITH (autovacuum_vacuum_insert_threshold='100000', autovacuum_vacuum_insert_scale_factor='0');
+WITH (autovacuum_vacuum_insert_threshold='100000', autovacuum_vacuum_insert_scale_factor='0', fillfactor='90');
 
 CREATE FUNCTION public.contact_after_care_over(d public.contacts) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -723,8 +723,6 @@ CREATE INDEX contacts_campaign_next_try ON public.contacts USING btree (campaign
 
 CREATE INDEX contacts_campaign_outcome ON public.contacts USING btree (campaign_id, last_connres, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (last_connres IS NOT NULL);
 
-CREATE INDEX contacts_claimed_by ON public.contacts USING btree (claimed_by) WHERE (claimed_by IS NOT NULL);
-
 CREATE INDEX contacts_closed_next_try ON public.contacts USING btree (campaign_id, state, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE (state <> 'open'::text);
 
 CREATE INDEX contacts_due ON public.contacts USING btree (campaign_id, COALESCE(dt_next_try, '-infinity'::timestamp with time zone), id) WHERE ((state = 'open'::text) AND (NOT locked));
@@ -732,8 +730,6 @@ CREATE INDEX contacts_due ON public.contacts USING btree (campaign_id, COALESCE(
 CREATE INDEX contacts_ext_cust_id ON public.contacts USING btree (ext_cust_id) WHERE (ext_cust_id IS NOT NULL);
 
 CREATE INDEX contacts_locked ON public.contacts USING btree (campaign_id) WHERE locked;
-
-CREATE INDEX contacts_open_attempt ON public.contacts USING btree (open_attempt_id) WHERE (open_attempt_id IS NOT NULL);
 
 CREATE UNIQUE INDEX contacts_open_ext_key ON public.contacts USING btree (campaign_id, system_code, ext_cust_id) WHERE ((state = 'open'::text) AND (system_code IS NOT NULL) AND (ext_cust_id IS NOT NULL));
 

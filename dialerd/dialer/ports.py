@@ -72,7 +72,10 @@ class DialerStore(Protocol):
         it is moved on as ``decide`` says, claims released."""
         ...
 
-    async def renew_leases(self) -> None: ...
+    async def renew_leases(self) -> None:
+        """Keeps alive the leases of this instance's contacts with a call in progress or held
+        for one of its preview offers."""
+        ...
 
     async def take_over_open_attempts(self) -> list[OpenAttempt]:
         """Open attempts nobody follows: this instance's, and those of instances whose lease

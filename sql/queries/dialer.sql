@@ -129,20 +129,31 @@ SET number_tries = $2, number_last_cause = $3, number_end_reason = $4, number_in
 WHERE id = $1 AND open_attempt_id = $12
 
 -- name: renew_leases
--- Keeps the leases of an instance's contacts (calls in progress) alive.
-UPDATE contacts SET lease_until = now() + make_interval(secs => $2) WHERE claimed_by = $1
+-- Keeps the leases of instance $1's contacts alive: those with a call in progress (its open
+-- attempts, contact_history_open) and those held for one of its preview offers. Found
+-- without an index on contacts' claimed_by or open_attempt_id, which would make every
+-- claim, attempt start and renewal a non-HOT update (migration 0024).
+UPDATE contacts c SET lease_until = now() + make_interval(secs => $2)
+WHERE c.claimed_by = $1
+  AND c.id IN (SELECT h.contact_id FROM contact_history h
+               WHERE h.instance_id = $1 AND h.status <> 'closed'
+               UNION ALL
+               SELECT o.contact_id FROM preview_offers o WHERE o.instance_id = $1)
 
 -- name: take_over_open_attempts
 -- Attempts left open by this instance ($1) or by one whose lease expired (it crashed): takes
--- over their contacts' leases and returns them for reconciliation with Asterisk.
+-- over their contacts' leases and returns them for reconciliation with Asterisk. The open
+-- attempts are found in the history (contact_history_open), whose contact's open attempt
+-- each is (migration 0024).
 WITH c AS (
     UPDATE contacts c
     SET claimed_by = $1, lease_until = now() + make_interval(secs => $2)
     WHERE c.id IN (
-        SELECT d.id FROM contacts d
-        WHERE d.open_attempt_id IS NOT NULL
+        SELECT d.id FROM contact_history o
+        JOIN contacts d ON d.id = o.contact_id AND d.open_attempt_id = o.id
+        WHERE o.status <> 'closed'
           AND (d.claimed_by IS NULL OR d.claimed_by = $1 OR d.lease_until < now())
-        FOR UPDATE SKIP LOCKED)
+        FOR UPDATE OF d SKIP LOCKED)
     RETURNING c.id, c.open_attempt_id
 )
 UPDATE contact_history h SET instance_id = $1

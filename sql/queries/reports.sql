@@ -113,8 +113,9 @@ WITH cp AS (
     WHERE client_id = $1
 ), in_progress AS (
     SELECT c.campaign_id, count(*) AS contacts
-    FROM contacts c  -- contacts_open_attempt: as many as calls in flight
-    WHERE c.open_attempt_id IS NOT NULL AND c.state = 'open' AND NOT c.locked
+    FROM contact_history h  -- contact_history_open: as many as calls in flight
+    JOIN contacts c ON c.id = h.contact_id AND c.open_attempt_id = h.id
+    WHERE h.status <> 'closed' AND c.state = 'open' AND NOT c.locked
       AND coalesce(c.dt_next_try, '-infinity') <= now()
     GROUP BY c.campaign_id
 )

@@ -7,6 +7,7 @@ only."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -28,6 +29,12 @@ def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def scan_cost(plan: dict[str, Any]) -> float:
     """What the plan's scans of contacts cost."""
     return sum(float(n["Total Cost"]) for n in nodes(plan) if n.get("Relation Name") == "contacts")
+
+
+def seq_scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        n for n in nodes(plan) if n["Node Type"] == "Seq Scan" and n["Relation Name"] == "contacts"
+    ]
 
 
 async def claim_plan(conn: Conn, campaign_id: int) -> dict[str, Any]:
@@ -86,8 +93,10 @@ async def test_the_claim_walks_contacts_due(pool: asyncpg.Pool) -> None:
     # contact_due is inlined: its conditions are the scans' own, no call of it per row.
     filters = " ".join(str(n.get("Filter", "")) for n in nodes(with_index))
     assert "contact_due" not in filters and "agent_signed_out_since" in filters, with_index
-    # The index's order is the claim's ORDER BY: no sort of the due contacts.
+    # The index's order is the claim's ORDER BY: no sort of the due contacts; and the UPDATE
+    # finds the claimed rows by their ids, not by reading the table.
     assert all(n["Node Type"] != "Sort" for n in nodes(with_index)), with_index
+    assert not seq_scans(with_index), with_index
     # Without it the planner goes another, dearer way: the data is big enough to tell. The
     # reads of contacts are compared, not the whole: the UPDATE's own cost is the same either
     # way, and since migration 0020 the other way (contacts_campaign_next_try, which has the
@@ -144,3 +153,91 @@ async def test_the_due_contacts_are_a_range_of_contacts_due(pool: asyncpg.Pool) 
     # The claim got the due ones, never tried first, and nothing later.
     claimed = [n for n in nodes(plans["claim"]) if n.get("Index Name") == "contacts_due"]
     assert claimed[0]["Actual Rows"] == 30, plans["claim"]
+
+
+async def hot_updates(conn: Conn) -> tuple[int, int]:
+    """The updates of contacts in this transaction so far, and how many of them were HOT."""
+    row = await conn.fetchrow(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'contacts'"
+    )
+    assert row is not None
+    return row["n_tup_upd"], row["n_tup_hot_upd"]
+
+
+SPREAD = 100
+
+
+async def test_claims_attempt_starts_and_renewals_are_hot_updates(pool: asyncpg.Pool) -> None:
+    """Migration 0024: a claim (claimed_by, lease_until), an attempt's start (open_attempt_id,
+    dt_last_try, lease_until) and a lease's renewal (lease_until) change no indexed column and
+    find room on the row's page (fillfactor 90), so no index of contacts gets an entry for
+    them; with the indexes on claimed_by and open_attempt_id, as before, neither the claim
+    nor the start is HOT. One
+    contact in a hundred is due, spread over the table as in bench/scale.py. The renewal and
+    the take-over find the calls in progress without reading either table."""
+    campaign = await pool.fetchval(
+        "INSERT INTO campaigns (name, caller_id) VALUES ('hot', '4700000000') RETURNING id"
+    )
+    await pool.execute(
+        """INSERT INTO contacts (campaign_id, name, phone_numbers, number_tries,
+               number_last_cause, number_end_reason, number_invalid, max_attempts,
+               min_call_interval_h, dt_next_try)
+           SELECT $1, 'x', '{+4930100000}', '{0}', '{0}', '{0}', '{f}', 3, 0,
+                  CASE WHEN g % $3 = 0 THEN now() - g * interval '1 second'
+                       ELSE now() + interval '1 day' END
+           FROM generate_series(1, $2::int) g""",
+        campaign,
+        CONTACTS,
+        SPREAD,
+    )
+    # A history of closed attempts the calls in progress are found among.
+    await pool.execute(
+        """INSERT INTO contact_history (contact_id, campaign_id, client_id, phone_number,
+               phone_number_offset, instance_id, status)
+           SELECT id, campaign_id, 1, '+4930100000', 1, 'old', 'closed' FROM contacts"""
+    )
+    await pool.execute("ANALYZE contacts")
+    await pool.execute("ANALYZE contact_history")
+
+    async def cycle(conn: Conn) -> list[tuple[int, int]]:
+        """Updates and HOT updates of a claim of 50, the start of 10 of them, a renewal."""
+        counts = [await hot_updates(conn)]
+        claimed = await conn.fetch(q("claim_contacts"), campaign, "me", 60.0, 50)
+        assert len(claimed) == 50
+        counts.append(await hot_updates(conn))
+        called = [r["id"] for r in claimed[:10]]
+        started = await conn.fetch(
+            q("start_attempts"), called, ["+4930100000"] * 10, [1] * 10, "4700000000", "me", 60.0
+        )
+        assert len(started) == 10
+        counts.append(await hot_updates(conn))
+        assert await conn.execute(q("renew_leases"), "me", 60.0) == "UPDATE 10"
+        counts.append(await hot_updates(conn))
+        return [(b[0] - a[0], b[1] - a[1]) for a, b in pairwise(counts)]
+
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            assert await cycle(conn) == [(50, 50), (10, 10), (10, 10)]
+            for query, args in (
+                ("renew_leases", ("me", 60.0)),
+                ("take_over_open_attempts", ("me", 60.0)),
+            ):
+                explained = await conn.fetchval("EXPLAIN (FORMAT JSON) " + q(query), *args)
+                plan = explained[0]["Plan"]
+                read = [n for n in nodes(plan) if n["Node Type"] == "Seq Scan"
+                        and n["Relation Name"] in ("contacts", "contact_history")]  # fmt: skip
+                assert not read, (query, plan)
+        finally:
+            await tx.rollback()
+        # The same with the indexes migration 0024 dropped: the claim and the start are not HOT
+        # (a renewal is, here; but the start's new versions went to other pages, packed).
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await conn.execute("CREATE INDEX contacts_claimed_by ON contacts (claimed_by)")
+            await conn.execute("CREATE INDEX contacts_open_attempt ON contacts (open_attempt_id)")
+            assert await cycle(conn) == [(50, 0), (10, 0), (10, 10)]
+        finally:
+            await tx.rollback()

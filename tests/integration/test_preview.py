@@ -141,6 +141,35 @@ async def test_one_offer_per_agent_and_the_offers_that_no_longer_hold_are_withdr
     assert row is not None and (row["claimed_by"], row["dt_next_try"]) == (None, None)
 
 
+async def test_a_renewal_keeps_the_leases_of_the_engines_calls_and_offers_only(
+    pool: asyncpg.Pool, store: PostgresPreviewStore
+) -> None:
+    """renew_leases finds an engine's contacts by their calls in progress and its offers
+    (migration 0024: no index on claimed_by): another engine's are left, and so is a claim
+    that became neither (its lease runs out and the contact is due again)."""
+    campaign = await add_campaign(pool, "p", dial_mode="preview")
+    ada = await add_agent(pool, "ada", ADA, [campaign])
+    offered = await add_contact(pool, campaign)
+    claim = await store.claim_for_agent(ada.id, [campaign], [campaign])
+    assert claim is not None and claim.contact.id == offered
+    assert await store.offer(await ready(pool, ada), claim, 0, "+4930100000")
+    called, theirs, left = [await add_contact(pool, campaign) for _ in range(3)]
+    mine, other = PostgresDialerStore(pool, "e1", 60), PostgresDialerStore(pool, "e2", 60)
+    await start_one(pool, mine, called)
+    await start_one(pool, other, theirs)
+    await pool.execute(
+        "UPDATE contacts SET claimed_by = 'e1', lease_until = now() WHERE id = $1", left
+    )
+    await pool.execute("UPDATE contacts SET lease_until = now() - interval '1 s'")
+
+    await mine.renew_leases()
+    live = await pool.fetch("SELECT id FROM contacts WHERE lease_until > now() ORDER BY id")
+    assert [r["id"] for r in live] == [offered, called]
+    await other.renew_leases()
+    live = await pool.fetch("SELECT id FROM contacts WHERE lease_until > now() ORDER BY id")
+    assert [r["id"] for r in live] == [offered, called, theirs]
+
+
 async def test_skip_gives_the_contact_back_after_its_retry_interval_and_a_callback_to_anyone(
     pool: asyncpg.Pool, store: PostgresPreviewStore
 ) -> None:

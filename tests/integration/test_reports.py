@@ -21,6 +21,7 @@ from dialerd.domain import Connres
 from dialerd.reports import export, service
 from dialerd.reports.figures import AbandonDay, Period
 from dialerd.store.dialer import PostgresDialerStore
+from tests.integration.test_attempts import start_one
 from tests.integration.test_scheduler import add_campaign, add_contact
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -247,7 +248,7 @@ async def test_campaign_figures(pool: asyncpg.Pool) -> None:
     await add_contact(pool, cid, state="finished")
     await add_contact(pool, cid, state="finished")
     busy = await add_contact(pool, cid)  # an attempt in progress
-    await pool.execute("UPDATE contacts SET open_attempt_id = 1 WHERE id = $1", busy)
+    await start_one(pool, PostgresDialerStore(pool, "e1", 60), busy)
 
     await answered_call(pool, contact, midnight)  # today, 60 s talk
     await answered_call(pool, contact, now - timedelta(seconds=5))
