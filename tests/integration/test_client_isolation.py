@@ -612,9 +612,13 @@ async def ours(
         )
 
 
-async def _live_view(pool: asyncpg.Pool, ours: Ours, their: World) -> dict[str, Any]:
+async def _live_view(
+    pool: asyncpg.Pool, ours: Ours, their: World, *, on_their_call: bool = False
+) -> dict[str, Any]:
     """One engine dialling both clients: our agent talking on our call; their agent talking
-    on their contact's call, and our agent in their queue too (a queue of one name)."""
+    on their contact's call, and our agent in their queue too (a queue of one name), where
+    it is put on their call in their agent's place (``on_their_call``; ours then waits for
+    an agent)."""
     store = PostgresDialerStore(pool, "e1", 60)
     mine = DialableCampaign.of(await campaign_of(store, ours.campaign))
     theirs = DialableCampaign.of(await campaign_of(store, int(their.refs["campaign"].theirs)))
@@ -626,16 +630,28 @@ async def _live_view(pool: asyncpg.Pool, ours: Ours, their: World) -> dict[str, 
     )
     now = time.time()
     calls = [
-        CallLive(our_call, 0, "+4930100001", "agent", now, AGENT),
-        CallLive(their_call, their_contact, THEIR_NUMBER, "agent", now, THEIR_AGENT),
+        CallLive(our_call, 0, "+4930100001", "agent", now, None if on_their_call else AGENT),
+        CallLive(
+            their_call,
+            their_contact,
+            THEIR_NUMBER,
+            "agent",
+            now,
+            AGENT if on_their_call else THEIR_AGENT,
+        ),
     ]
+    ours_on, theirs_on, their_agent_on = (
+        (AgentState.FREE, AgentState.TALKING, AgentState.FREE)
+        if on_their_call
+        else (AgentState.TALKING, AgentState.FREE, AgentState.TALKING)
+    )
     return live_view(
         "e1",
         now,
         [
             CampaignLive(
                 mine,
-                [AgentLive(AGENT, "our-agent", AgentState.TALKING, now)],
+                [AgentLive(AGENT, "our-agent", ours_on, now)],
                 calls[:1],
                 CallStats(),
                 BreakerState.CLOSED,
@@ -645,8 +661,8 @@ async def _live_view(pool: asyncpg.Pool, ours: Ours, their: World) -> dict[str, 
             CampaignLive(
                 theirs,
                 [
-                    AgentLive(THEIR_AGENT, "their-agent-name", AgentState.TALKING, now),
-                    AgentLive(AGENT, "our-agent", AgentState.FREE, now),
+                    AgentLive(THEIR_AGENT, "their-agent-name", their_agent_on, now),
+                    AgentLive(AGENT, "our-agent", theirs_on, now),
                 ],
                 calls[1:],
                 CallStats(),
@@ -843,4 +859,13 @@ async def test_every_console_route_answers_their_object_as_a_missing_one(
         assert "our-agent" in text, text
         # the PBX's calls in flight are our one, not every client's two
         assert re.findall(r'class="num">(\d+) <span class="unit">of 200', text) == ["1"], text
-    assert "+4930100001" in events["GET /console/agent/events"]  # the pop of our call
+    workspace = events["GET /console/agent/events"]
+    assert "+4930100001" in workspace and "On a call" in workspace  # the pop of our call
+
+    # our agent put on their call (their queue of one name): its workspace shows nothing of it
+    async with _publishing(pool, db_dsn, await _live_view(pool, ours, their, on_their_call=True)):
+        workspace = await _read_event(ours.agent, "/console/agent/events")
+        async with ours.agent.get("/console/agent/") as resp:
+            page = await resp.text()
+    for text in (workspace, page):
+        assert "On a call" not in text and not [n for n in their.names if n in text], text
