@@ -344,6 +344,9 @@ async def _snapshot(pool: asyncpg.Pool) -> str:
             " WHERE p.client_id = 2)",
             "(SELECT * FROM contact_history WHERE client_id = 2)",
             "(SELECT id, client_id, status FROM import_jobs)",
+            "(SELECT * FROM users WHERE client_id = 2)",
+            "(SELECT * FROM api_tokens WHERE client_id = 2)",
+            "(SELECT id, client_id, status, campaign_id FROM file_imports WHERE client_id = 2)",
         )
     ]
     return "\n".join(parts)
@@ -395,8 +398,10 @@ CONSOLE_PARAMETERS = {
     "token_id": "token",
     "login": "login",
 }
-# Fixed parts of a path, by parameter: the route admits these words.
+# Fixed parts of a path, by parameter: the route admits these words (the users' actions
+# others than the contacts').
 CONSOLE_WORDS = {"action": "lock", "move": "pause"}
+CONSOLE_ROUTE_WORDS = {"/console/admin/users/{login}/{action}": {"action": "disable"}}
 CONSOLE_BODIES: dict[str, dict[str, str]] = {
     "/console/campaigns/{campaign_id}/edit": {"Name": "Renamed", "WindowDays": "1"},
     "/console/campaigns/{campaign_id}/resultcodes": {"Name": "Sale", "Type": "1"},
@@ -480,18 +485,19 @@ CONSOLE_NAMED: dict[str, list[ConsoleBody]] = {
         )
     ],
 }
-# Routes whose refusal is a form's error (400) or a message in an htmx fragment (200; without
+# Cases whose refusal is a form's error (400) or a message in an htmx fragment (200; without
 # htmx, a redirect to the page that shows it) rather than a 404: the message, the same for
 # their object and a missing one.
 CONSOLE_REFUSALS = {
     "POST /console/wallboard/{campaign_id}/action": (200, "there is no campaign <ref>"),
-    "POST /console/imports": (400, "our-list.xlsx: campaign <ref> is not a campaign of this"),
-    "POST /console/admin/users": (400, "No campaign <ref> of this client"),
-    "POST /console/admin/users/{login}/{action}": (400, "No campaign <ref> of this client"),
-    "POST /console/agent/skip": (200, "That contact is not offered to you"),
-    "POST /console/agent/manual": (200, "That is not one of your campaigns"),
-    "POST /console/agent/result": (200, "Not recorded: no result code with ID <ref>"),
-    "POST /console/agent/transfer": (200, "&#39;<ref>&#39; is not one of your queues"),
+    "POST /console/imports #0": (400, "our-list.xlsx: campaign <ref> is not a campaign of this"),
+    "POST /console/admin/users #0": (400, "No campaign <ref> of this client"),
+    "POST /console/admin/users/{login}/{action}": (400, "No user &#39;<ref>&#39;"),
+    "POST /console/admin/users/{login}/{action} #0": (400, "No campaign <ref> of this client"),
+    "POST /console/agent/skip #0": (200, "That contact is not offered to you"),
+    "POST /console/agent/manual #0": (200, "That is not one of your campaigns"),
+    "POST /console/agent/result #0": (200, "Not recorded: no result code with ID <ref>"),
+    "POST /console/agent/transfer #0": (200, "&#39;<ref>&#39; is not one of your queues"),
 }
 # The event streams: read as the pages they feed read them, for what they carry.
 CONSOLE_STREAMS = {"GET /console/wallboard/events", "GET /console/agent/events"}
@@ -718,7 +724,7 @@ def _console_path(
     canonical: str, form: dict[str, str] | None, refs: dict[str, Ref], which: str
 ) -> tuple[str, dict[str, str], Any]:
     url = canonical
-    for name, word in CONSOLE_WORDS.items():
+    for name, word in (CONSOLE_WORDS | CONSOLE_ROUTE_WORDS.get(canonical, {})).items():
         url = url.replace("{" + name + "}", word)
     for name, kind in CONSOLE_PARAMETERS.items():
         url = url.replace("{" + name + "}", _pick(refs[kind], which))
@@ -815,7 +821,7 @@ async def test_every_console_route_answers_their_object_as_a_missing_one(
                 if _for_agents(app, name)
                 else (ours.admin, ours.admin_csrf)
             )
-            refusal = CONSOLE_REFUSALS.get(name)
+            refusal = CONSOLE_REFUSALS.get(case.name)
             htmx = refusal is not None and refusal[0] == 200
             status, text, diff = await _compare(
                 client,
