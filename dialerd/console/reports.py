@@ -65,7 +65,7 @@ def _field_of(exc: ReportRejected) -> str:
 async def report_page(request: web.Request) -> web.StreamResponse:
     client_id = request[SESSION].user.client_id
     form = _form_of(request)
-    report, error, error_field = None, "", ""
+    report, error, error_field, status = None, "", "", 200
     async with request.app[POOL].acquire() as conn:
         campaign_list = await campaigns.list_all(conn, client_id)
         try:
@@ -73,6 +73,8 @@ async def report_page(request: web.Request) -> web.StreamResponse:
             report = await service.report(conn, client_id, campaign_id, period)
         except ReportRejected as exc:
             error, error_field = str(exc), _field_of(exc)
+            # a campaign of another client's is answered as a missing one: not found
+            status = 404 if isinstance(exc, service.ReportNotFound) else 400
     return page(
         request,
         "reports/report.html",
@@ -85,7 +87,7 @@ async def report_page(request: web.Request) -> web.StreamResponse:
             "over_limit": over_limit,
             "duration": duration,
         },
-        status=400 if error else 200,
+        status=status,
     )
 
 

@@ -121,9 +121,14 @@ def sse(event: str, data: str) -> bytes:
 @routes.get("/wallboard/events", name="wallboard_events")
 @requires(Role.VIEWER)
 async def events(request: web.Request) -> web.StreamResponse:
-    """The live part of the wallboard as server-sent events ``live`` (HTML to swap in)."""
+    """The live part of the wallboard as server-sent events ``live`` (HTML to swap in); 404
+    for a campaign that is not the user's client's, as its page."""
     raw = request.query.get("campaign", "")
     campaign_id = int(raw) if raw.isdigit() else None
+    board = _board(request)
+    client_id = request[SESSION].user.client_id
+    if campaign_id is not None and not (await board.snapshot(client_id, campaign_id))["campaigns"]:
+        raise web.HTTPNotFound(text=f"There is no campaign {campaign_id}")
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -132,9 +137,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    updates = _board(request).updates(
-        request[SESSION].user.client_id, campaign_id, request.app[STOPPING]
-    )
+    updates = board.updates(client_id, campaign_id, request.app[STOPPING])
     # The browser went away (or reconnects): nothing to tell anybody.
     with contextlib.suppress(ConnectionResetError):
         try:

@@ -48,6 +48,7 @@ COLUMNS = (
     "active",
 )
 """The settable columns, in the parameter order of campaign_insert and campaign_update."""
+ID_MAX = 2**31 - 1  # campaigns.id is an integer: a larger ID names no campaign
 
 
 def _params(values: Mapping[str, Any]) -> list[Any]:
@@ -78,6 +79,8 @@ async def get(
     conn: Conn, client_id: int, campaign_id: int, *, for_update: bool = False
 ) -> Campaign | None:
     """The client's campaign; ``for_update`` locks it until the end of the transaction."""
+    if not 0 < campaign_id <= ID_MAX:
+        return None
     if for_update:
         await conn.execute(q("campaign_lock"), campaign_id, client_id)
     found = await find(conn, client_id, campaign_id=campaign_id)
@@ -93,6 +96,8 @@ async def find(
 ) -> list[Campaign]:
     """Campaigns by name: the client's (every client's with None), only the one with that ID
     or that name where given."""
+    if campaign_id is not None and not 0 < campaign_id <= ID_MAX:
+        return []
     return [
         _campaign(row) for row in await conn.fetch(q("campaigns"), client_id, campaign_id, name)
     ]

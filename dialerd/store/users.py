@@ -27,7 +27,8 @@ class UnknownCampaigns(Exception):
     """Campaigns that are not the client's (their ids are the args)."""
 
 
-async def _check_campaigns(db: Db, client_id: int, campaign_ids: Sequence[int]) -> None:
+async def check_campaigns(db: Db, client_id: int, campaign_ids: Sequence[int]) -> None:
+    """Raises :class:`UnknownCampaigns` naming those of ``campaign_ids`` not the client's."""
     rows = await db.fetch(q("client_campaign_ids"), client_id, list(campaign_ids))
     unknown = sorted(set(campaign_ids) - {r["id"] for r in rows})
     if unknown:
@@ -78,7 +79,7 @@ async def insert_user(
             raise LoginTaken(login) from None
         assert row is not None
         if campaign_ids:
-            await _check_campaigns(conn, client_id, campaign_ids)
+            await check_campaigns(conn, client_id, campaign_ids)
             await conn.execute(q("set_agent_campaigns"), row["id"], client_id, list(campaign_ids))
     return _user(row)
 
@@ -98,7 +99,7 @@ async def set_agent_campaigns(
     db: Db, user_id: int, client_id: int, campaign_ids: Sequence[int]
 ) -> None:
     """The campaigns an agent works: exactly these of the client's."""
-    await _check_campaigns(db, client_id, campaign_ids)
+    await check_campaigns(db, client_id, campaign_ids)
     await db.execute(q("set_agent_campaigns"), user_id, client_id, list(campaign_ids))
 
 

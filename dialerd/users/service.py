@@ -104,6 +104,11 @@ async def add_user(
     if campaign_ids and role is not Role.AGENT:
         raise UserError("Only an agent works campaigns")
     try:
+        # before the password's hash, which takes long: a form naming another client's
+        # campaign is refused as fast as one naming a missing campaign (the insert checks
+        # again in its transaction)
+        if campaign_ids:
+            await store.check_campaigns(db, client_id, campaign_ids)
         user = await store.insert_user(
             db,
             client_id,

@@ -76,17 +76,23 @@ def _merge_campaign(parts: list[tuple[str, Mapping[str, Any]]]) -> dict[str, Any
 
 def merge(views: Iterable[InstanceView], client_id: int | None = None) -> dict[str, Any]:
     """Campaigns (of ``client_id``, or every client's) merged over the fresh views, each
-    process's PBX side, and the stale processes."""
+    process's PBX side, and the stale processes. A client's PBX side counts only its own calls
+    in flight: the engine's figure holds every client's."""
     by_campaign: dict[int, list[tuple[str, Mapping[str, Any]]]] = {}
     pbx, stale = [], []
     for v in sorted(views, key=lambda v: v.instance_id):
         if v.stale:
             stale.append({"instance_id": v.instance_id, "age_s": round(v.age_s, 1)})
             continue
-        pbx.append({"instance_id": v.instance_id, "age_s": round(v.age_s, 1), **v.view["pbx"]})
+        side = {"instance_id": v.instance_id, "age_s": round(v.age_s, 1), **v.view["pbx"]}
+        if client_id is not None:
+            side["calls_in_flight"] = 0
         for c in v.view["campaigns"]:
             if client_id is None or c["client_id"] == client_id:
                 by_campaign.setdefault(c["id"], []).append((v.instance_id, c))
+                if client_id is not None:
+                    side["calls_in_flight"] += len(c["calls"])
+        pbx.append(side)
     return {
         "campaigns": {cid: _merge_campaign(parts) for cid, parts in sorted(by_campaign.items())},
         "pbx": pbx,

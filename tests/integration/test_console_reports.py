@@ -68,18 +68,22 @@ async def test_bad_input_is_said_next_to_its_field(console: Console, pool: async
     assert 'id="err-from">from: not a date (YYYY-MM-DD): &#39;2026-11-31&#39;</p>' in body
     assert 'id="from" name="from" value="2026-11-31" required aria-invalid="true"' in body
     status, _, body = await console.get(f"/console/reports?{RANGE}&campaign={theirs}")
-    assert status == 400
+    assert status == 404  # another client's campaign is a missing one, as in the exports
     assert f'id="err-campaign">no campaign with ID {theirs}</p>' in body
+    # an ID no campaign can have (campaigns.id is an integer) is a missing one too
+    status, _, body = await console.get(f"/console/reports?{RANGE}&campaign={2**31}")
+    assert status == 404 and f'id="err-campaign">no campaign with ID {2**31}</p>' in body
     status, _, body = await console.get("/console/reports?from=2026-12-02&to=2026-12-01")
     assert status == 400 and 'id="err-to">to: must not be before from</p>' in body
     status, _, body = await console.get("/console/reports?from=2025-01-01&to=2026-01-02")
     assert status == 400 and 'role="alert">the range is 367 days; at most 366</p>' in body
-    for path in (
-        f"/console/reports/attempts.csv?{RANGE}&campaign={theirs}",
-        f"/console/reports/attempts.xlsx?{RANGE}&campaign={theirs}",
-    ):
+    for path, missing in [
+        (f"/console/reports/attempts.{kind}?{RANGE}&campaign={c}", c)
+        for kind in ("csv", "xlsx")
+        for c in (theirs, 2**31)
+    ]:
         status, _, body = await console.get(path)
-        assert status == 404 and f"<p>no campaign with ID {theirs}</p>" in body
+        assert status == 404 and f"<p>no campaign with ID {missing}</p>" in body
     status, _, body = await console.get("/console/reports/attempts.csv?from=x&to=2026-12-01")
     assert status == 400 and "<p>from: not a date (YYYY-MM-DD): &#39;x&#39;</p>" in body
     exports = "SELECT count(*) FROM audit_log WHERE action = 'report.export'"

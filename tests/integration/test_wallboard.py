@@ -25,10 +25,12 @@ from dialerd.domain import (
     AgentState,
     DialableCampaign,
     PbxStatus,
+    Role,
 )
 from dialerd.store.dialer import PostgresDialerStore
 from dialerd.store.live import PostgresLiveStore, insert_command
 from dialerd.wallboard.service import Wallboard, WallboardError
+from tests.conftest import Console
 from tests.integration.test_scheduler import add_campaign, add_contact, campaign, fetchrow
 
 AGENT = "PJSIP/agent1"
@@ -246,3 +248,13 @@ async def test_an_old_action_is_not_carried_out(pool: asyncpg.Pool, db_dsn: str)
     await insert_command(pool, "a", 1, None, AgentAction(AgentActionKind.SIGN_OUT, c.queue, AGENT))
     await pool.execute("UPDATE agent_commands SET created_at = now() - interval '1 minute'")
     assert await a.next_commands(0.01) == []
+
+
+async def test_a_campaign_not_the_client_s_has_no_wallboard_nor_stream(console: Console) -> None:
+    theirs = await add_campaign(console.pool, "theirs", client_id=2)
+    await console.add_user("vera", Role.VIEWER)
+    await console.sign_in("vera")
+    for c in (theirs, 2**31):  # another client's; an ID no campaign can have (an integer's)
+        for path in (f"/console/wallboard/{c}", f"/console/wallboard/events?campaign={c}"):
+            status, _, body = await console.get(path)
+            assert status == 404 and f"There is no campaign {c}" in body, path

@@ -100,7 +100,11 @@ def test_views_of_two_engines_merge_and_a_stale_one_is_left_out() -> None:
     }
     assert [p["instance_id"] for p in merged["pbx"]] == ["a", "b"]
     assert merged["stale"] == [{"instance_id": "c", "age_s": STALE_S + 1}]
-    assert merge([InstanceView("a", a, 0.5)], client_id=2)["campaigns"] == {}
+    theirs = merge([InstanceView("a", a, 0.5)], client_id=2)
+    assert theirs["campaigns"] == {}
+    # another client's calls are not counted in its PBX side, every client's are for all
+    assert [p["calls_in_flight"] for p in theirs["pbx"]] == [0]
+    assert [p["calls_in_flight"] for p in merge([InstanceView("a", a, 0.5)])["pbx"]] == [1]
     assert summary(merged["campaigns"].values()) == {
         "agents": {"talking": 1, "free": 1},
         "calls": {"ringing": 1, "agent": 1},
