@@ -1061,6 +1061,12 @@ class Engine:
                 # Its failure's Hangup grace is running, or its Originate is still to be tried.
                 if attempt.failed_at is not None or not attempt.originate_tried:
                     continue
+                run = self.runs.get(attempt.campaign_id)
+                if run is not None and not attempt.stats_answer_fed:
+                    # Unanswered or answered, it ended unseen: fed as unanswered, with the
+                    # outage in its ring time, it would lower the answer rate the pacer
+                    # dials by just when the AMI is back.
+                    run.feed.withdrawn(attempt.id)
                 self._close(attempt)  # ended while we were not looking: what is known
         await self.reconcile()
         self._reconciled.set()

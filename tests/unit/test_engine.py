@@ -326,6 +326,27 @@ async def test_a_call_answered_while_the_ami_was_away_is_answered(rig: Rig) -> N
     assert stored.outcome.dt_connect is not None
 
 
+async def test_a_call_whose_end_went_unseen_is_no_evidence_for_the_pacer(rig: Rig) -> None:
+    """Ringing when the AMI went, gone at the reconnect: closed as unknown, and not fed as
+    unanswered (it may have been answered meanwhile; its ring time holds the outage)."""
+    contact = rig.store.add_contact(1, "+4930100006")
+    await rig.tick()
+    [attempt] = rig.attempt_ids()
+    rig.pbx.push("Newstate", attempt, ChannelStateDesc="Ringing", Channel="PJSIP/farend-1")
+    stats = rig.engine.runs[1].stats
+    assert (stats.placed_calls, stats.outcomes) == (1, 0)
+    rig.clock.t += 8.0
+    await rig.pbx.connect()  # the reconnect: its channel is gone
+    await rig.tick()
+    [stored] = rig.store.history(contact)
+    assert stored.outcome is not None
+    assert (stored.outcome.connres, stored.outcome.detail) == (
+        Connres.ERROR,
+        "RINGING, END UNKNOWN",
+    )
+    assert (stats.placed_calls, stats.outcomes) == (0, 0)
+
+
 async def test_a_contact_whose_every_number_is_on_a_dnc_list_is_not_dialled(rig: Rig) -> None:
     contact = rig.store.add_contact(1, "+4930100001", "+4930100002")
     rig.store.dnc |= {"+4930100001", "+4930100002"}
