@@ -59,6 +59,7 @@ from dialerd.domain import (
     AgentSeconds,
     AgentState,
     Campaign,
+    Channel,
     ClosedAttempt,
     Connres,
     DialableCampaign,
@@ -1050,14 +1051,22 @@ class Engine:
         """After every (re)login, once LiveState has resynced: reconcile, then dial again."""
         async with self._lock:
             for attempt in list(self.attempts.values()):
-                if self.pbx.attempt_channels(attempt.id):
+                channels = self.pbx.attempt_channels(attempt.id)
+                if channels:
                     # Still ringing or talking. Its channel was made while we were not
                     # looking: a failure that follows is the callee's, not a dead trunk's.
                     attempt.events.channel_created = True
+                    self._seen_in_resync(attempt.events, channels)
                     continue
                 # Its failure's Hangup grace is running, or its Originate is still to be tried.
                 if attempt.failed_at is not None or not attempt.originate_tried:
                     continue
+                run = self.runs.get(attempt.campaign_id)
+                if run is not None and not attempt.stats_answer_fed:
+                    # Unanswered or answered, it ended unseen: fed as unanswered, with the
+                    # outage in its ring time, it would lower the answer rate the pacer
+                    # dials by just when the AMI is back.
+                    run.feed.withdrawn(attempt.id)
                 self._close(attempt)  # ended while we were not looking: what is known
         await self.reconcile()
         self._reconciled.set()
@@ -1073,19 +1082,26 @@ class Engine:
                     self._adopt(found)
         await self._flush_closes()
 
+    def _seen_in_resync(self, events: AttemptEvents, channels: list[Channel]) -> bool:
+        """What the live state shows of the attempt's own (the callee's) channel among
+        ``channels``: its name, and an answer its events did not show (answered while the
+        AMI was away, or before a crash). False if that channel is not there."""
+        own = next((c for c in channels if c.uniqueid == channel_id(events.attempt_id)), None)
+        if own is None:
+            return False
+        events.channel = events.channel or own.name
+        if own.state == "Up" and events.dt_connect is None:
+            events.dt_connect = self._now()
+        return True
+
     def _adopt(self, found: OpenAttempt) -> None:
         events = AttemptEvents(found.id, started=found.started)
         attempt = Attempt(events, found.campaign_id, found.contact_id, found.slot)
-        own = channel_id(found.id)
-        channels = [c for c in self.pbx.attempt_channels(found.id) if c.uniqueid == own]
         self.attempts[found.id] = attempt
         run = self.runs.get(found.campaign_id)
         if run is not None:
             run.attempts[found.id] = attempt
-        if channels:
-            events.channel = channels[0].name
-            if channels[0].state == "Up":
-                events.dt_connect = self._now()
+        if self._seen_in_resync(events, self.pbx.attempt_channels(found.id)):
             log.info(
                 "attempt_adopted",
                 campaign_id=found.campaign_id,

@@ -47,7 +47,8 @@ class StatsFeed:
         self.stats.placed(t)
 
     def withdrawn(self, call: Hashable) -> None:
-        """Nobody was called: as if the call had never been placed."""
+        """Nobody was called, or how the call went was not seen: as if it had never been
+        placed."""
         found = self._calls.pop(call, None)
         if found is not None and found.answered_at is None:
             self.stats.withdrawn(found.placed_at)

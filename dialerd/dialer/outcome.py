@@ -295,6 +295,10 @@ class AttemptEvents:
             return _DIALSTATUS_CONNRES[self.dial_status], None
         if self.originate_reason in _REASON_CONNRES:
             return _REASON_CONNRES[self.originate_reason], None
+        if self.dt_alert is not None and not self.ended:
+            # Ringing when last seen, its end unseen (the AMI was away): it may have been
+            # answered since, even talked to an agent, so "no answer" would be a guess.
+            return unknown, "RINGING, END UNKNOWN"
         if self.cause == CAUSE_NORMAL_CLEARING or self.dt_alert is not None:
             return Connres.NO_ANSWER, None
         if self.originate_result == "Failure":  # e.g. the channel could not even be created

@@ -32,7 +32,7 @@ from dialerd.config import Settings
 from tests.browser.conftest import browser, page, server  # noqa: F401 (the wallboard's lab test)
 from tests.conftest import Api
 from tests.pbx.bare import bare_manager
-from tests.pbx.harness import Harness, Serve
+from tests.pbx.harness import Blackhole, Harness, Serve
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_SH = REPO / "scripts" / "lab.sh"
@@ -141,6 +141,11 @@ class Lab:
             timeout=30,
         )
         return out.stdout
+
+    def ami_sessions(self) -> set[str]:
+        """File descriptors of dialerd's AMI sessions, from ``manager show connected``."""
+        lines = self.cli("manager show connected").splitlines()
+        return {line.split()[4] for line in lines[1:] if line.split()[:1] == [self.ami_username]}
 
     def lab_sh(self, action: str) -> None:
         """Run ``scripts/lab.sh <action>`` on this running lab (the trunk commands take its
@@ -400,6 +405,15 @@ async def ami(lab: Lab) -> AsyncIterator[Ami]:
         yield client
     finally:
         client.manager.close()
+
+
+@pytest.fixture
+async def blackhole(lab: Lab) -> AsyncIterator[Blackhole]:
+    """A relay to the lab's AMI (:class:`Blackhole`), closed after the test."""
+    relay = Blackhole(lab.ami_host, lab.ami_port)
+    await relay.start()
+    yield relay
+    await relay.close()
 
 
 @pytest.fixture

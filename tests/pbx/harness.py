@@ -1,10 +1,11 @@
 """What the lab's dialer tests share: a harness over the test database, the REST API and the
 lab (campaigns, contacts, the engine run in this process), ``dialerd serve`` as a subprocess,
-and the far end's own count of the calls it received."""
+the far end's own count of the calls it received, and a relay to AMI that can go silent."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import re
@@ -210,3 +211,47 @@ class FarEndCalls:
             f.seek(self.offset)
             text = f.read().decode(errors="replace")
         return Counter(m.group(1) for m in _INVITE.finditer(text))
+
+
+class Blackhole:
+    """A TCP relay to AMI that can stop carrying bytes without closing anything: what a
+    crashed host or a dropped NAT entry looks like from our side."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.pipes: list[asyncio.Task[None]] = []
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+        self.pipes += [
+            asyncio.create_task(self._pipe(reader, up_writer)),
+            asyncio.create_task(self._pipe(up_reader, writer)),
+        ]
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+        writer.close()
+
+    def cut(self) -> None:
+        """The current connections stop carrying data, both ways; new ones work."""
+        for pipe in self.pipes:
+            pipe.cancel()
+        self.pipes.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        for writer in self.writers:
+            writer.close()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()

@@ -10,12 +10,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-import pytest
-
 from dialerd.domain import AgentsView
 from dialerd.pbx.ami import AmiConnection, AmiEvent
 from dialerd.pbx.state import LiveState
 from tests.pbx.conftest import Lab
+from tests.pbx.harness import Blackhole
 
 QUEUE = "lab-agents"
 
@@ -214,16 +213,10 @@ async def test_asterisk_gives_the_next_call_when_we_see_the_wrap_up_end(lab: Lab
                 await pbx.conn.send({**pause, "Interface": interface, "Paused": "false"})
 
 
-def manager_sessions(lab: Lab) -> set[str]:
-    """File descriptors of the AMI sessions, from ``manager show connected``."""
-    lines = lab.cli("manager show connected").splitlines()
-    return {line.split()[4] for line in lines[1:] if line.split()[:1] == [lab.ami_username]}
-
-
 async def test_a_kicked_session_reconnects_and_resyncs(lab: Lab) -> None:
-    others = await asyncio.to_thread(manager_sessions, lab)
+    others = await asyncio.to_thread(lab.ami_sessions)
     async with connected(lab) as pbx:
-        (mine,) = await asyncio.to_thread(manager_sessions, lab) - others
+        (mine,) = await asyncio.to_thread(lab.ami_sessions) - others
         kicked = time.monotonic()
         await asyncio.to_thread(lab.cli, f"manager kick session {mine}")
         await until(lambda: bool(pbx.lost), 2.0, "the loss to be noticed")
@@ -235,58 +228,6 @@ async def test_a_kicked_session_reconnects_and_resyncs(lab: Lab) -> None:
             f"kick → lost in {(pbx.lost[0] - kicked) * 1000:.1f} ms, "
             f"reconnected and resynced in {(pbx.ready[1] - kicked) * 1000:.1f} ms"
         )
-
-
-class Blackhole:
-    """A TCP relay to AMI that can stop carrying bytes without closing anything: what a
-    crashed host or a dropped NAT entry looks like from our side."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.pipes: list[asyncio.Task[None]] = []
-        self.writers: list[asyncio.StreamWriter] = []
-        self.server: asyncio.Server | None = None
-        self.port = 0
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
-        self.writers += [writer, up_writer]
-        self.pipes += [
-            asyncio.create_task(self._pipe(reader, up_writer)),
-            asyncio.create_task(self._pipe(up_reader, writer)),
-        ]
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(65536):
-                writer.write(data)
-        writer.close()
-
-    def cut(self) -> None:
-        """The current connections stop carrying data, both ways; new ones work."""
-        for pipe in self.pipes:
-            pipe.cancel()
-        self.pipes.clear()
-
-    async def close(self) -> None:
-        self.cut()
-        for writer in self.writers:
-            writer.close()
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-
-
-@pytest.fixture
-async def blackhole(lab: Lab) -> AsyncIterator[Blackhole]:
-    relay = Blackhole(lab.ami_host, lab.ami_port)
-    await relay.start()
-    yield relay
-    await relay.close()
 
 
 async def test_a_silent_network_is_detected_by_ping(lab: Lab, blackhole: Blackhole) -> None:

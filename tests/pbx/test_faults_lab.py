@@ -1,12 +1,14 @@
 """The faults that really happen, with counts: ``dialerd serve`` killed with SIGKILL again and
-again, Asterisk killed and restarted, Postgres stopped and started again, each in the middle of
-a campaign. What was called is counted on the far end's side (its log of every INVITE it
-received, :class:`FarEndCalls`), not from dialerd's records, and held against the history: no
-contact called twice, no call without its record, no attempt left open, no claim left after
-its lease. Each test prints its counts; the README's table has them.
+again, Asterisk killed and restarted, Postgres stopped and started again, the AMI connection cut
+and gone silent with IN_FLIGHT calls up, each in the middle of a campaign. What was called is
+counted on the far end's side (its log of every INVITE it received, :class:`FarEndCalls`), not
+from dialerd's records, and held against the history: no contact called twice, no call without
+its record, no attempt left open, no claim left after its lease. Each test prints its counts;
+the README's table has them.
 
 The kill -9 loop's size comes from ``DIALERD_FAULT_KILLS`` and ``DIALERD_FAULT_CONTACTS``
-(3 and 200 in the test run; ``bench/faults.py`` runs 20 and 2,000)."""
+(3 and 200 in the test run; ``bench/faults.py`` runs 20 and 2,000); the AMI faults' calls in
+flight from ``DIALERD_FAULT_IN_FLIGHT`` (100)."""
 
 from __future__ import annotations
 
@@ -30,10 +32,19 @@ import aiohttp
 import asyncpg
 import pytest
 
+from dialerd.service import Dialer
 from dialerd.store import admin
 from dialerd.store.pool import connect
-from tests.pbx.conftest import REPO
-from tests.pbx.harness import ALWAYS, FarEndCalls, Harness, Serve, free_port, wait_until
+from tests.pbx.conftest import REPO, Lab
+from tests.pbx.harness import (
+    ALWAYS,
+    Blackhole,
+    FarEndCalls,
+    Harness,
+    Serve,
+    free_port,
+    wait_until,
+)
 
 KILLS = int(os.environ.get("DIALERD_FAULT_KILLS", "3"))
 CONTACTS = int(os.environ.get("DIALERD_FAULT_CONTACTS", "200"))
@@ -58,10 +69,10 @@ CAMPAIGN = {
 _numbers = iter(range(100_000))
 
 
-def numbers(n: int, prefix: str) -> list[str]:
+def numbers(n: int, prefix: str, mix: tuple[int, ...] = MIX) -> list[str]:
     """Fresh Berlin numbers, unique in the session (``prefix`` apart from the other lab
-    tests' 301…), whose last digits follow MIX."""
-    return [f"+49{prefix}{next(_numbers):05d}{MIX[i % len(MIX)]}" for i in range(n)]
+    tests' 301…), whose last digits follow ``mix``."""
+    return [f"+49{prefix}{next(_numbers):05d}{mix[i % len(mix)]}" for i in range(n)]
 
 
 def import_body(campaign: int, phone_numbers: list[str]) -> dict[str, Any]:
@@ -257,9 +268,20 @@ def _calls_up(
     return check
 
 
-# The outcomes of the calls Asterisk took with it (docs/dialer.md, "AMI loss, crashes, stop"):
-# what was seen before it died; CONNRES 7 when that tells nothing.
-GONE_WITH_ASTERISK = {0, 1, 2, 4, 6, 7}
+async def _placed_until_back(dialer: Dialer) -> list[int]:
+    """From the AMI's loss until the engine is back on it: the Originates it tried since the
+    loss, polled every 50 ms."""
+    placed, tried = dialer.engine.placed, []
+    while not dialer.pbx.ready:
+        tried.append(dialer.engine.placed - placed)
+        await asyncio.sleep(0.05)
+    return tried
+
+
+# The outcomes of calls whose end the engine did not see, Asterisk gone with them or the AMI
+# (docs/dialer.md, "AMI loss, crashes, stop"): what was seen before; CONNRES 7 when that tells
+# nothing.
+UNSEEN_END = {0, 1, 2, 4, 6, 7}
 
 
 @pytest.mark.asterisk_restart
@@ -277,7 +299,7 @@ async def test_asterisk_killed_and_restarted_mid_campaign(h: Harness) -> None:
     async def kill_and_restart() -> None:
         await wait_until(_calls_up(h.pool, campaign, 5), 90)
         assert h.dialer is not None
-        pbx, engine = h.dialer.pbx, h.dialer.engine
+        pbx = h.dialer.pbx
         await asyncio.to_thread(h.lab.lab_sh, "pbx-kill")
         killed.append(datetime.now(UTC))
         open_ids = await h.pool.fetchval(
@@ -291,11 +313,8 @@ async def test_asterisk_killed_and_restarted_mid_campaign(h: Harness) -> None:
             return not pbx.ready
 
         await wait_until(lost, 15)
-        placed = engine.placed
         restart = asyncio.create_task(asyncio.to_thread(h.lab.lab_sh, "pbx-up"))
-        while not pbx.ready:  # until the engine is back on the new Asterisk
-            placed_while_down.append(engine.placed - placed)
-            await asyncio.sleep(0.05)
+        placed_while_down.extend(await _placed_until_back(h.dialer))
         await restart
 
     await h.run_until(all_called(h.pool, campaign, n), 300, during=kill_and_restart)
@@ -315,7 +334,7 @@ async def test_asterisk_killed_and_restarted_mid_campaign(h: Harness) -> None:
         killed_at,
     )
     gone = Counter(f"{r['connres']} {r['detail'] or ''}".strip() for r in rows)
-    assert rows and {r["connres"] for r in rows} <= GONE_WITH_ASTERISK, gone
+    assert rows and {r["connres"] for r in rows} <= UNSEEN_END, gone
     counts = await tally(h.pool, campaign, far_end)
     print(counts.line(f"asterisk kill -9: {len(rows)} calls up at the kill {dict(gone)}"))
     counts.assert_clean()
@@ -494,3 +513,173 @@ async def _during_the_outage(
         await asyncio.sleep(0.5)
     assert slowest < 5 + 2  # the connect timeout (DIALERD_DB_CONNECT_TIMEOUT_S), and some
     return Outage(len(closed), invites_first, sum(far_end.invites().values()), answers, slowest)
+
+
+IN_FLIGHT = int(os.environ.get("DIALERD_FAULT_IN_FLIGHT", "100"))
+# Most callees of the AMI faults ring until the ring timeout (6): with 20 bench members free,
+# ratio 10 wants 200 lines, capped at IN_FLIGHT, which the ringing ones keep up.
+AMI_MIX = (6, 0, 6, 9, 6, 5, 6, 4, 6, 0)
+AMI_CAMPAIGN = {
+    **CAMPAIGN,
+    "DialRatio": 10,
+    "MaxCallsInFlight": IN_FLIGHT,
+    "RingTimeoutSeconds": 30,
+}
+
+
+def _far_end_channels(lab: Lab) -> int:
+    """The calls Asterisk has up to the far end: its PJSIP/farend channels."""
+    lines = lab.cli("core show channels concise").splitlines()
+    return sum(1 for line in lines if line.startswith("PJSIP/farend-"))
+
+
+@dataclass
+class AmiFault:
+    """What one AMI fault with calls in flight did, as the engine and Asterisk saw it."""
+
+    up: int  # the engine's calls in flight at the fault
+    far_end_up: int  # Asterisk's calls to the far end then
+    lost_s: float  # fault -> the engine's AMI lost
+    back_s: float  # fault -> ready again: reconnected, resynced, reconciled
+    placed_while_down: list[int]  # Originates tried since the loss, polled until back
+    # Attempts followed at the loss that the engine had closed once it was back, by id.
+    gone: set[int]
+    back_at: datetime
+
+
+async def _ami_fault(
+    h: Harness,
+    fault: Callable[[], Awaitable[None]],
+    lost_within: float,
+    result: list[AmiFault],
+) -> None:
+    """Waits for IN_FLIGHT calls up, then ``fault``; follows the engine until it is back."""
+    assert h.dialer is not None
+    dialer = h.dialer
+    engine, ami = dialer.engine, dialer.pbx.ami
+    followed: set[int] = set()
+    ami.on_lost.append(lambda: followed.update(engine.attempts))  # at the moment of the loss
+
+    def in_flight() -> int:
+        return sum(1 for a in engine.attempts.values() if not a.events.ended)
+
+    async def up() -> bool:
+        return ami.ready and in_flight() >= IN_FLIGHT
+
+    await wait_until(up, 120)
+    far_end_up = await asyncio.to_thread(_far_end_channels, h.lab)
+    calls, started = in_flight(), time.monotonic()
+    await fault()
+
+    async def lost() -> bool:
+        return not ami.ready
+
+    await wait_until(lost, lost_within)
+    lost_s = time.monotonic() - started
+    placed_while_down = await _placed_until_back(dialer)
+    back_s = time.monotonic() - started
+    gone = {i for i in followed if i not in engine.attempts}
+    assert ami.connects == 2, ami.connects
+    result.append(
+        AmiFault(calls, far_end_up, lost_s, back_s, placed_while_down, gone, datetime.now(UTC))
+    )
+
+
+async def _after_ami_fault(
+    h: Harness, campaign: int, far_end: FarEndCalls, what: str, fault: AmiFault
+) -> None:
+    """The counts after an AMI fault: nothing but NOT SENT while the AMI was down, the calls
+    whose end went unseen closed with what had been seen, dialling on after it, and clean."""
+    not_sent = await h.pool.fetchval(
+        "SELECT count(*) FROM contact_history WHERE campaign_id = $1 AND detail LIKE 'NOT SENT%'",
+        campaign,
+    )
+    assert max(fault.placed_while_down, default=0) <= not_sent, (fault, not_sent)
+    # The calls it could not follow: closed while it was away or by the reconciliation, with
+    # no Hangup seen (no cause), their Originate sent.
+    rows = await h.pool.fetch(
+        """SELECT connres, detail FROM contact_history WHERE id = ANY($1) AND cause_code IS NULL
+           AND coalesce(detail, '') NOT LIKE 'NOT SENT%'""",
+        list(fault.gone),
+    )
+    unseen = Counter(f"{r['connres']} {r['detail'] or ''}".strip() for r in rows)
+    assert {r["connres"] for r in rows} <= UNSEEN_END, unseen
+    # The far end tells which callees never answer (6: they ring until the ring timeout): those
+    # and only those may be recorded unanswered (CONNRES 2), unless what became of them is
+    # unknown (7) or nobody was called (0).
+    wrong = await h.pool.fetch(
+        """SELECT id, phone_number, connres, detail FROM contact_history
+           WHERE campaign_id = $1 AND connres NOT IN (0, 7)
+             AND (connres = 2) <> (right(phone_number, 1) = '6')""",
+        campaign,
+    )
+    assert not wrong, [dict(r) for r in wrong]
+    after = await h.pool.fetchval(
+        "SELECT count(*) FROM contact_history WHERE campaign_id = $1 AND dt_call_start > $2",
+        campaign,
+        fault.back_at,
+    )
+    assert after > 0, "nothing dialled after the reconnect"
+    counts = await tally(h.pool, campaign, far_end)
+    print(
+        counts.line(
+            f"{what}: {fault.up} calls in flight ({fault.far_end_up} far-end channels), lost in"
+            f" {fault.lost_s:.2f} s, back in {fault.back_s:.2f} s,"
+            f" {max(fault.placed_while_down, default=0)} placed meanwhile ({not_sent} NOT SENT),"
+            f" {len(rows)} ends unseen {dict(sorted(unseen.items()))}, {after} calls after"
+        )
+    )
+    counts.assert_clean()
+
+
+async def test_ami_cut_with_calls_in_flight(h: Harness) -> None:
+    """Asterisk drops the engine's AMI session (``manager kick session``) with IN_FLIGHT
+    calls up: the engine sees it at once, places nothing until it is back, reconnects,
+    reconciles what ended meanwhile and works the campaign off; nobody is called twice."""
+    n = 3 * IN_FLIGHT
+    campaign = await h.campaign(**AMI_CAMPAIGN)
+    await add_contacts(h, campaign, numbers(n, "305", AMI_MIX))
+    far_end = FarEndCalls.since_now(h.lab)
+    others = await asyncio.to_thread(h.lab.ami_sessions)
+    result: list[AmiFault] = []
+
+    async def kick() -> None:
+        (mine,) = await asyncio.to_thread(h.lab.ami_sessions) - others
+        await asyncio.to_thread(h.lab.cli, f"manager kick session {mine}")
+
+    await h.run_until(
+        all_called(h.pool, campaign, n),
+        300,
+        during=lambda: _ami_fault(h, kick, 5, result),
+    )
+    await _after_ami_fault(h, campaign, far_end, "AMI cut", result[0])
+
+
+async def test_ami_silent_with_calls_in_flight(h: Harness, blackhole: Blackhole) -> None:
+    """The engine's AMI connection stops carrying anything, both ways, without a FIN (its
+    relay stops reading) with IN_FLIGHT calls up: the engine finds it dead within its ping's
+    limit, places nothing more until it is back, reconnects, reconciles and works on."""
+    n = 3 * IN_FLIGHT
+    campaign = await h.campaign(**AMI_CAMPAIGN)
+    await add_contacts(h, campaign, numbers(n, "306", AMI_MIX))
+    far_end = FarEndCalls.since_now(h.lab)
+    result: list[AmiFault] = []
+
+    async def silence() -> None:
+        blackhole.cut()
+
+    async def fault() -> None:
+        assert h.dialer is not None
+        ami = h.dialer.pbx.ami
+        # Found by the ping (every ping_interval, answered within ping_timeout), or sooner by
+        # an action that went unanswered; 1 s for a loaded machine's event loop.
+        await _ami_fault(h, silence, ami.ping_interval + ami.ping_timeout + 1, result)
+
+    await h.run_until(
+        all_called(h.pool, campaign, n),
+        300,
+        during=fault,
+        ami_host="127.0.0.1",
+        ami_port=blackhole.port,
+    )
+    await _after_ami_fault(h, campaign, far_end, "AMI silent", result[0])

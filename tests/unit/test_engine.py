@@ -309,6 +309,44 @@ async def test_a_channel_made_during_an_ami_outage_is_not_taken_for_a_dead_trunk
     assert rig.store.contacts[contact].contact.slots[0].tries == 1
 
 
+async def test_a_call_answered_while_the_ami_was_away_is_answered(rig: Rig) -> None:
+    """Ringing when the AMI went, answered meanwhile (the resync shows its channel Up), then
+    the callee hangs up: an answered call the callee ended, not an unanswered one."""
+    contact = rig.store.add_contact(1, "+4930100004")
+    await rig.tick()
+    [attempt] = rig.attempt_ids()
+    rig.pbx.push("Newstate", attempt, ChannelStateDesc="Ringing", Channel="PJSIP/farend-1")
+    rig.pbx.channels = [Channel(channel_id(attempt), "PJSIP/farend-1", "", "Up", attempt)]
+    await rig.pbx.connect()  # the reconnect: the resynced live state has it Up
+    rig.pbx.channels = []
+    rig.pbx.push("Hangup", attempt, Cause="16")
+    await rig.tick()
+    [stored] = rig.store.history(contact)
+    assert stored.outcome is not None and stored.outcome.connres == Connres.CALLEE_HANGUP
+    assert stored.outcome.dt_connect is not None
+
+
+async def test_a_call_whose_end_went_unseen_is_no_evidence_for_the_pacer(rig: Rig) -> None:
+    """Ringing when the AMI went, gone at the reconnect: closed as unknown, and not fed as
+    unanswered (it may have been answered meanwhile; its ring time holds the outage)."""
+    contact = rig.store.add_contact(1, "+4930100006")
+    await rig.tick()
+    [attempt] = rig.attempt_ids()
+    rig.pbx.push("Newstate", attempt, ChannelStateDesc="Ringing", Channel="PJSIP/farend-1")
+    stats = rig.engine.runs[1].stats
+    assert (stats.placed_calls, stats.outcomes) == (1, 0)
+    rig.clock.t += 8.0
+    await rig.pbx.connect()  # the reconnect: its channel is gone
+    await rig.tick()
+    [stored] = rig.store.history(contact)
+    assert stored.outcome is not None
+    assert (stored.outcome.connres, stored.outcome.detail) == (
+        Connres.ERROR,
+        "RINGING, END UNKNOWN",
+    )
+    assert (stats.placed_calls, stats.outcomes) == (0, 0)
+
+
 async def test_a_contact_whose_every_number_is_on_a_dnc_list_is_not_dialled(rig: Rig) -> None:
     contact = rig.store.add_contact(1, "+4930100001", "+4930100002")
     rig.store.dnc |= {"+4930100001", "+4930100002"}

@@ -71,6 +71,20 @@ def test_nothing_known_is_the_fallback_connres() -> None:
     assert out.dt_end == at(5)
 
 
+def test_ringing_without_end_is_the_fallback_not_no_answer() -> None:
+    """Last seen ringing, then the AMI went away: the callee may have answered since."""
+    out = run((0.1, "DialState", {"DestUniqueid": UID, "DialStatus": "RINGING"})).outcome(
+        ended_at=at(9), unknown=Connres.ERROR
+    )
+    assert (out.connres, out.detail) == (Connres.ERROR, "RINGING, END UNKNOWN")
+    assert (out.dt_alert, out.dt_end) == (at(0.1), at(9))
+    ended = run(
+        (0.1, "DialState", {"DestUniqueid": UID, "DialStatus": "RINGING"}),
+        (8.0, "Hangup", {"Uniqueid": UID, "Cause": "16"}),
+    ).outcome(ended_at=at(9))
+    assert (ended.connres, ended.detail) == (Connres.NO_ANSWER, None)  # its end was seen
+
+
 def answered(*rest: tuple[float, str, dict[str, str]]) -> AttemptEvents:
     return run(
         (0.1, "Newstate", {"Uniqueid": UID, "ChannelStateDesc": "Ringing"}),
