@@ -74,6 +74,15 @@ class DialerStore(Protocol):
 
     async def renew_leases(self) -> None: ...
 
+    async def hold_campaigns(self, pbx: str, campaign_ids: Sequence[int]) -> set[int]:
+        """Of ``campaign_ids``, those this instance paces on ``pbx`` for the next lease: its
+        own leases renewed, free or lapsed ones taken; another live engine's left to it."""
+        ...
+
+    async def release_campaigns(self) -> None:
+        """This instance stops: the campaigns it paced are free for another engine at once."""
+        ...
+
     async def take_over_open_attempts(self) -> list[OpenAttempt]:
         """Open attempts nobody follows: this instance's, and those of instances whose lease
         expired; they become this instance's."""

@@ -156,6 +156,15 @@ class PostgresDialerStore:
     async def renew_leases(self) -> None:
         await self.pool.execute(q("renew_leases"), self.instance_id, self.lease_seconds)
 
+    async def hold_campaigns(self, pbx: str, campaign_ids: Sequence[int]) -> set[int]:
+        rows = await self.pool.fetch(
+            q("hold_campaigns"), self.instance_id, pbx, self.lease_seconds, list(campaign_ids)
+        )
+        return {r["campaign_id"] for r in rows}
+
+    async def release_campaigns(self) -> None:
+        await self.pool.execute(q("release_campaigns"), self.instance_id)
+
     async def take_over_open_attempts(self) -> list[OpenAttempt]:
         rows = await self.pool.fetch(
             q("take_over_open_attempts"), self.instance_id, self.lease_seconds

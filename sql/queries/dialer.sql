@@ -132,6 +132,23 @@ WHERE id = $1 AND open_attempt_id = $12
 -- Keeps the leases of an instance's contacts (calls in progress) alive.
 UPDATE contacts SET lease_until = now() + make_interval(secs => $2) WHERE claimed_by = $1
 
+-- name: hold_campaigns
+-- The campaigns of $4 (ids) that instance $1 paces on PBX $2 for the next $3 seconds: its own
+-- leases renewed, free ones and lapsed ones (their engine died) taken; those another live
+-- engine of that PBX holds are left to it. Two engines racing for one campaign meet on its
+-- row, and the second sees the first's lease (migration 0026).
+INSERT INTO campaign_pacers AS p (campaign_id, pbx, instance_id, lease_until)
+SELECT cp.id, $2, $1, now() + make_interval(secs => $3)
+FROM campaigns cp WHERE cp.id = ANY($4::integer[])
+ON CONFLICT (campaign_id, pbx) DO UPDATE
+SET instance_id = excluded.instance_id, lease_until = excluded.lease_until
+WHERE p.instance_id = excluded.instance_id OR p.lease_until < now()
+RETURNING p.campaign_id
+
+-- name: release_campaigns
+-- Instance $1 stops: the campaigns it paced go to the next engine at once, not after the lease.
+DELETE FROM campaign_pacers WHERE instance_id = $1
+
 -- name: take_over_open_attempts
 -- Attempts left open by this instance ($1) or by one whose lease expired (it crashed): takes
 -- over their contacts' leases and returns them for reconciliation with Asterisk.

@@ -125,6 +125,9 @@ class MemoryStore:
     down: bool = False  # every call raises ConnectionError, as an unreachable database would
     lose_answers: int = 0  # the next n writes are done, then raise (their answer was lost)
     closes: list[int] = field(default_factory=list)  # attempt ids in the order written
+    # (campaign, PBX) → (instance, lease until): two stores given the same dict are two
+    # engines on one database.
+    pacers: dict[tuple[int, str], tuple[str, datetime]] = field(default_factory=dict)
 
     def unavailable(self, exc: BaseException) -> bool:
         return isinstance(exc, ConnectionError)
@@ -267,6 +270,22 @@ class MemoryStore:
         for c in self.contacts.values():
             if c.claimed_by == self.instance_id:
                 c.lease_until = self._lease(self.now())
+
+    async def hold_campaigns(self, pbx: str, campaign_ids: Sequence[int]) -> set[int]:
+        self._reach()
+        now, held = self.now(), set()
+        for cid in campaign_ids:
+            holder = self.pacers.get((cid, pbx))
+            if holder is None or holder[0] == self.instance_id or holder[1] < now:
+                self.pacers[cid, pbx] = (self.instance_id, self._lease(now))
+                held.add(cid)
+        return held
+
+    async def release_campaigns(self) -> None:
+        self._reach()
+        for key, (instance, _) in list(self.pacers.items()):
+            if instance == self.instance_id:
+                del self.pacers[key]
 
     async def take_over_open_attempts(self) -> list[OpenAttempt]:
         self._reach()
