@@ -210,3 +210,17 @@ class FarEndCalls:
             f.seek(self.offset)
             text = f.read().decode(errors="replace")
         return Counter(m.group(1) for m in _INVITE.finditer(text))
+
+
+@dataclass
+class FarEnds:
+    """The far ends of several labs (several PBXs) counted as one: a number called through
+    two of them is called twice."""
+
+    labs: list[FarEndCalls]
+
+    def invites(self) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for far_end in self.labs:
+            found.update(far_end.invites())
+        return found

@@ -33,7 +33,15 @@ import pytest
 from dialerd.store import admin
 from dialerd.store.pool import connect
 from tests.pbx.conftest import REPO
-from tests.pbx.harness import ALWAYS, FarEndCalls, Harness, Serve, free_port, wait_until
+from tests.pbx.harness import (
+    ALWAYS,
+    FarEndCalls,
+    FarEnds,
+    Harness,
+    Serve,
+    free_port,
+    wait_until,
+)
 
 KILLS = int(os.environ.get("DIALERD_FAULT_KILLS", "3"))
 CONTACTS = int(os.environ.get("DIALERD_FAULT_CONTACTS", "200"))
@@ -153,7 +161,7 @@ class Tally:
 
 
 async def tally(
-    db: asyncpg.Pool | asyncpg.Connection, campaign: int, far_end: FarEndCalls
+    db: asyncpg.Pool | asyncpg.Connection, campaign: int, far_end: FarEndCalls | FarEnds
 ) -> Tally:
     rows = await db.fetch(
         """SELECT c.id AS contact_id, c.phone_numbers[1] AS number, h.id, h.status, h.connres,
