@@ -437,6 +437,7 @@ CREATE TABLE public.contact_history (
     result_code_id integer,
     result_code_type_id integer,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    pbx text,
     CONSTRAINT contact_history_connres_check CHECK (((connres >= 0) AND (connres <= 7))),
     CONSTRAINT contact_history_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'dialing'::text, 'closed'::text])))
 );

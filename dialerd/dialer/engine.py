@@ -528,6 +528,7 @@ class Engine:
             started = await self.store.start_attempts(
                 [(c.contact_id, c.number, c.slot) for c in calls],
                 caller_id_number(run.campaign.caller_id),
+                self._pbx_name,
             )
             by_contact = {c.contact_id: c for c in calls}
             placing: list[tuple[Attempt, DueCall]] = []
@@ -1033,6 +1034,7 @@ class Engine:
             started = await self.store.start_attempts(
                 [(offer.contact_id, offer.number, offer.slot)],
                 caller_id_number(run.campaign.caller_id),
+                self._pbx_name,
             )
             if not started:
                 raise PbxRefused(
@@ -1104,7 +1106,7 @@ class Engine:
         exists, else closed. Runs after every (re)login and now and then."""
         await self._flush_closes()  # else what was just closed looks open
         async with self._lock:
-            for found in await self.store.take_over_open_attempts():
+            for found in await self.store.take_over_open_attempts(self._pbx_name):
                 if found.id not in self.attempts and found.id not in self._unwritten:
                     self._adopt(found)
         await self._flush_closes()

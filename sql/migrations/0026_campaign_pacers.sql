@@ -9,3 +9,8 @@ CREATE TABLE campaign_pacers (
     lease_until timestamptz NOT NULL,
     PRIMARY KEY (campaign_id, pbx)
 );
+
+-- The PBX an attempt's call went through: a dead engine's open attempts are taken over only by
+-- an engine of that PBX, the one whose channels can tell their fate. NULL (attempts from before):
+-- any engine's.
+ALTER TABLE contact_history ADD COLUMN pbx text;

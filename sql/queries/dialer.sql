@@ -41,13 +41,15 @@ WHERE c.id = r.id AND c.claimed_by = $3 AND c.open_attempt_id IS NULL
 -- attempt in progress, in one statement, before any Originate is sent. Contacts that were
 -- locked, closed, deleted or lost to another instance since the claim are left out, and so
 -- are those whose number was put on a do-not-call list since (the last check before the call).
--- $1 contact ids, $2 numbers, $3 1-based offsets, $4 A number, $5 instance, $6 lease seconds.
+-- $1 contact ids, $2 numbers, $3 1-based offsets, $4 A number, $5 instance, $6 lease seconds,
+-- $7 the PBX the calls go through.
 WITH r AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[]) AS r(contact_id, number, slot)
 ), ins AS (
     INSERT INTO contact_history (contact_id, campaign_id, client_id, user_data, phone_number,
-                                 phone_number_offset, a_number, b_number, instance_id)
-    SELECT c.id, c.campaign_id, cp.client_id, c.user_data, r.number, r.slot, $4, r.number, $5
+                                 phone_number_offset, a_number, b_number, instance_id, pbx)
+    SELECT c.id, c.campaign_id, cp.client_id, c.user_data, r.number, r.slot, $4, r.number, $5,
+           $7
     FROM r
     JOIN contacts c ON c.id = r.contact_id
     JOIN campaigns cp ON cp.id = c.campaign_id
@@ -150,16 +152,18 @@ RETURNING p.campaign_id
 DELETE FROM campaign_pacers WHERE instance_id = $1
 
 -- name: take_over_open_attempts
--- Attempts left open by this instance ($1) or by one whose lease expired (it crashed): takes
--- over their contacts' leases and returns them for reconciliation with Asterisk.
+-- Attempts left open by this instance ($1) or by one of its PBX ($3) whose lease expired (it
+-- crashed): takes over their contacts' leases and returns them for reconciliation with
+-- Asterisk. Another PBX's are left to an engine of that PBX, whose channels can tell.
 WITH c AS (
     UPDATE contacts c
     SET claimed_by = $1, lease_until = now() + make_interval(secs => $2)
     WHERE c.id IN (
-        SELECT d.id FROM contacts d
-        WHERE d.open_attempt_id IS NOT NULL
-          AND (d.claimed_by IS NULL OR d.claimed_by = $1 OR d.lease_until < now())
-        FOR UPDATE SKIP LOCKED)
+        SELECT d.id FROM contacts d JOIN contact_history o ON o.id = d.open_attempt_id
+        WHERE d.claimed_by = $1
+           OR ((d.claimed_by IS NULL OR d.lease_until < now())
+               AND (o.pbx IS NULL OR o.pbx = $3))
+        FOR UPDATE OF d SKIP LOCKED)
     RETURNING c.id, c.open_attempt_id
 )
 UPDATE contact_history h SET instance_id = $1

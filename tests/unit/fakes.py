@@ -109,6 +109,7 @@ class StoredAttempt:
     started: datetime
     instance_id: str
     status: str = "pending"
+    pbx: str | None = None  # the PBX it was dialled through
     outcome: Outcome | None = None
 
 
@@ -199,7 +200,7 @@ class MemoryStore:
                 c.claimed_by, c.lease_until, c.dt_next_try = None, None, at
 
     async def start_attempts(
-        self, starts: Sequence[tuple[int, str, int]], a_number: str | None
+        self, starts: Sequence[tuple[int, str, int]], a_number: str | None, pbx: str
     ) -> list[StartedAttempt]:
         self._reach()
         started = []
@@ -211,6 +212,7 @@ class MemoryStore:
             attempt = StoredAttempt(
                 next(self._ids), contact_id, c.campaign_id, slot, number, now, self.instance_id
             )
+            attempt.pbx = pbx
             self.attempts[attempt.id] = attempt
             c.open_attempt_id = attempt.id
             started.append(StartedAttempt(attempt.id, contact_id, now))
@@ -287,7 +289,8 @@ class MemoryStore:
             if instance == self.instance_id:
                 del self.pacers[key]
 
-    async def take_over_open_attempts(self) -> list[OpenAttempt]:
+    async def take_over_open_attempts(self, pbx: str) -> list[OpenAttempt]:
+        """This instance's own (no other instance's lease runs out here)."""
         self._reach()
         return [
             OpenAttempt(a.id, a.contact_id, a.campaign_id, a.slot, a.status, a.started)
