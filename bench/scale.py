@@ -415,7 +415,7 @@ async def open_attempts(store: PostgresDialerStore, campaigns: list[int], n: int
         number = c.slots[slot].number
         assert number is not None
         starts.append((c.id, number, slot))
-    started = await store.start_attempts(starts, "+4721000000")
+    started = await store.start_attempts(starts, "+4721000000", "bench")
     slots = {contact_id: slot for contact_id, _, slot in starts}
     return [(a, slots[a.contact_id]) for a in started]
 

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
 
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     """Names this process in claims and leases, so that two processes never dial one contact."""
+    pbx_name: str | None = None
+    """Names the PBX this process dials through; default ``ami_host:ami_port``. Engines of one
+    PBX share its campaigns through a lease, one pacing each (docs/dialer.md, "Nodes")."""
 
     max_calls_in_flight: int = Field(default=200, ge=1)
     """Global cap on calls placed and not yet ended, over all campaigns."""
@@ -94,6 +97,10 @@ class Settings(BaseSettings):
         if self.assets_dir:
             return Path(self.assets_dir)
         return Path(__file__).resolve().parents[1] / "node_modules"
+
+    def pbx_identity(self) -> str:
+        """The name of the PBX in the campaigns' pacing leases."""
+        return self.pbx_name or f"{self.ami_host}:{self.ami_port}"
 
     def require_database_url(self) -> str:
         if not self.database_url:

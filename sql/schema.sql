@@ -305,6 +305,13 @@ CREATE TABLE public.calling_systems (
     crm_url_template text
 );
 
+CREATE TABLE public.campaign_pacers (
+    campaign_id integer NOT NULL,
+    pbx text NOT NULL,
+    instance_id text NOT NULL,
+    lease_until timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.campaign_result_codes (
     id integer NOT NULL,
     campaign_id integer NOT NULL,
@@ -430,6 +437,7 @@ CREATE TABLE public.contact_history (
     result_code_id integer,
     result_code_type_id integer,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    pbx text,
     CONSTRAINT contact_history_connres_check CHECK (((connres >= 0) AND (connres <= 7))),
     CONSTRAINT contact_history_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'dialing'::text, 'closed'::text])))
 );
@@ -634,6 +642,9 @@ ALTER TABLE ONLY public.audit_log
 ALTER TABLE ONLY public.calling_systems
     ADD CONSTRAINT calling_systems_pkey PRIMARY KEY (code);
 
+ALTER TABLE ONLY public.campaign_pacers
+    ADD CONSTRAINT campaign_pacers_pkey PRIMARY KEY (campaign_id, pbx);
+
 ALTER TABLE ONLY public.campaign_result_codes
     ADD CONSTRAINT campaign_result_codes_campaign_id_name_key UNIQUE (campaign_id, name);
 
@@ -780,6 +791,9 @@ ALTER TABLE ONLY public.agent_states
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.campaign_pacers
+    ADD CONSTRAINT campaign_pacers_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.campaign_result_codes
     ADD CONSTRAINT campaign_result_codes_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id);

@@ -34,6 +34,7 @@ from dialerd.compliance import after_care_on
 from dialerd.config import Settings
 from dialerd.dialer.breaker import TrunkBreaker
 from dialerd.dialer.feed import StatsFeed
+from dialerd.dialer.lease import PacingLease
 from dialerd.dialer.live import CampaignLive, MinuteMeter, call_live, change_key, live_view
 from dialerd.dialer.outcome import AttemptEvents, attempt_id_of
 from dialerd.dialer.pacing import (
@@ -256,6 +257,9 @@ class Engine:
         self._wall = wall
         self.runs: dict[int, CampaignRun] = {}
         self._active: set[int] = set()  # campaigns that may dial
+        self._pacing = PacingLease()  # of those, the ones this engine paces on its PBX
+        self._pbx_name = settings.pbx_identity()
+        self._standby: set[int] = set()  # campaigns another engine of this PBX paces
         self.attempts: dict[int, Attempt] = {}
         self._to_close: list[ClosedAttempt] = []
         self._unwritten: set[int] = set()  # closed here, not yet in the database
@@ -306,6 +310,7 @@ class Engine:
                     async with asyncio.timeout(self.settings.tick_seconds):  # see pbx/ami.py
                         await stop.wait()
             await self._drain()
+            await self._release_campaigns()
         finally:
             for task in tasks:
                 task.cancel()
@@ -313,6 +318,13 @@ class Engine:
                     await task
             if live is not None:
                 await self._stop_live(live)
+
+    async def _release_campaigns(self) -> None:
+        """Another engine of this PBX may pace them at once, not after the lease."""
+        try:
+            await self.store.release_campaigns()
+        except Exception as exc:
+            self._failed("campaign_release_failed", exc)
 
     async def _drain(self) -> None:
         self.draining = True
@@ -412,7 +424,7 @@ class Engine:
                 self._log_pacing(run)
         if self.pbx.ready and self._reconciled.is_set():
             for cid, run in list(self.runs.items()):
-                if cid in self._active:
+                if cid in self._active and self._pacing.paces(cid, self._clock()):
                     await self._dial(run)
 
     async def _refresh_campaigns(self) -> None:
@@ -434,6 +446,24 @@ class Engine:
             if cid not in campaigns and not self.runs[cid].attempts:
                 del self.runs[cid]  # deactivated: kept (not dialling) while its calls run
         self._active = set(campaigns)
+        await self._hold_campaigns()
+
+    async def _hold_campaigns(self) -> None:
+        """Renews this engine's pacing leases and takes the campaigns no live engine of its
+        PBX paces; the others it stands by for (docs/dialer.md, "Nodes")."""
+        asked = self._clock()
+        held = await self.store.hold_campaigns(self._pbx_name, sorted(self._active))
+        lease = self._pacing.renewed(held, asked, self.settings.claim_lease_seconds)
+        taken, lost = self._pacing.changes(lease, asked)
+        self._pacing = lease
+        if taken:
+            log.info("campaigns_paced", pbx=self._pbx_name, campaign_ids=taken)
+        if lost:
+            log.warning("campaigns_lost", pbx=self._pbx_name, campaign_ids=lost)
+        standby = self._active - held
+        if standby != self._standby:
+            self._standby = standby
+            log.info("campaigns_standby", pbx=self._pbx_name, campaign_ids=sorted(standby))
 
     async def _restore_stats(self) -> None:
         await self._refresh_campaigns()
@@ -499,6 +529,7 @@ class Engine:
             started = await self.store.start_attempts(
                 [(c.contact_id, c.number, c.slot) for c in calls],
                 caller_id_number(run.campaign.caller_id),
+                self._pbx_name,
             )
             by_contact = {c.contact_id: c for c in calls}
             placing: list[tuple[Attempt, DueCall]] = []
@@ -760,10 +791,14 @@ class Engine:
     # -- the live view ------------------------------------------------------------------------
 
     def campaigns_live(self) -> list[CampaignLive]:
-        """What this engine knows of each campaign now, for the live view."""
+        """What this engine knows of each campaign it paces or has calls of, for the live
+        view: an engine standing by for a campaign does not show it (its agents are the
+        pacer's, and counted there once)."""
         now, wall = self._clock(), self._wall()
         found = []
-        for run in self.runs.values():
+        for cid, run in self.runs.items():
+            if not self._pacing.paces(cid, now) and not run.attempts:
+                continue
             while run.placed_at and wall - run.placed_at[0] > 60.0:
                 run.placed_at.popleft()
             calls = [
@@ -913,13 +948,15 @@ class Engine:
         """Offers a contact to each ready agent whose phone is free, then pauses each ready
         agent in its queues while it holds an offer and unpauses it when it holds none."""
         await preview.withdraw_offers()
+        now = self._clock()
         campaigns: dict[int, Campaign] = {
-            cid: run.campaign for cid, run in self.runs.items() if cid in self._active
+            cid: run.campaign
+            for cid, run in self.runs.items()
+            if cid in self._active and self._pacing.paces(cid, now)
         }
         agents = await preview.ready_agents(list(campaigns))
         if not agents:
             return
-        now = self._clock()
         members = {
             c.queue: self.pbx.queue_members(c.queue, now) for c in campaigns.values() if c.queue
         }
@@ -998,6 +1035,7 @@ class Engine:
             started = await self.store.start_attempts(
                 [(offer.contact_id, offer.number, offer.slot)],
                 caller_id_number(run.campaign.caller_id),
+                self._pbx_name,
             )
             if not started:
                 raise PbxRefused(
@@ -1077,7 +1115,7 @@ class Engine:
         exists, else closed. Runs after every (re)login and now and then."""
         await self._flush_closes()  # else what was just closed looks open
         async with self._lock:
-            for found in await self.store.take_over_open_attempts():
+            for found in await self.store.take_over_open_attempts(self._pbx_name):
                 if found.id not in self.attempts and found.id not in self._unwritten:
                     self._adopt(found)
         await self._flush_closes()

@@ -53,9 +53,10 @@ class DialerStore(Protocol):
         ...
 
     async def start_attempts(
-        self, starts: Sequence[tuple[int, str, int]], a_number: str | None
+        self, starts: Sequence[tuple[int, str, int]], a_number: str | None, pbx: str
     ) -> list[StartedAttempt]:
-        """Writes the history rows of (contact id, number, 0-based slot) before dialling;
+        """Writes the history rows of (contact id, number, 0-based slot) before dialling
+        through ``pbx``;
         returns the attempts that may be dialled (contacts still ours, open, unlocked)."""
         ...
 
@@ -77,9 +78,18 @@ class DialerStore(Protocol):
         for one of its preview offers."""
         ...
 
-    async def take_over_open_attempts(self) -> list[OpenAttempt]:
-        """Open attempts nobody follows: this instance's, and those of instances whose lease
-        expired; they become this instance's."""
+    async def hold_campaigns(self, pbx: str, campaign_ids: Sequence[int]) -> set[int]:
+        """Of ``campaign_ids``, those this instance paces on ``pbx`` for the next lease: its
+        own leases renewed, free or lapsed ones taken; another live engine's left to it."""
+        ...
+
+    async def release_campaigns(self) -> None:
+        """This instance stops: the campaigns it paced are free for another engine at once."""
+        ...
+
+    async def take_over_open_attempts(self, pbx: str) -> list[OpenAttempt]:
+        """Open attempts nobody follows: this instance's, and those of instances of ``pbx``
+        (or of no PBX known) whose lease expired; they become this instance's."""
         ...
 
     async def abandon_counts(self, since: datetime) -> dict[int, AbandonCounts]: ...

@@ -61,10 +61,11 @@ class PostgresDialerStore:
             await self.pool.execute(q("release_contacts"), list(ids), list(times), self.instance_id)
 
     async def start_attempts(
-        self, starts: Sequence[tuple[int, str, int]], a_number: str | None
+        self, starts: Sequence[tuple[int, str, int]], a_number: str | None, pbx: str
     ) -> list[StartedAttempt]:
-        """Writes the history rows for (contact id, number, 0-based slot) before dialling.
-        Returns the attempts that may be dialled (contacts still ours, open and unlocked)."""
+        """Writes the history rows for (contact id, number, 0-based slot) before dialling
+        through ``pbx``. Returns the attempts that may be dialled (contacts still ours, open
+        and unlocked)."""
         if not starts:
             return []
         contact_ids, numbers, slots = zip(*starts, strict=True)
@@ -76,6 +77,7 @@ class PostgresDialerStore:
             a_number,
             self.instance_id,
             self.lease_seconds,
+            pbx,
         )
         return [StartedAttempt(r["id"], r["contact_id"], r["dt_call_start"]) for r in rows]
 
@@ -156,9 +158,18 @@ class PostgresDialerStore:
     async def renew_leases(self) -> None:
         await self.pool.execute(q("renew_leases"), self.instance_id, self.lease_seconds)
 
-    async def take_over_open_attempts(self) -> list[OpenAttempt]:
+    async def hold_campaigns(self, pbx: str, campaign_ids: Sequence[int]) -> set[int]:
         rows = await self.pool.fetch(
-            q("take_over_open_attempts"), self.instance_id, self.lease_seconds
+            q("hold_campaigns"), self.instance_id, pbx, self.lease_seconds, list(campaign_ids)
+        )
+        return {r["campaign_id"] for r in rows}
+
+    async def release_campaigns(self) -> None:
+        await self.pool.execute(q("release_campaigns"), self.instance_id)
+
+    async def take_over_open_attempts(self, pbx: str) -> list[OpenAttempt]:
+        rows = await self.pool.fetch(
+            q("take_over_open_attempts"), self.instance_id, self.lease_seconds, pbx
         )
         return [
             OpenAttempt(

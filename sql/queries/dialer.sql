@@ -41,13 +41,15 @@ WHERE c.id = r.id AND c.claimed_by = $3 AND c.open_attempt_id IS NULL
 -- attempt in progress, in one statement, before any Originate is sent. Contacts that were
 -- locked, closed, deleted or lost to another instance since the claim are left out, and so
 -- are those whose number was put on a do-not-call list since (the last check before the call).
--- $1 contact ids, $2 numbers, $3 1-based offsets, $4 A number, $5 instance, $6 lease seconds.
+-- $1 contact ids, $2 numbers, $3 1-based offsets, $4 A number, $5 instance, $6 lease seconds,
+-- $7 the PBX the calls go through.
 WITH r AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[]) AS r(contact_id, number, slot)
 ), ins AS (
     INSERT INTO contact_history (contact_id, campaign_id, client_id, user_data, phone_number,
-                                 phone_number_offset, a_number, b_number, instance_id)
-    SELECT c.id, c.campaign_id, cp.client_id, c.user_data, r.number, r.slot, $4, r.number, $5
+                                 phone_number_offset, a_number, b_number, instance_id, pbx)
+    SELECT c.id, c.campaign_id, cp.client_id, c.user_data, r.number, r.slot, $4, r.number, $5,
+           $7
     FROM r
     JOIN contacts c ON c.id = r.contact_id
     JOIN campaigns cp ON cp.id = c.campaign_id
@@ -140,11 +142,29 @@ WHERE c.claimed_by = $1
                UNION ALL
                SELECT o.contact_id FROM preview_offers o WHERE o.instance_id = $1)
 
+-- name: hold_campaigns
+-- The campaigns of $4 (ids) that instance $1 paces on PBX $2 for the next $3 seconds: its own
+-- leases renewed, free ones and lapsed ones (their engine died) taken; those another live
+-- engine of that PBX holds are left to it. Two engines racing for one campaign meet on its
+-- row, and the second sees the first's lease (migration 0026).
+INSERT INTO campaign_pacers AS p (campaign_id, pbx, instance_id, lease_until)
+SELECT cp.id, $2, $1, now() + make_interval(secs => $3)
+FROM campaigns cp WHERE cp.id = ANY($4::integer[])
+ON CONFLICT (campaign_id, pbx) DO UPDATE
+SET instance_id = excluded.instance_id, lease_until = excluded.lease_until
+WHERE p.instance_id = excluded.instance_id OR p.lease_until < now()
+RETURNING p.campaign_id
+
+-- name: release_campaigns
+-- Instance $1 stops: the campaigns it paced go to the next engine at once, not after the lease.
+DELETE FROM campaign_pacers WHERE instance_id = $1
+
 -- name: take_over_open_attempts
--- Attempts left open by this instance ($1) or by one whose lease expired (it crashed): takes
--- over their contacts' leases and returns them for reconciliation with Asterisk. The open
--- attempts are found in the history (contact_history_open), whose contact's open attempt
--- each is (migration 0024).
+-- Attempts left open by this instance ($1) or by one of its PBX ($3) whose lease expired (it
+-- crashed): takes over their contacts' leases and returns them for reconciliation with
+-- Asterisk. Another PBX's are left to an engine of that PBX, whose channels can tell. The
+-- open attempts are found in the history (contact_history_open), whose contact's open
+-- attempt each is (migration 0024).
 WITH c AS (
     UPDATE contacts c
     SET claimed_by = $1, lease_until = now() + make_interval(secs => $2)
@@ -152,7 +172,9 @@ WITH c AS (
         SELECT d.id FROM contact_history o
         JOIN contacts d ON d.id = o.contact_id AND d.open_attempt_id = o.id
         WHERE o.status <> 'closed'
-          AND (d.claimed_by IS NULL OR d.claimed_by = $1 OR d.lease_until < now())
+          AND (d.claimed_by = $1
+               OR ((d.claimed_by IS NULL OR d.lease_until < now())
+                   AND (o.pbx IS NULL OR o.pbx = $3)))
         FOR UPDATE OF d SKIP LOCKED)
     RETURNING c.id, c.open_attempt_id
 )

@@ -34,7 +34,7 @@ def outcome(connres: Connres, cause: int | None, **kw: object) -> Outcome:
 
 
 async def start_one(
-    pool: asyncpg.Pool, store: PostgresDialerStore, contact: int, slot: int = 0
+    pool: asyncpg.Pool, store: PostgresDialerStore, contact: int, slot: int = 0, pbx: str = "pbx1"
 ) -> int:
     await pool.execute(
         "UPDATE contacts SET claimed_by=$2, lease_until=now()+interval '1 min' WHERE id=$1",
@@ -44,7 +44,7 @@ async def start_one(
     number = await pool.fetchval(
         "SELECT phone_numbers[$2] FROM contacts WHERE id=$1", contact, slot + 1
     )
-    [started] = await store.start_attempts([(contact, number, slot)], "4700000000")
+    [started] = await store.start_attempts([(contact, number, slot)], "4700000000", pbx)
     return started.id
 
 
@@ -72,7 +72,7 @@ async def test_locked_contact_is_not_started(pool: asyncpg.Pool) -> None:
     cid = await add_campaign(pool)
     contact = await add_contact(pool, cid, claimed_by="me", locked=True)
     store = PostgresDialerStore(pool, "me", 60)
-    assert await store.start_attempts([(contact, "+4930100000", 0)], None) == []
+    assert await store.start_attempts([(contact, "+4930100000", 0)], None, "pbx1") == []
     assert await pool.fetchval("SELECT count(*) FROM contact_history") == 0
 
 
@@ -135,18 +135,25 @@ async def test_contact_deleted_mid_call_closes_quietly(pool: asyncpg.Pool) -> No
     assert await pool.fetchval("SELECT status FROM contact_history WHERE id=$1", kept) == "closed"
 
 
-async def test_take_over_only_own_or_expired(pool: asyncpg.Pool) -> None:
+async def test_take_over_only_own_or_expired_of_the_same_pbx(pool: asyncpg.Pool) -> None:
     cid = await add_campaign(pool)
-    mine, crashed, alive = [await add_contact(pool, cid) for _ in range(3)]
-    me, dead, live = (PostgresDialerStore(pool, n, 60) for n in ("me", "dead", "live"))
+    mine, crashed, alive, elsewhere = [await add_contact(pool, cid) for _ in range(4)]
+    me, dead, live, other = (
+        PostgresDialerStore(pool, n, 60) for n in ("me", "dead", "live", "other")
+    )
     a1 = await start_one(pool, me, mine)
     a2 = await start_one(pool, dead, crashed)
     await start_one(pool, live, alive)
+    a4 = await start_one(pool, other, elsewhere, pbx="pbx2")
     await pool.execute(
-        "UPDATE contacts SET lease_until = now() - interval '1 s' WHERE id=$1", crashed
+        "UPDATE contacts SET lease_until = now() - interval '1 s' WHERE id = ANY($1)",
+        [crashed, elsewhere],
     )
-    found = await me.take_over_open_attempts()
+    assert await pool.fetchval("SELECT pbx FROM contact_history WHERE id=$1", a4) == "pbx2"
+    found = await me.take_over_open_attempts("pbx1")
+    # The dead engine of pbx2 left its call to an engine of pbx2, whose channels can tell.
     assert sorted(a.id for a in found) == sorted([a1, a2])
+    assert [a.id for a in await other.take_over_open_attempts("pbx2")] == [a4]
     assert await pool.fetchval("SELECT instance_id FROM contact_history WHERE id=$1", a2) == "me"
     assert await pool.fetchval("SELECT claimed_by FROM contacts WHERE id=$1", crashed) == "me"
 

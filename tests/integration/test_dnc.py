@@ -60,7 +60,7 @@ async def test_a_number_listed_after_the_claim_is_refused_at_the_attempts_start(
     store = PostgresDialerStore(pool, "me", 60)
     [claimed] = await store.claim(cid, 10)
     await dnc.add(pool, None, ["+4930100001"], "console")
-    assert await store.start_attempts([(contact, "+4930100001", 0)], None) == []
+    assert await store.start_attempts([(contact, "+4930100001", 0)], None, "pbx1") == []
     assert await pool.fetchval("SELECT count(*) FROM contact_history") == 0
     assert claimed.slots[0].dnc is False  # it was not listed when claimed
 

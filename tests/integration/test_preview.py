@@ -265,7 +265,7 @@ async def test_a_manual_call_whose_originate_never_went_out_is_not_dialled_later
         pool, ada.id, 1, campaign, "Manual call (Ada)", "+4930999999", "e1", 60
     )
     dialer = PostgresDialerStore(pool, "e1", 60)
-    [started] = await dialer.start_attempts([(manual, "+4930999999", 0)], "4700000000")
+    [started] = await dialer.start_attempts([(manual, "+4930999999", 0)], "4700000000", "pbx1")
     unsent = outcome(Connres.NOT_DIALLED, None, dt_alert=None, detail="NOT SENT")
     await dialer.close_attempts(
         [ClosedAttempt(started.id, manual, 0, unsent, None)], decider(datetime.now(UTC))

@@ -191,6 +191,17 @@ def _lab_sh(action: str, env: dict[str, str], timeout: float) -> subprocess.Comp
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
+    yield from _slot_lab()
+
+
+@pytest.fixture(scope="session")
+def second_lab(lab: Lab) -> Iterator[Lab]:
+    """Another lab in a slot of its own (its own Asterisk, far end and agents): a second PBX
+    next to ``lab`` on the same database (tests/pbx/test_nodes_lab.py)."""
+    yield from _slot_lab()
+
+
+def _slot_lab() -> Iterator[Lab]:
     slot, lock_fd = _take_slot()
     try:
         yield from _run_lab({**os.environ, **_slot_env(slot)})

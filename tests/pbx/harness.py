@@ -255,3 +255,17 @@ class Blackhole:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+
+
+@dataclass
+class FarEnds:
+    """The far ends of several labs (several PBXs) counted as one: a number called through
+    two of them is called twice."""
+
+    labs: list[FarEndCalls]
+
+    def invites(self) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for far_end in self.labs:
+            found.update(far_end.invites())
+        return found

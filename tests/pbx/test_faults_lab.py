@@ -40,6 +40,7 @@ from tests.pbx.harness import (
     ALWAYS,
     Blackhole,
     FarEndCalls,
+    FarEnds,
     Harness,
     Serve,
     free_port,
@@ -164,7 +165,7 @@ class Tally:
 
 
 async def tally(
-    db: asyncpg.Pool | asyncpg.Connection, campaign: int, far_end: FarEndCalls
+    db: asyncpg.Pool | asyncpg.Connection, campaign: int, far_end: FarEndCalls | FarEnds
 ) -> Tally:
     rows = await db.fetch(
         """SELECT c.id AS contact_id, c.phone_numbers[1] AS number, h.id, h.status, h.connres,

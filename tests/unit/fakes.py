@@ -109,6 +109,7 @@ class StoredAttempt:
     started: datetime
     instance_id: str
     status: str = "pending"
+    pbx: str | None = None  # the PBX it was dialled through
     outcome: Outcome | None = None
 
 
@@ -125,6 +126,9 @@ class MemoryStore:
     down: bool = False  # every call raises ConnectionError, as an unreachable database would
     lose_answers: int = 0  # the next n writes are done, then raise (their answer was lost)
     closes: list[int] = field(default_factory=list)  # attempt ids in the order written
+    # (campaign, PBX) → (instance, lease until): two stores given the same dict are two
+    # engines on one database.
+    pacers: dict[tuple[int, str], tuple[str, datetime]] = field(default_factory=dict)
 
     def unavailable(self, exc: BaseException) -> bool:
         return isinstance(exc, ConnectionError)
@@ -196,7 +200,7 @@ class MemoryStore:
                 c.claimed_by, c.lease_until, c.dt_next_try = None, None, at
 
     async def start_attempts(
-        self, starts: Sequence[tuple[int, str, int]], a_number: str | None
+        self, starts: Sequence[tuple[int, str, int]], a_number: str | None, pbx: str
     ) -> list[StartedAttempt]:
         self._reach()
         started = []
@@ -208,6 +212,7 @@ class MemoryStore:
             attempt = StoredAttempt(
                 next(self._ids), contact_id, c.campaign_id, slot, number, now, self.instance_id
             )
+            attempt.pbx = pbx
             self.attempts[attempt.id] = attempt
             c.open_attempt_id = attempt.id
             started.append(StartedAttempt(attempt.id, contact_id, now))
@@ -268,7 +273,24 @@ class MemoryStore:
             if c.claimed_by == self.instance_id:
                 c.lease_until = self._lease(self.now())
 
-    async def take_over_open_attempts(self) -> list[OpenAttempt]:
+    async def hold_campaigns(self, pbx: str, campaign_ids: Sequence[int]) -> set[int]:
+        self._reach()
+        now, held = self.now(), set()
+        for cid in campaign_ids:
+            holder = self.pacers.get((cid, pbx))
+            if holder is None or holder[0] == self.instance_id or holder[1] < now:
+                self.pacers[cid, pbx] = (self.instance_id, self._lease(now))
+                held.add(cid)
+        return held
+
+    async def release_campaigns(self) -> None:
+        self._reach()
+        for key, (instance, _) in list(self.pacers.items()):
+            if instance == self.instance_id:
+                del self.pacers[key]
+
+    async def take_over_open_attempts(self, pbx: str) -> list[OpenAttempt]:
+        """This instance's own (no other instance's lease runs out here)."""
         self._reach()
         return [
             OpenAttempt(a.id, a.contact_id, a.campaign_id, a.slot, a.status, a.started)

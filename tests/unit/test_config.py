@@ -1,4 +1,4 @@
-"""Settings: no secret in their repr or str; trusted proxies checked when read."""
+"""Settings: no secret in their repr or str; trusted proxies checked when read; the PBX's name."""
 
 from __future__ import annotations
 
@@ -32,3 +32,9 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     assert Settings().proxy_networks() == ()
     with pytest.raises(ValidationError, match="trusted_proxies"):
         Settings(trusted_proxies="10.0.0.0/8, proxy.example")
+
+
+def test_the_pbx_is_named_by_its_ami_address_unless_named() -> None:
+    assert Settings(ami_host="10.0.0.5", ami_port=5039).pbx_identity() == "10.0.0.5:5039"
+    named = Settings(ami_host="10.0.0.5", pbx_name="pbx-oslo")
+    assert named.pbx_identity() == "pbx-oslo"
