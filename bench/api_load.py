@@ -62,11 +62,17 @@ from import_calltasks import ADMIN_DSN, ROOT, cpu_seconds, free_port, wait_healt
 from sim_real import lab_ports, lab_sh
 from yarl import URL
 
+sys.path.insert(0, str(ROOT))  # the repository: the faults test's count of the far end's calls
+
 from dialerd import logs
 from dialerd.store.migrate import migrate
 from dialerd.store.pool import connect
 from dialerd.store.sqlfiles import q
 from dialerd.users.tokens import create_token
+from tests.pbx.harness import FarEndCalls
+from tests.pbx.test_faults_lab import Tally as Calls
+from tests.pbx.test_faults_lab import claims_left
+from tests.pbx.test_faults_lab import tally as count_calls
 
 SYSTEM = "APILOAD"
 TASKS_PER_IMPORT = 20
@@ -118,7 +124,7 @@ class Plan:
 
 
 @dataclass
-class Tally:
+class Answers:
     """Per kind: latencies of the requests answered as expected, and the errors."""
 
     seconds: dict[str, list[float]] = field(default_factory=dict)
@@ -138,9 +144,8 @@ class Unexpected(Exception):
     """An answer other than the one the request expects."""
 
 
-def phone(rng: random.Random, digit: int | None = None) -> str:
-    last = rng.choice(DIGITS) if digit is None else digit
-    return f"+4930{rng.randrange(10**7):07d}{last}"
+def phone(rng: random.Random) -> str:
+    return f"+4930{rng.randrange(10**7):07d}{rng.choice(DIGITS)}"
 
 
 class Dealer:
@@ -165,8 +170,8 @@ class Dealer:
 class Client:
     """One API client: its own connections, its own names for what it imports."""
 
-    def __init__(self, no: int, plan: Plan, tally: Tally, http: aiohttp.ClientSession) -> None:
-        self.no, self.plan, self.tally, self.http = no, plan, tally, http
+    def __init__(self, no: int, plan: Plan, answers: Answers, http: aiohttp.ClientSession) -> None:
+        self.no, self.plan, self.answers, self.http = no, plan, answers, http
         self.rng = random.Random(f"{plan.seed}:{no}")
         self.made = itertools.count()
         self.headers = {"Authorization": f"Bearer {plan.token}"}
@@ -247,24 +252,24 @@ class Client:
                 raise Unexpected(f"listed {out.get('count')} of {len(plan.contacts)}")
         else:
             raise AssertionError(kind)
-        self.tally.ok(kind, s)
+        self.answers.ok(kind, s)
 
     async def import_async(self) -> None:
         started = time.perf_counter()
         path = "/itxdialer/calltaskimport?importAsync=true"
         _, out, s = await self.call("POST", path, OK, self.calltasks())
-        self.tally.ok("calltask import async", s)
+        self.answers.ok("calltask import async", s)
         status_url = out.get("statusUrl")
         if not isinstance(status_url, str):
             raise Unexpected(f"no statusUrl: {out}")
         while True:
             await asyncio.sleep(POLL_S)
             status, out, s = await self.call("GET", status_url, (200, 202))
-            self.tally.ok("calltask import status", s)
+            self.answers.ok("calltask import status", s)
             if status == 200:
                 if out.get("status") != "done" or out.get("callTaskErrors") != []:
                     raise Unexpected(f"async import ended {str(out)[:200]}")
-                self.tally.ok("calltask import async, done", time.perf_counter() - started)
+                self.answers.ok("calltask import async, done", time.perf_counter() - started)
                 return
             if time.perf_counter() - started > ASYNC_DONE_S:
                 raise Unexpected(f"async import not done after {ASYNC_DONE_S:.0f} s")
@@ -275,27 +280,27 @@ class Client:
             try:
                 await self.request(kind)
             except Unexpected as exc:
-                self.tally.error(kind, str(exc))
+                self.answers.error(kind, str(exc))
             except TimeoutError:
-                self.tally.error(kind, f"no answer within {TIMEOUT_S:.0f} s")
+                self.answers.error(kind, f"no answer within {TIMEOUT_S:.0f} s")
             except aiohttp.ClientError as exc:
-                self.tally.error(kind, repr(exc))
+                self.answers.error(kind, repr(exc))
             await asyncio.sleep(self.rng.expovariate(1 / self.plan.think_s))
 
 
-async def run_clients(plan: Plan) -> Tally:
+async def run_clients(plan: Plan) -> Answers:
     """The clients, each with its own connections, until the dealer stops them."""
-    tally = Tally()
+    answers = Answers()
     dealer = Dealer(plan.seconds, random.Random(plan.seed))
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
     sessions = [aiohttp.ClientSession(timeout=timeout) for _ in range(plan.clients)]
     try:
-        clients = [Client(no, plan, tally, http) for no, http in enumerate(sessions)]
+        clients = [Client(no, plan, answers, http) for no, http in enumerate(sessions)]
         await asyncio.gather(*(c.run(dealer) for c in clients))
     finally:
         for http in sessions:
             await http.close()
-    return tally
+    return answers
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -332,6 +337,8 @@ class Report:
     load_before: str
     load_after: str
     logged_errors: list[str]  # dialerd's log lines at level error
+    calls: Calls  # the far end's INVITEs against the dialling campaign's history, drained
+    left_claimed: int
 
     def lines(self) -> list[str]:
         def ms(s: float) -> str:
@@ -367,6 +374,8 @@ class Report:
             f"CPU seconds during the load: dialerd {self.cpu_dialerd:.1f},"
             f" clients {self.cpu_clients:.1f}",
             f"load average: {self.load_before} before, {self.load_after} after",
+            self.calls.line("the dialling campaign, drained"),
+            f"contacts left claimed: {self.left_claimed}",
             f"dialerd's log: {len(self.logged_errors)} errors",
             *(f"  {line[:300]}" for line in self.logged_errors[:5]),
         ]
@@ -459,13 +468,12 @@ async def set_up(http: aiohttp.ClientSession, base: str, token: str, run: Run) -
     dialling = int(out["records"][0]["ID"])
     out = await send(http, base, token, "POST", "/dialler/campaigns", campaign | {"Name": "in"})
     imports = int(out["records"][0]["ID"])
-    rng = random.Random("apiload:dialling")
     for start in range(0, run.contacts, 1000):
         tasks = [
             {
                 "callReceiverName": f"Callee {i}",
                 "extCustId": f"dial-{i}",
-                "callNumberList": [phone(rng)],
+                "callNumberList": [f"+4930{i:07d}{DIGITS[i % len(DIGITS)]}"],  # one each
             }
             for i in range(start, min(start + 1000, run.contacts))
         ]
@@ -491,8 +499,8 @@ async def first_call(http: aiohttp.ClientSession, url: str) -> None:
     raise SystemExit("dialerd placed no call within 60 s")
 
 
-async def clients_process(plan: Plan) -> tuple[Tally, float, float, int]:
-    """The clients in a process of their own: (their tally, the seconds they ran, their CPU
+async def clients_process(plan: Plan) -> tuple[Answers, float, float, int]:
+    """The clients in a process of their own: (their answers, the seconds they ran, their CPU
     seconds, their pid)."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -506,8 +514,8 @@ async def clients_process(plan: Plan) -> tuple[Tally, float, float, int]:
     if child.returncode != 0:
         raise SystemExit(f"the clients' process exited with {child.returncode}")
     got = json.loads(out)
-    tally = Tally(got["seconds"], Counter(got["errors"]), got["samples"])
-    return tally, float(got["wall"]), float(got["cpu"]), child.pid
+    answers = Answers(got["seconds"], Counter(got["errors"]), got["samples"])
+    return answers, float(got["wall"]), float(got["cpu"]), child.pid
 
 
 def logged_errors(log: Path) -> list[str]:
@@ -515,9 +523,14 @@ def logged_errors(log: Path) -> list[str]:
     return [line for line in lines if json.loads(line).get("level") in ("error", "critical")]
 
 
-async def measure(dsn: str, ami: dict[str, str], run: Run) -> Report:
-    """The run on a migrated database and a lab (``DIALERD_AMI_*``); dialerd serve is stopped
-    (its calls drained) before it returns."""
+def since_now(far_end: Path) -> FarEndCalls:
+    return FarEndCalls(far_end, far_end.stat().st_size if far_end.exists() else 0)
+
+
+async def measure(dsn: str, ami: dict[str, str], far_end: Path, run: Run) -> Report:
+    """The run on a migrated database and a lab (``DIALERD_AMI_*``, its far end's log of
+    calls); dialerd serve is stopped (its calls drained) before it returns."""
+    invites = since_now(far_end)
     conn = await connect(dsn)
     try:
         await conn.execute(q("insert_calling_system"), SYSTEM)
@@ -562,19 +575,24 @@ async def measure(dsn: str, ami: dict[str, str], run: Run) -> Report:
             load_before = load()
             before = await scrape(http, url)
             cpu = cpu_seconds([server.pid])
-            tally, wall, cpu_clients, _ = await clients_process(plan)
+            answers, wall, cpu_clients, _ = await clients_process(plan)
             cpu = cpu_seconds([server.pid]) - cpu
             after = await scrape(http, url)
             load_after = load()
         errors = logged_errors(log)
+    conn = await connect(dsn)
+    try:
+        calls, left = await count_calls(conn, dialling, invites), await claims_left(conn, dialling)
+    finally:
+        await conn.close()
 
     def delta(name: str) -> int:
         return int(counter(after, name) - counter(before, name))
 
     return Report(
-        {kind: Latency.of(s) for kind, s in tally.seconds.items()},
-        dict(tally.errors),
-        tally.samples,
+        {kind: Latency.of(s) for kind, s in answers.seconds.items()},
+        dict(answers.errors),
+        answers.samples,
         wall,
         Lag.between(before, after, TICK),
         Lag.between(before, after),
@@ -587,20 +605,22 @@ async def measure(dsn: str, ami: dict[str, str], run: Run) -> Report:
         load_before,
         load_after,
         errors,
+        calls,
+        left,
     )
 
 
 def clients_main() -> None:
-    """The clients' process: the plan on stdin, the tally as JSON on stdout."""
+    """The clients' process: the plan on stdin, the answers as JSON on stdout."""
     plan = Plan(**json.loads(sys.stdin.read()))
     started, cpu = time.monotonic(), time.process_time()
-    tally = asyncio.run(run_clients(plan))
+    answers = asyncio.run(run_clients(plan))
     print(
         json.dumps(
             {
-                "seconds": tally.seconds,
-                "errors": tally.errors,
-                "samples": tally.samples,
+                "seconds": answers.seconds,
+                "errors": answers.errors,
+                "samples": answers.samples,
                 "wall": time.monotonic() - started,
                 "cpu": time.process_time() - cpu,
             }
@@ -628,7 +648,8 @@ async def main(args: argparse.Namespace) -> None:
             f" {run.think_s:g} s on average; {run.contacts} contacts to dial",
             flush=True,
         )
-        report = await measure(dsn, ami, run)
+        far_end = Path(LAB["LAB_DIR"]) / "log" / "sipp-farend-calls.log"
+        report = await measure(dsn, ami, far_end, run)
         print(*report.lines(), sep="\n")
     finally:
         lab_sh("down", env)
