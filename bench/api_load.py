@@ -89,7 +89,7 @@ LAB = {
     "LAB_PROFILE": "default",
 }
 # The far end by the number's last digit: 0-3 answer, 5 busy, 6 rings out, 7 congestion
-# (asterisk_conf/lab/README.md): 60% answered.
+# (asterisk_conf/lab/README.md): 70% answered.
 DIGITS = (0, 1, 2, 3, 5, 0, 1, 6, 7, 2)
 
 # How often each kind comes up in the deck (out of 50).
