@@ -244,31 +244,36 @@ def in_flight(samples: dict[str, float]) -> int:
 
 @dataclass(frozen=True)
 class Lag:
-    """The event loop's lag between two scrapes."""
+    """A histogram of seconds between two scrapes: the event loop's lag, or another's (the
+    engine's tick)."""
 
     samples: int
     mean_s: float
-    worst_s: float  # the upper bound of the highest bucket with a sample (inf: over 5 s)
+    worst_s: float  # the upper bound of the highest bucket with a sample (inf: over the last)
     over_limit: int
+    p99_s: float  # the upper bound of the bucket that holds the 99th percentile
 
     @classmethod
-    def between(cls, a: dict[str, float], b: dict[str, float]) -> Lag:
+    def between(cls, a: dict[str, float], b: dict[str, float], name: str = LAG) -> Lag:
         buckets = sorted(
-            (float(json.loads(k[len(LAG) + 7 :])["le"]), b[k] - a.get(k, 0.0))
+            (float(json.loads(k[len(name) + 7 :])["le"]), b[k] - a.get(k, 0.0))
             for k in b
-            if k.startswith(f"{LAG}_bucket")
+            if k.startswith(f"{name}_bucket")
         )
-        samples = int(b[f"{LAG}_count"] - a.get(f"{LAG}_count", 0.0))
+        samples = int(b[f"{name}_count"] - a.get(f"{name}_count", 0.0))
         worst = next((le for le, n in buckets if n >= samples), float("inf"))
+        p99 = next((le for le, n in buckets if n >= 0.99 * samples), float("inf"))
         at_limit = next(n for le, n in buckets if le == LAG_LIMIT_S)
-        mean = (b[f"{LAG}_sum"] - a.get(f"{LAG}_sum", 0.0)) / max(samples, 1)
-        return cls(samples, mean, worst, int(samples - at_limit))
+        mean = (b[f"{name}_sum"] - a.get(f"{name}_sum", 0.0)) / max(samples, 1)
+        return cls(samples, mean, worst, int(samples - at_limit), p99)
 
     def __str__(self) -> str:
-        worst = f"<= {self.worst_s * 1000:g} ms" if self.worst_s < float("inf") else "> 5 s"
+        def bound(s: float) -> str:
+            return f"<= {s * 1000:g} ms" if s < float("inf") else "over the highest bucket"
+
         return (
-            f"{self.samples} samples, mean {self.mean_s * 1000:.1f} ms, worst {worst}, "
-            f"{self.over_limit} over {LAG_LIMIT_S * 1000:.0f} ms"
+            f"{self.samples} samples, mean {self.mean_s * 1000:.1f} ms, p99 {bound(self.p99_s)},"
+            f" worst {bound(self.worst_s)}, {self.over_limit} over {LAG_LIMIT_S * 1000:.0f} ms"
         )
 
 

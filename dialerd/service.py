@@ -29,6 +29,12 @@ from dialerd.store.preview import PostgresPreviewStore
 
 log = structlog.get_logger(__name__)
 
+# The engine has connections of its own: requests waiting for one of the API's (a hundred
+# clients at once) never hold up a tick (bench/api_load.py). It needs few: the tick, the live
+# view's publisher and the agents' commands, one at a time each.
+API_POOL_SIZE = 10
+DIALER_POOL_SIZE = 4
+
 
 @dataclass
 class Dialer:
@@ -82,20 +88,26 @@ async def run_dialer(dialer: Dialer, stop: asyncio.Event) -> None:
         await dialer.pbx.stop()
 
 
-async def serve(settings: Settings) -> None:
-    """Runs until SIGTERM/SIGINT. A crashed dialer stops the whole service (exit status 1), so
-    that a supervisor restarts it instead of leaving an API that no longer dials."""
-    pool = await create_pool(
+async def _pool(settings: Settings, size: int) -> asyncpg.Pool:
+    return await create_pool(
         settings.require_database_url(),
+        max_size=size,
         connect_timeout_s=settings.db_connect_timeout_s,
         command_timeout_s=settings.db_command_timeout_s,
     )
+
+
+async def serve(settings: Settings) -> None:
+    """Runs until SIGTERM/SIGINT. A crashed dialer stops the whole service (exit status 1), so
+    that a supervisor restarts it instead of leaving an API that no longer dials."""
+    pool = await _pool(settings, API_POOL_SIZE)
+    dialer_pool = await _pool(settings, DIALER_POOL_SIZE) if settings.ami_host else None
     lag = asyncio.create_task(metrics.watch_loop_lag(), name="loop-lag")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    built = build_dialer(settings, pool) if settings.ami_host else None
+    built = build_dialer(settings, dialer_pool) if dialer_pool is not None else None
     live_view = built.live_view if built is not None else None
     # A request line long enough for a ?userData= of the most characters a UserData may have
     # (contacts.MAX_TEXT), each percent-encoded as a 4-byte UTF-8 character: 12 bytes.
@@ -131,4 +143,6 @@ async def serve(settings: Settings) -> None:
             await runner.cleanup()
         lag.cancel()
         await pool.close()
+        if dialer_pool is not None:
+            await dialer_pool.close()
         log.info("stopped")

@@ -346,6 +346,7 @@ class Engine:
     async def step(self) -> None:
         """One round as :meth:`run` has it: a failure is logged, not raised (an unreachable
         store once, as ``dialer_store_lost``), and the next round tries again."""
+        started = time.perf_counter()
         try:
             await self.tick()
         except Exception as exc:
@@ -353,6 +354,8 @@ class Engine:
                 self._store_lost(exc)
             else:
                 log.exception("dialer_tick_failed")
+        finally:
+            metrics.TICK_SECONDS.observe(time.perf_counter() - started)
 
     def _failed(self, what: str, exc: BaseException) -> None:
         """A side loop's failure: an unreachable store is the tick's news (dialer_store_lost),

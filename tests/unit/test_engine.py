@@ -5,12 +5,14 @@ tests/integration/test_engine_pg.py, with Asterisk in tests/pbx."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 import structlog
 
+from dialerd import metrics
 from dialerd.config import Settings
 from dialerd.dialer.breaker import BreakerState
 from dialerd.dialer.engine import FAILURE_GRACE_S, Engine
@@ -22,6 +24,7 @@ from dialerd.domain import (
     ClaimedContact,
     Connres,
     ContactState,
+    DialableCampaign,
     PbxNotSent,
     PbxRefused,
     channel_id,
@@ -467,3 +470,27 @@ async def test_a_start_whose_answer_was_lost_is_reconciled_not_dialled(rig: Rig)
     )
     assert rig.pbx.originates == []
     assert rig.store.contacts[written.contact_id].dt_next_try is not None
+
+
+async def test_every_round_is_timed_a_failed_one_too(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def tick(sample: str, **labels: str) -> float:
+        return metrics.REGISTRY.get_sample_value(f"dialerd_tick_seconds_{sample}", labels) or 0.0
+
+    count, slow, total = tick("count"), tick("count") - tick("bucket", le="0.1"), tick("sum")
+    read = rig.store.campaigns
+
+    async def slow_campaigns() -> list[DialableCampaign]:
+        await asyncio.sleep(0.15)
+        return await read()
+
+    rig.store.down = True
+    await rig.engine.step()  # fails at its first read
+    assert rig.engine.store_lost_at is not None
+    rig.store.down = False
+    monkeypatch.setattr(rig.store, "campaigns", slow_campaigns)
+    await rig.engine.step()  # reads the campaigns again: 0.15 s
+    assert tick("count") - count == 2
+    assert tick("count") - tick("bucket", le="0.1") - slow == 1
+    assert tick("sum") - total >= 0.15
