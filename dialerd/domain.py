@@ -649,7 +649,8 @@ class Role(StrEnum):
 
     VIEWER = "viewer"  # reads the wallboard and the reports
     SUPERVISOR = "supervisor"  # runs campaigns, imports, call tasks
-    ADMIN = "admin"  # also users, calling systems, info fields, API tokens, the audit log
+    ADMIN = "admin"  # also users, API tokens, the audit log; an installation admin also what
+    # every client shares (calling systems, info fields, the installation's do-not-call list)
     AGENT = "agent"  # takes calls in the workspace
 
     def may(self, needed: Role) -> bool:
@@ -671,6 +672,13 @@ class User:
     disabled: bool
     phone: str | None  # the supervisor's own SIP phone, for listen / whisper / barge
     endpoint: str | None = None  # an agent's phone: its queue member interface (PJSIP/agent1)
+    installation_admin: bool = False  # granted by the dialerd command only
+
+    def may_change_installation(self) -> bool:
+        """Whether the user may change what every client of the installation shares (calling
+        systems, their CRM links, info fields, the installation's do-not-call list): an admin
+        the command made an installation admin; a plain admin only reads them."""
+        return self.role is Role.ADMIN and self.installation_admin and not self.disabled
 
 
 class PbxError(Exception):

@@ -55,7 +55,9 @@ async def main() -> None:
         if not password or await users.check_password(conn, "admin", password) is None:
             password = secrets.token_urlsafe(12)
             try:
-                await users.add_user(conn, 1, "admin", password, Role.ADMIN, "Demo admin")
+                await users.add_user(
+                    conn, 1, "admin", password, Role.ADMIN, "Demo admin", installation_admin=True
+                )
             except users.UserError:  # there from an earlier run, its password lost: a new one
                 await users.change_password(conn, "admin", password)
             CONSOLE_FILE.write_text(password + "\n")

@@ -605,7 +605,9 @@ CREATE TABLE public.users (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     endpoint text,
+    installation_admin boolean DEFAULT false NOT NULL,
     CONSTRAINT users_agent_endpoint CHECK (((role = 'agent'::text) = (endpoint IS NOT NULL))),
+    CONSTRAINT users_installation_admin CHECK (((NOT installation_admin) OR (role = 'admin'::text))),
     CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'supervisor'::text, 'viewer'::text, 'agent'::text])))
 );
 

@@ -131,8 +131,17 @@ class Console:
     pool: asyncpg.Pool
     csrf: str = ""
 
-    async def add_user(self, login: str, role: Role = Role.SUPERVISOR, client_id: int = 1) -> None:
-        await add_user(self.pool, client_id, login, PASSWORD, role)
+    async def add_user(
+        self,
+        login: str,
+        role: Role = Role.SUPERVISOR,
+        client_id: int = 1,
+        *,
+        installation_admin: bool = False,
+    ) -> None:
+        await add_user(
+            self.pool, client_id, login, PASSWORD, role, installation_admin=installation_admin
+        )
 
     async def sign_in(self, login: str, password: str = PASSWORD) -> int:
         """Signs in (the cookie jar keeps the session); the response's status."""

@@ -1,8 +1,9 @@
 """The do-not-call lists' screen (docs/compliance.md): the client's list for supervisors and
-admins, the installation's (every client's calls obey it) for admins, as the calling systems
-are; a list's numbers searched by their start, paged; numbers added (several at once) and
-removed; a file (CSV, Excel) uploaded and loaded whole or not at all. All of it is
-dialerd.dnc; this module is HTTP only. Every change is in the audit log."""
+admins; the installation's (every client's calls obey it) read by admins and changed by
+installation admins only, as the calling systems are; a list's numbers searched by their
+start, paged; numbers added (several at once) and removed; a file (CSV, Excel) uploaded and
+loaded whole or not at all. All of it is dialerd.dnc; this module is HTTP only. Every change
+is in the audit log."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from yarl import URL
 
 from dialerd.console.audit import audit
 from dialerd.console.context import POOL, SESSION, SETTINGS
-from dialerd.console.guard import requires
+from dialerd.console.guard import refuse_unless_installation_admin, requires
 from dialerd.console.render import MenuItem, page
 from dialerd.console.upload import read_upload
 from dialerd.dnc import service
@@ -28,14 +29,16 @@ PAGE = 50
 INSTALLATION = "installation"
 
 
-def _list_of(request: web.Request, value: Any) -> tuple[str, int | None]:
+def _list_of(request: web.Request, value: Any, *, change: bool) -> tuple[str, int | None]:
     """The list a request is about: ("client", its client's id) or ("installation", None),
-    the latter for admins only."""
+    the latter read by admins and changed (``change``) by installation admins only."""
     user = request[SESSION].user
     if str(value or "") != INSTALLATION:
         return "client", user.client_id
     if not user.role.may(Role.ADMIN):
-        raise web.HTTPForbidden(text="Only an admin may change the installation's list")
+        raise web.HTTPForbidden(text="Only an admin may read the installation's list")
+    if change:
+        refuse_unless_installation_admin(request)
     return INSTALLATION, None
 
 
@@ -55,7 +58,7 @@ async def _page(
     error: str = "",
     status: int = 200,
 ) -> web.Response:
-    scope, client_id = _list_of(request, values.get("list"))
+    scope, client_id = _list_of(request, values.get("list"), change=False)
     search = str(values.get("q", "")).strip()
     raw_page = str(values.get("page", "1"))
     number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10**6 else 1
@@ -95,7 +98,7 @@ async def dnc_list(request: web.Request) -> web.StreamResponse:
 @requires(Role.SUPERVISOR)
 async def dnc_add(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    scope, client_id = _list_of(request, form.get("list"))
+    scope, client_id = _list_of(request, form.get("list"), change=True)
     raw = str(form.get("numbers", "")).replace(",", "\n").splitlines()
     numbers = [n for n in (r.strip() for r in raw) if n]
     region = str(form.get("region", "")).strip() or None
@@ -115,7 +118,7 @@ async def dnc_add(request: web.Request) -> web.StreamResponse:
 @requires(Role.SUPERVISOR)
 async def dnc_remove(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    scope, client_id = _list_of(request, form.get("list"))
+    scope, client_id = _list_of(request, form.get("list"), change=True)
     number = str(form.get("number", ""))
     try:
         async with request.app[POOL].acquire() as conn:
@@ -137,7 +140,7 @@ async def dnc_upload(request: web.Request) -> web.StreamResponse:
         path = folder / "upload"
         sent = await read_upload(request, max_bytes, path)
         fields, name = sent.fields, sent.name
-        scope, client_id = _list_of(request, fields.get("list"))
+        scope, client_id = _list_of(request, fields.get("list"), change=True)
         if not name:
             return await _page(request, fields, error="Choose a file to upload.", status=400)
         try:

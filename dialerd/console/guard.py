@@ -3,7 +3,8 @@
 
 Every handler of the console carries its role (the session middleware refuses a route that has
 none, so a new route cannot be left open by mistake); a user whose role may none of them gets
-403.
+403. A change to what every client of the installation shares also needs an installation admin
+(``@installation_wide`` under ``@requires(Role.ADMIN)``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,25 @@ def requires(role: Role, *or_roles: Role) -> Callable[[Handler], Handler]:
         return guarded
 
     return wrap
+
+
+def installation_wide(handler: Handler) -> Handler:
+    """Marks a handler that changes what every client shares: an installation admin's only."""
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        refuse_unless_installation_admin(request)
+        return await handler(request)
+
+    return guarded
+
+
+def refuse_unless_installation_admin(request: web.Request) -> None:
+    """403 unless the session's user may change what every client shares."""
+    if not request[SESSION].user.may_change_installation():
+        raise web.HTTPForbidden(
+            text="Only an installation admin may change what every client shares"
+        )
 
 
 def roles_of(handler: object) -> tuple[Role, ...] | None:

@@ -3,8 +3,10 @@ their CRM links (the workspace's screen pop), info fields (its emprId), the clie
 (a new token is shown once, then only its id, name, expiry and last use) and the client's pause
 reasons (the workspace).
 
-Calling systems and info fields are shared by every client of the installation, as the calltask
-API's lookups are; tokens belong to the admin's client.
+Calling systems (with their CRM links) and info fields are shared by every client of the
+installation, as the calltask API's lookups are: every admin reads them (its integrations name
+them), only an installation admin changes them. Tokens and pause reasons belong to the admin's
+client.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from aiohttp import web
 from dialerd.calltasks.validate import MAX_KEY_LENGTH
 from dialerd.console.audit import audit
 from dialerd.console.context import POOL, SESSION
-from dialerd.console.guard import requires
+from dialerd.console.guard import installation_wide, requires
 from dialerd.console.render import page
 from dialerd.domain import AFTER_CALL_REASON, PREVIEW_REASON, Role
 from dialerd.store import admin as store
@@ -69,6 +71,7 @@ async def setup_page(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/admin/setup/systems", name="system_add")
 @requires(Role.ADMIN)
+@installation_wide
 async def system_add(request: web.Request) -> web.StreamResponse:
     code = str((await request.post()).get("code", "")).strip()
     if not _CODE.fullmatch(code):
@@ -84,6 +87,7 @@ async def system_add(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/admin/setup/fields", name="field_define")
 @requires(Role.ADMIN)
+@installation_wide
 async def field_define(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     raw_id, name = str(form.get("id", "")).strip(), str(form.get("name", "")).strip()
@@ -128,6 +132,7 @@ async def token_revoke(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/admin/setup/systems/{code}/crm", name="system_crm")
 @requires(Role.ADMIN)
+@installation_wide
 async def system_crm(request: web.Request) -> web.StreamResponse:
     code = request.match_info["code"]
     template = str((await request.post()).get("template", "")).strip()

@@ -45,6 +45,7 @@ def _user(row: asyncpg.Record) -> User:
         disabled=row["disabled"],
         phone=row["phone"],
         endpoint=row["endpoint"],
+        installation_admin=row["installation_admin"],
     )
 
 
@@ -58,6 +59,7 @@ async def insert_user(
     phone: str | None,
     endpoint: str | None = None,
     campaign_ids: Sequence[int] = (),
+    installation_admin: bool = False,
 ) -> User:
     """A new user; an agent with its endpoint and the client's campaigns it works (of
     ``campaign_ids``, those that are the client's), in one transaction."""
@@ -72,6 +74,7 @@ async def insert_user(
                 password_hash,
                 phone,
                 endpoint,
+                installation_admin,
             )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "users_endpoint":
@@ -125,6 +128,13 @@ async def set_password(db: Db, login: str, password_hash: str, client_id: int | 
 
 async def set_disabled(db: Db, login: str, disabled: bool, client_id: int | None) -> bool:
     return await db.fetchval(q("set_disabled"), login, disabled, client_id) is not None
+
+
+async def set_installation_admin(db: Db, login: str, granted: bool) -> Role | None:
+    """Grants or revokes ``login``'s installation admin (only an admin's changes): its role, or
+    None when there is no such user."""
+    role = await db.fetchval(q("set_installation_admin"), login, granted)
+    return None if role is None else Role(role)
 
 
 async def rehash_password(db: Db, user_id: int, password_hash: str) -> None:

@@ -1,5 +1,6 @@
-"""The ``dialerd user`` command: add (an agent with its endpoint and campaigns), passwd, disable,
-enable, list; and ``dialerd token``: create, list, revoke an API token.
+"""The ``dialerd user`` command: add (an agent with its endpoint and campaigns, an
+installation admin), passwd, disable, enable, grant-installation, revoke-installation, list;
+and ``dialerd token``: create, list, revoke an API token.
 
 Passwords are read from standard input (one line), never from the command line, which other
 users of the machine could read in the process list; at a terminal it is asked for twice.
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dialerd.config import Settings
-from dialerd.domain import Role
+from dialerd.domain import Role, User
 from dialerd.store.pool import connect
 from dialerd.store.users import Db
 from dialerd.users import service, tokens
@@ -61,23 +62,33 @@ async def _user_action(args: argparse.Namespace, conn: Db) -> None:
             args.phone,
             endpoint=args.endpoint,
             campaign_ids=args.campaign,
+            installation_admin=args.installation_admin,
         )
-        print(f"user {user.login} ({user.role.value}, client {user.client_id}) added")
+        print(f"user {user.login} ({_role(user)}, client {user.client_id}) added")
     elif args.action == "passwd":
         await service.change_password(conn, args.login, _read_password())
         print(f"password of {args.login} changed; its sessions have ended")
     elif args.action in ("disable", "enable"):
         await service.set_disabled(conn, args.login, args.action == "disable")
         print(f"user {args.login} {args.action}d")
+    elif args.action in ("grant-installation", "revoke-installation"):
+        granted = args.action == "grant-installation"
+        await service.set_installation_admin(conn, args.login, granted)
+        print(f"user {args.login} is {'now' if granted else 'no longer'} an installation admin")
     else:
         for user in await service.users_of_client(conn, args.client):
             state = "disabled" if user.disabled else "active"
             extra = f"\t{user.endpoint}" if user.endpoint else ""
-            print(f"{user.login}\t{user.role.value}\t{state}\t{user.display_name}{extra}")
+            print(f"{user.login}\t{_role(user)}\t{state}\t{user.display_name}{extra}")
+
+
+def _role(user: User) -> str:
+    return "installation admin" if user.installation_admin else user.role.value
 
 
 def register(sub: Any) -> None:
-    """Adds ``dialerd user add|passwd|disable|enable|list``."""
+    """Adds ``dialerd user`` add, passwd, disable, enable, grant-installation,
+    revoke-installation, list."""
     actions = sub.add_parser("user", help="console users").add_subparsers(
         dest="action", required=True
     )
@@ -97,10 +108,18 @@ def register(sub: Any) -> None:
         default=[],
         help="a campaign an agent works (repeat for several)",
     )
+    add.add_argument(
+        "--installation-admin",
+        action="store_true",
+        help="an admin who may also change what every client shares: calling systems, their "
+        "CRM links, info fields, the installation's do-not-call list",
+    )
     for action, about in (
         ("passwd", "set a new password from standard input; the user's sessions end"),
         ("disable", "disable a user; its sessions end"),
         ("enable", "enable a disabled user"),
+        ("grant-installation", "make an admin an installation admin"),
+        ("revoke-installation", "make an installation admin a plain admin of its client"),
     ):
         actions.add_parser(action, help=about).add_argument("login")
     listing = actions.add_parser("list", help="a client's users")

@@ -26,6 +26,7 @@ log = structlog.get_logger(__name__)
 
 _LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,79}")
 _PHONE = re.compile(r"[A-Za-z0-9_]+/[!-~]{1,120}")  # a dial string: PJSIP/sup1
+_ONLY_ADMINS = "Only an admin may be an installation admin"
 
 
 class UserError(Exception):
@@ -95,10 +96,13 @@ async def add_user(
     *,
     endpoint: str | None = None,
     campaign_ids: Sequence[int] = (),
+    installation_admin: bool = False,
 ) -> User:
     """A new user; an agent needs its ``endpoint`` and works the client's campaigns of
-    ``campaign_ids``."""
+    ``campaign_ids``; an admin may be an installation admin (the command's only)."""
     login = _check_login(login)
+    if installation_admin and role is not Role.ADMIN:
+        raise UserError(_ONLY_ADMINS)
     phone = _check_phone(phone)
     endpoint = _check_endpoint(role, endpoint)
     if campaign_ids and role is not Role.AGENT:
@@ -119,6 +123,7 @@ async def add_user(
             phone,
             endpoint,
             campaign_ids,
+            installation_admin,
         )
     except store.LoginTaken:
         raise UserError(f"The login {login!r} is taken") from None
@@ -126,8 +131,29 @@ async def add_user(
         raise UserError(f"Another agent has the phone {endpoint}") from None
     except store.UnknownCampaigns as exc:
         raise UserError(_unknown_campaigns(exc)) from None
-    log.info("user_added", user_id=user.id, client_id=client_id, login=login, role=role.value)
+    log.info(
+        "user_added",
+        user_id=user.id,
+        client_id=client_id,
+        login=login,
+        role=role.value,
+        installation_admin=installation_admin,
+    )
     return user
+
+
+async def set_installation_admin(db: store.Db, login: str, granted: bool) -> None:
+    """Grants the admin ``login`` the installation's shared settings, or takes them away (its
+    sessions keep going: the next request reads the user anew)."""
+    role = await store.set_installation_admin(db, login, granted)
+    if role is None:
+        raise UserError(f"No user {login!r}")
+    if role is not Role.ADMIN:
+        raise UserError(f"{_ONLY_ADMINS}; {login!r} is a {role.value}")
+    log.info(
+        "user_installation_admin_granted" if granted else "user_installation_admin_revoked",
+        login=login,
+    )
 
 
 async def set_agent_campaigns(

@@ -1,17 +1,20 @@
 -- name: insert_user
 -- A new console user; the login is unique regardless of case (users_login).
-INSERT INTO users (client_id, login, display_name, role, password_hash, phone, endpoint)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, client_id, login, display_name, role, disabled, phone, endpoint
+INSERT INTO users (
+    client_id, login, display_name, role, password_hash, phone, endpoint, installation_admin
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, client_id, login, display_name, role, disabled, phone, endpoint, installation_admin
 
 -- name: user_by_login
 -- A user and its password hash, by sign-in name (any case).
-SELECT id, client_id, login, display_name, role, disabled, phone, endpoint, password_hash
+SELECT id, client_id, login, display_name, role, disabled, phone, endpoint, installation_admin,
+    password_hash
 FROM users WHERE lower(login) = lower($1)
 
 -- name: users_of_client
 -- A client's users, by login.
-SELECT id, client_id, login, display_name, role, disabled, phone, endpoint
+SELECT id, client_id, login, display_name, role, disabled, phone, endpoint, installation_admin
 FROM users WHERE client_id = $1 ORDER BY lower(login)
 
 -- name: set_password
@@ -38,6 +41,17 @@ WITH changed AS (
 )
 SELECT id FROM changed
 
+-- name: set_installation_admin
+-- Grants ($2 true) or revokes an admin's installation admin; a user of another role is not
+-- changed (the CHECK users_installation_admin). Its role, or nothing when there is no such user.
+WITH found AS (
+    SELECT id, role FROM users WHERE lower(login) = lower($1)
+), changed AS (
+    UPDATE users SET installation_admin = $2, updated_at = now()
+    WHERE id IN (SELECT id FROM found WHERE role = 'admin')
+)
+SELECT role FROM found
+
 -- name: rehash_password
 -- Stores a hash made with newer argon2 parameters after a successful sign-in.
 UPDATE users SET password_hash = $2 WHERE id = $1
@@ -55,7 +69,7 @@ SET seen_at = now(), expires_at = now() + make_interval(secs => $2)
 FROM users u
 WHERE s.token_hash = $1 AND s.expires_at > now() AND u.id = s.user_id AND NOT u.disabled
 RETURNING u.id, u.client_id, u.login, u.display_name, u.role, u.disabled, u.phone, u.endpoint,
-    s.csrf_token
+    u.installation_admin, s.csrf_token
 
 -- name: delete_session
 -- Signs a session out.

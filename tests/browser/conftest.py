@@ -62,8 +62,23 @@ class Server:
     url: str  # http://127.0.0.1:<port>
     pool: asyncpg.Pool
 
-    async def add_user(self, login: str, role: Role = Role.SUPERVISOR, client_id: int = 1) -> None:
-        await add_user(self.pool, client_id, login, PASSWORD, role, display_name=login.title())
+    async def add_user(
+        self,
+        login: str,
+        role: Role = Role.SUPERVISOR,
+        client_id: int = 1,
+        *,
+        installation_admin: bool = False,
+    ) -> None:
+        await add_user(
+            self.pool,
+            client_id,
+            login,
+            PASSWORD,
+            role,
+            display_name=login.title(),
+            installation_admin=installation_admin,
+        )
 
 
 @pytest.fixture

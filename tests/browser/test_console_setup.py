@@ -1,5 +1,5 @@
 """The integrations page: API tokens (shown once), calling systems and their CRM links, info
-fields, pause reasons."""
+fields, pause reasons; an installation admin's, the shared ones read-only for a plain admin."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from playwright.async_api import Page, expect
 
 from dialerd.api.auth import client_for_token
 from dialerd.domain import Role
+from dialerd.store import admin
 from tests.browser.conftest import Server, shot, sign_in
 
 
 async def test_an_admin_sets_up_what_a_crm_needs(page: Page, server: Server) -> None:
-    await server.add_user("ada", Role.ADMIN, client_id=4)
+    await server.add_user("ada", Role.ADMIN, client_id=4, installation_admin=True)
     await sign_in(page, server, "ada")
     await page.get_by_role("link", name="Admin").click()
     await page.get_by_role("link", name="Integrations").click()
@@ -51,3 +52,18 @@ async def test_an_admin_sets_up_what_a_crm_needs(page: Page, server: Server) -> 
     await expect(page.locator("#audit tbody tr")).to_have_count(7)  # the sign-in's too
     await expect(page.locator("#audit tbody tr").first).to_contain_text("token.revoke")
     await expect(page.locator("#audit tbody tr").last).to_contain_text("user.sign_in")
+
+
+async def test_a_plain_admin_reads_what_every_client_shares(page: Page, server: Server) -> None:
+    await server.add_user("bea", Role.ADMIN, client_id=5)
+    await admin.add_calling_system(server.pool, "CRM_ONE")
+    await admin.set_crm_url_template(server.pool, "CRM_ONE", "https://crm.example/?id={extCustId}")
+    await admin.define_info_field(server.pool, 216, "City")
+    await sign_in(page, server, "bea")
+    await page.goto(server.url + "/console/admin/setup")
+    await expect(page.locator("#systems")).to_contain_text("https://crm.example/?id={extCustId}")
+    await expect(page.locator("#fields")).to_contain_text("City")
+    for control in ("systemCode", "emprId"):
+        await expect(page.get_by_role("textbox", name=control)).to_have_count(0)
+    await expect(page.get_by_label("CRM link of CRM_ONE")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Create an API token")).to_be_visible()

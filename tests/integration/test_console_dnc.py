@@ -1,5 +1,6 @@
 """The console's do-not-call screen over HTTP: a supervisor's client list (add, search,
-remove, a file), the installation's list for admins only, every change audited."""
+remove, a file), the installation's list changed by installation admins only, every change
+audited."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dialerd.domain import Role
 from tests.conftest import Console
 
 
-async def test_a_supervisor_manages_the_clients_list_and_only_an_admin_the_installations(
+async def test_a_supervisor_keeps_the_clients_list_and_an_installation_admin_the_installations(
     console: Console, pool: asyncpg.Pool
 ) -> None:
     await console.add_user("sup")
@@ -54,7 +55,7 @@ async def test_a_supervisor_manages_the_clients_list_and_only_an_admin_the_insta
     )
     assert status == 403
 
-    await console.add_user("boss", Role.ADMIN)
+    await console.add_user("boss", Role.ADMIN, installation_admin=True)
     assert await console.sign_in("boss") == 303
     status, _, body = await console.post(
         "/console/dnc/add", {"list": "installation", "numbers": "+4930100009"}

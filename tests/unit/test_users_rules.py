@@ -1,10 +1,10 @@
-"""Roles and the sign-in throttle: pure rules."""
+"""Roles, the installation admin and the sign-in throttle: pure rules."""
 
 from __future__ import annotations
 
 import pytest
 
-from dialerd.domain import Role
+from dialerd.domain import Role, User
 from dialerd.users import throttle
 from dialerd.users.passwords import check_strength
 
@@ -14,6 +14,23 @@ def test_each_role_may_do_what_the_roles_below_it_may() -> None:
     assert Role.SUPERVISOR.may(Role.VIEWER) and not Role.SUPERVISOR.may(Role.ADMIN)
     assert not Role.VIEWER.may(Role.SUPERVISOR)
     assert all(role.may(role) for role in Role)
+
+
+@pytest.mark.parametrize(
+    ("role", "installation_admin", "disabled", "may"),
+    [
+        (Role.ADMIN, True, False, True),
+        (Role.ADMIN, False, False, False),  # a plain admin: its client's only
+        (Role.ADMIN, True, True, False),
+        (Role.SUPERVISOR, True, False, False),  # the flag means nothing but for an admin
+        (Role.AGENT, True, False, False),
+    ],
+)
+def test_only_an_installation_admin_may_change_what_every_client_shares(
+    role: Role, installation_admin: bool, disabled: bool, may: bool
+) -> None:
+    user = User(1, 1, "ada", "", role, disabled, None, installation_admin=installation_admin)
+    assert user.may_change_installation() is may
 
 
 @pytest.mark.parametrize(
