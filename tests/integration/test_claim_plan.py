@@ -207,7 +207,14 @@ async def test_claims_attempt_starts_and_renewals_are_hot_updates(pool: asyncpg.
         counts.append(await hot_updates(conn))
         called = [r["id"] for r in claimed[:10]]
         started = await conn.fetch(
-            q("start_attempts"), called, ["+4930100000"] * 10, [1] * 10, "4700000000", "me", 60.0
+            q("start_attempts"),
+            called,
+            ["+4930100000"] * 10,
+            [1] * 10,
+            "4700000000",
+            "me",
+            60.0,
+            "pbx-1",
         )
         assert len(started) == 10
         counts.append(await hot_updates(conn))
@@ -222,7 +229,7 @@ async def test_claims_attempt_starts_and_renewals_are_hot_updates(pool: asyncpg.
             assert await cycle(conn) == [(50, 50), (10, 10), (10, 10)]
             for query, args in (
                 ("renew_leases", ("me", 60.0)),
-                ("take_over_open_attempts", ("me", 60.0)),
+                ("take_over_open_attempts", ("me", 60.0, "pbx-1")),
             ):
                 explained = await conn.fetchval("EXPLAIN (FORMAT JSON) " + q(query), *args)
                 plan = explained[0]["Plan"]
